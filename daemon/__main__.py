@@ -1,0 +1,5 @@
+"""`python -m daemon` is `papertrade`."""
+
+from daemon.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The daemon's actors: one module each, each a `run()` coroutine with typed inbox and outputs."""

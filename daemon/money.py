@@ -1,0 +1,55 @@
+"""Decimal money and quantities that fit NUMERIC(20,8): parsing, refusal reasons, rounding."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+
+SCALE = 8
+QUANTUM = Decimal(1).scaleb(-SCALE)  # 0.00000001
+MAX_ABS = Decimal(10) ** (20 - SCALE)  # NUMERIC(20,8) holds |x| < 10^12
+
+
+class MoneyError(ValueError):
+    """A value cannot be a money amount or quantity; the message says why, for a person."""
+
+
+def parse_decimal(value: object, field: str = "value") -> Decimal:
+    """Read a decimal from a JSON string or integer (never a float) and check it fits NUMERIC(20,8).
+
+    Refuses NaN, Infinity, more than 8 decimal places and magnitudes of 10^12 or more.
+    """
+    if isinstance(value, bool) or isinstance(value, float):
+        raise MoneyError(f"{field} must be a decimal string such as \"0.5\", not a JSON number")
+    if isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text or len(text) > 64:
+            raise MoneyError(f"{field} must be a decimal string such as \"0.5\"")
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            raise MoneyError(f"{field} {value!r} is not a decimal number") from None
+    else:
+        raise MoneyError(f"{field} must be a decimal string such as \"0.5\"")
+    return check_fits(number, field)
+
+
+def check_fits(number: Decimal, field: str = "value") -> Decimal:
+    """Return `number` unchanged if NUMERIC(20,8) stores it exactly, else raise MoneyError."""
+    if not number.is_finite():
+        raise MoneyError(f"{field} must be a finite number, not {number}")
+    exponent = number.as_tuple().exponent
+    assert isinstance(exponent, int)
+    if exponent < -SCALE and number != number.quantize(QUANTUM):
+        raise MoneyError(f"{field} has more than {SCALE} decimal places")
+    if abs(number) >= MAX_ABS:
+        raise MoneyError(f"{field} is too large: at most 12 digits before the decimal point")
+    return number
+
+
+def round_money(amount: Decimal) -> Decimal:
+    """Round a computed amount to 8 decimals (banker's rounding) and check it still fits."""
+    return check_fits(amount.quantize(QUANTUM, rounding=ROUND_HALF_EVEN), "amount")

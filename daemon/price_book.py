@@ -1,0 +1,55 @@
+"""The latest quote per ticker and the latest FX rates, with staleness judged by an injected clock.
+
+Only the market hub actor writes it; other actors read it (immutable Structs, one event loop).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from daemon.clock import Clock
+from daemon.messages import FxRate, MarketData, Quote
+
+USD_KRW = "USD/KRW"
+
+
+class PriceBook:
+    def __init__(
+        self,
+        clock: Clock,
+        stale_after: timedelta = timedelta(seconds=5),
+        fx_stale_after: timedelta = timedelta(seconds=60),
+    ) -> None:
+        self._clock = clock
+        self.stale_after = stale_after
+        # FX sources are polled far less often than prices stream, and rates move slowly.
+        self.fx_stale_after = fx_stale_after
+        self._quotes: dict[str, Quote] = {}
+        self._fx: dict[str, FxRate] = {}
+
+    def update(self, data: MarketData) -> None:
+        match data:
+            case Quote(ticker_id=ticker_id):
+                self._quotes[ticker_id] = data
+            case FxRate(pair=pair):
+                self._fx[pair] = data
+
+    def quote(self, ticker_id: str) -> Quote | None:
+        return self._quotes.get(ticker_id)
+
+    def quotes(self) -> list[Quote]:
+        return list(self._quotes.values())
+
+    def fx(self, pair: str = USD_KRW) -> FxRate | None:
+        return self._fx.get(pair)
+
+    def fx_rates(self) -> list[FxRate]:
+        return list(self._fx.values())
+
+    def is_stale(self, data: MarketData) -> bool:
+        """Older than its limit by the time we received it: nothing fills at such a price."""
+        limit = self.fx_stale_after if isinstance(data, FxRate) else self.stale_after
+        return self._clock.now() - data.received_at > limit
+
+    def age_seconds(self, data: MarketData) -> float:
+        return (self._clock.now() - data.received_at).total_seconds()

@@ -1,0 +1,27 @@
+"""Why an order FAILED or was CANCELLED: stable snake_case codes and their plain-English text.
+
+The list is part of the HTTP contract (SPEC section 6); add codes, never rename them.
+"""
+
+from __future__ import annotations
+
+REASONS: dict[str, str] = {
+    "market_closed": "The market for this instrument is closed right now.",
+    "insufficient_cash": "Not enough cash in the wallet to pay for this order and its fee.",
+    "insufficient_quantity": "You do not hold enough of this instrument to sell that quantity.",
+    "stale_price": "No fresh price for this instrument (the last one is older than 5 seconds).",
+    "stale_fx_rate": "No fresh USD/KRW exchange rate, so a US asset cannot be valued in KRW.",
+    "no_price": "There is no price for this instrument yet.",
+    "value_too_large": "The order's value is too large to record.",
+    "expired": "The limit order was not filled before it expired.",
+    "user_cancelled": "You cancelled the order.",
+    "unknown_instrument": "This instrument is not traded here.",
+    "undeliverable": "The order could not be processed after several attempts.",
+}
+
+
+def reason_text(code: str | None) -> str | None:
+    """The sentence for a reason code; None for None."""
+    if code is None:
+        return None
+    return REASONS.get(code, code.replace("_", " ").capitalize() + ".")
