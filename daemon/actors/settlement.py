@@ -1,0 +1,302 @@
+"""A settlement actor: owns one partition of the users and settles their orders strictly in order.
+
+It alone writes its users' wallets, positions and orders, so it keeps their state in memory,
+decides a whole batch of orders there, and commits the batch in one transaction. Start and
+restart take the same path: forget everything, reload PENDING orders from the database.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Protocol
+from uuid import UUID
+
+import anyio
+import asyncpg
+import msgspec
+import structlog
+from anyio.abc import ObjectReceiveStream, ObjectSendStream
+
+from daemon import settlement_store as store
+from daemon.clock import Clock
+from daemon.fills import NO_POSITION, Fill, MarketState, Rejection, Rest, decide
+from daemon.instruments import Instrument
+from daemon.messages import CancelOrder, Order, OrderEvent, SettleOrder, SettlementCommand
+from daemon.price_book import PriceBook
+from daemon.sqlfiles import query
+
+log = structlog.get_logger(__name__)
+
+_RECENT_LIMIT = 100_000  # order ids remembered as done, to drop redelivered duplicates cheaply
+_STALE_RETRIES = 3
+
+
+class MarketCalendar(Protocol):
+    def is_open(self, market: str, at: datetime) -> bool: ...
+
+
+def partition_of(user_id: UUID, partitions: int) -> int:
+    """The settlement partition that owns `user_id`: stable across restarts and processes."""
+    return user_id.int % partitions
+
+
+def order_from_row(row: asyncpg.Record) -> Order:
+    return Order(**dict(row))
+
+
+class SettlementActor:
+    def __init__(
+        self,
+        *,
+        index: int,
+        partitions: int,
+        pool: asyncpg.Pool,
+        book: PriceBook,
+        calendar: MarketCalendar,
+        fee_rate: Callable[[str, str], Decimal],
+        instruments: Sequence[Instrument],
+        clock: Clock,
+        inbox: ObjectReceiveStream[SettlementCommand],
+        events: ObjectSendStream[OrderEvent] | None = None,
+        limit_order_ttl: timedelta = timedelta(days=7),
+        max_batch: int = 1000,
+        resting_check_interval: float = 0.25,
+    ) -> None:
+        self.index = index
+        self._partitions = partitions
+        self._pool = pool
+        self._book = book
+        self._calendar = calendar
+        self._fee_rate = fee_rate
+        self._instruments = {i.ticker_id: i for i in instruments}
+        self._clock = clock
+        self._inbox = inbox
+        self._events = events
+        self._limit_ttl = limit_order_ttl
+        self._max_batch = max_batch
+        self._check_interval = resting_check_interval
+        self._users: dict[UUID, store.UserState] = {}
+        self._resting: dict[UUID, Order] = {}
+        self._recent: OrderedDict[UUID, None] = OrderedDict()
+        self._last_check = datetime.min.replace(tzinfo=UTC)
+        self._log = log.bind(partition=index)
+
+    @property
+    def resting_orders(self) -> int:
+        return len(self._resting)
+
+    async def run(self) -> None:
+        self._users.clear()
+        self._resting.clear()
+        await self._recover()
+        while True:
+            commands = await self._next_commands()
+            if commands is None:
+                self._log.info("settlement_inbox_closed")
+                return
+            with anyio.CancelScope(shield=True):
+                # A batch in flight commits or rolls back whole, even during shutdown.
+                await self._handle(commands)
+                await self._check_resting()
+
+    async def _recover(self) -> None:
+        rows = await self._pool.fetch(query("orders_pending"))
+        mine = [order_from_row(r) for r in rows]
+        mine = [o for o in mine if partition_of(o.user_id, self._partitions) == self.index]
+        self._log.info("settlement_recovering", pending_orders=len(mine))
+        for start in range(0, len(mine), self._max_batch):
+            await self._settle([SettleOrder(o) for o in mine[start : start + self._max_batch]])
+
+    async def _next_commands(self) -> list[SettlementCommand] | None:
+        commands: list[SettlementCommand] = []
+        with anyio.move_on_after(self._check_interval):
+            try:
+                commands.append(await self._inbox.receive())
+            except anyio.EndOfStream:
+                return None
+        while len(commands) < self._max_batch:
+            try:
+                commands.append(self._inbox.receive_nowait())
+            except (anyio.WouldBlock, anyio.EndOfStream):
+                break
+        return commands
+
+    async def _handle(self, commands: list[SettlementCommand]) -> None:
+        run: list[SettleOrder] = []
+        for command in commands:
+            match command:
+                case SettleOrder():
+                    run.append(command)
+                case CancelOrder():
+                    await self._settle(run)
+                    run = []
+                    await self._cancel(command)
+        await self._settle(run)
+
+    async def _settle(self, commands: list[SettleOrder]) -> None:
+        if not commands:
+            return
+        fresh = [c.order for c in commands if c.order.id not in self._recent]
+        fresh = [o for o in fresh if o.id not in self._resting]
+        for attempt in range(_STALE_RETRIES + 1):
+            try:
+                await self._settle_once(fresh)
+                break
+            except store.StaleState as stale:
+                if attempt == _STALE_RETRIES:
+                    raise
+                self._log.warning("settlement_state_stale", reason=str(stale), attempt=attempt)
+                for order_id in stale.not_pending:
+                    self._remember(order_id)
+                fresh = [o for o in fresh if o.id not in stale.not_pending]
+                for order in fresh:
+                    self._users.pop(order.user_id, None)
+        for command in commands:
+            if command.committed is not None:
+                command.committed.set()
+
+    async def _settle_once(self, orders: list[Order]) -> None:
+        now = self._clock.now()
+        await self._load_users({o.user_id for o in orders})
+        scratch = {user_id: self._users[user_id].copy() for user_id in {o.user_id for o in orders}}
+        batch = store.Batch()
+        resting: list[Order] = []
+        for order in orders:
+            user = scratch.get(order.user_id)
+            if user is None:
+                # No wallet row: nothing can be settled for this account.
+                batch.ended.append(_end(order, "FAILED", "undeliverable"))
+                continue
+            outcome = decide(
+                order,
+                self._market(order),
+                user.cash,
+                user.positions.get(order.ticker_id, NO_POSITION),
+            )
+            match outcome:
+                case Fill():
+                    self._apply_fill(batch, user, order, outcome, now)
+                case Rejection(reason=reason):
+                    batch.ended.append(_end(order, "FAILED", reason))
+                case Rest():
+                    resting.append(order)
+        if batch:
+            async with self._pool.acquire() as conn:
+                await store.commit(conn, batch, now)
+        self._users.update(scratch)
+        for order in resting:
+            self._resting[order.id] = order
+        self._publish(batch)
+
+    def _apply_fill(
+        self, batch: store.Batch, user: store.UserState, order: Order, fill: Fill, now: datetime
+    ) -> None:
+        old_cash = batch.wallets.get(order.user_id, (user.cash, user.cash))[0]
+        user.cash += fill.cash_delta
+        batch.wallets[order.user_id] = (old_cash, user.cash)
+        key = (order.user_id, order.ticker_id)
+        old_position = (
+            batch.positions[key][0]
+            if key in batch.positions
+            else user.positions.get(order.ticker_id)
+        )
+        user.positions[order.ticker_id] = fill.position
+        batch.positions[key] = (old_position, fill.position, order.currency)
+        filled = msgspec.structs.replace(
+            order,
+            status="FILLED",
+            price=fill.price,
+            applied_exchange_rate=fill.rate,
+            total_krw=fill.total_krw,
+            fee_krw=fill.fee_krw,
+            filled_at=now,
+        )
+        batch.filled.append((filled, fill.cash_delta))
+
+    def _market(self, order: Order) -> MarketState:
+        instrument = self._instruments.get(order.ticker_id)
+        market = instrument.market if instrument else order.ticker_id.split("-", 1)[0]
+        quote = self._book.quote(order.ticker_id)
+        fx = self._book.fx() if order.currency == "USD" else None
+        return MarketState(
+            is_open=self._calendar.is_open(market, self._clock.now()),
+            quote=quote,
+            quote_stale=quote is not None and self._book.is_stale(quote),
+            fx=fx,
+            fx_stale=fx is not None and self._book.is_stale(fx),
+            fee_rate=self._fee_rate(market, order.side),
+        )
+
+    async def _load_users(self, user_ids: set[UUID]) -> None:
+        missing = user_ids - self._users.keys()
+        if missing:
+            async with self._pool.acquire() as conn:
+                self._users.update(await store.load_users(conn, missing))
+
+    async def _cancel(self, command: CancelOrder) -> None:
+        resting = self._resting.get(command.order_id)
+        if resting is not None and resting.user_id == command.user_id:
+            cancelled = await self._end_resting(resting, "CANCELLED", "user_cancelled")
+            if cancelled is not None:
+                await command.reply.send(cancelled)
+                return
+        # Not resting here: a market order (already settled, since commands run in order) or
+        # someone else's. Answer with the order as it stands.
+        row = await self._pool.fetchrow(query("orders_get_own"), command.order_id, command.user_id)
+        await command.reply.send(order_from_row(row) if row else None)
+
+    async def _end_resting(self, order: Order, status: str, reason: str) -> Order | None:
+        """End a resting limit order; None if the database says it had already ended."""
+        ended = _end(order, status, reason)
+        self._resting.pop(order.id, None)
+        self._remember(order.id)
+        try:
+            async with self._pool.acquire() as conn:
+                await store.commit(conn, store.Batch(ended=[ended]), self._clock.now())
+        except store.StaleState:
+            self._log.warning("resting_order_not_pending", order_id=str(order.id))
+            return None
+        self._publish(store.Batch(ended=[ended]))
+        return ended
+
+    async def _check_resting(self) -> None:
+        now = self._clock.now()
+        if not self._resting or now - self._last_check < timedelta(seconds=self._check_interval):
+            return
+        self._last_check = now
+        expired = [o for o in self._resting.values() if now - o.created_at >= self._limit_ttl]
+        for order in expired:
+            await self._end_resting(order, "CANCELLED", "expired")
+        candidates = list(self._resting.values())
+        for order in candidates:
+            del self._resting[order.id]
+        await self._settle([SettleOrder(o) for o in candidates])
+
+    def _remember(self, order_id: UUID) -> None:
+        self._recent[order_id] = None
+        if len(self._recent) > _RECENT_LIMIT:
+            self._recent.popitem(last=False)
+
+    def _publish(self, batch: store.Batch) -> None:
+        for order in [o for o, _ in batch.filled] + batch.ended:
+            self._remember(order.id)
+            self._log.info(
+                "order_settled",
+                order_id=str(order.id),
+                user_id=str(order.user_id),
+                ticker_id=order.ticker_id,
+                side=order.side,
+                status=order.status,
+                price=str(order.price) if order.price is not None else None,
+                total_krw=str(order.total_krw) if order.total_krw is not None else None,
+                reason=order.reason,
+            )
+            if self._events is not None:
+                self._events.send_nowait(OrderEvent(order))
+
+
+def _end(order: Order, status: str, reason: str) -> Order:
+    return msgspec.structs.replace(order, status=status, reason=reason)  # type: ignore[arg-type]

@@ -1,0 +1,139 @@
+"""The `papertrade` command: run, edge, migrate, user add|reset|promote|password. Wiring only."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+
+import anyio
+import structlog
+
+from daemon import accounts
+from daemon.config import ConfigError, Settings, load_settings
+from daemon.database import create_pool, embedded_database_url
+from daemon.logs import configure_logging
+from daemon.migrate import migrate
+
+log = structlog.get_logger(__name__)
+
+
+async def _stop_on_signal(scope: anyio.CancelScope) -> None:
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for signum in signals:
+            log.info("shutdown_requested", signal=signal.Signals(signum).name)
+            scope.cancel()
+            return
+
+
+async def run_daemon(settings: Settings) -> None:
+    from daemon.platform import open_platform
+
+    async with open_platform(settings) as platform, anyio.create_task_group() as tg:
+        tg.start_soon(_stop_on_signal, tg.cancel_scope)
+        await platform.serve()
+        tg.cancel_scope.cancel()
+    log.info("stopped")
+
+
+async def run_migrate(settings: Settings) -> None:
+    pool = await _pool(settings)
+    async with pool.acquire() as conn:
+        applied = await migrate(conn)
+    await pool.close()
+    print(f"applied {len(applied)} migration(s): {applied}" if applied else "schema is up to date")
+
+
+async def _pool(settings: Settings):  # type: ignore[no-untyped-def]
+    url = settings.database_url or await embedded_database_url(settings.data_dir)
+    pool = await create_pool(url, min_size=1, max_size=2)
+    async with pool.acquire() as conn:
+        await migrate(conn)
+    return pool
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise accounts.AccountError("the two passwords differ")
+    return first
+
+
+async def run_user(settings: Settings, args: argparse.Namespace) -> None:
+    pool = await _pool(settings)
+    try:
+        match args.user_command:
+            case "add":
+                user = await accounts.create_user(
+                    pool,
+                    args.username,
+                    _password(args),
+                    args.nickname or args.username,
+                    settings.initial_cash_krw,
+                    "ADMIN" if args.admin else "USER",
+                )
+                print(f"created {user.role} {user.username} ({user.id})")
+            case "reset":
+                await accounts.reset_account(pool, args.username, settings.initial_cash_krw)
+                print(f"reset {args.username} to {settings.initial_cash_krw} KRW")
+            case "promote":
+                user = await accounts.set_role(pool, args.username, "ADMIN")
+                print(f"{user.username} is now ADMIN")
+            case "password":
+                await accounts.set_password(pool, args.username, _password(args))
+                print(f"password of {args.username} changed")
+    finally:
+        await pool.close()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="papertrade",
+        description="24-hour paper trading of KRX, US stocks and crypto, ranked in KRW. "
+        "Configured by PAPERTRADE_* environment variables (see README).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="run the daemon (applies migrations first)")
+    commands.add_parser("edge", help="run the edge intake (RabbitMQ publisher)")
+    commands.add_parser("migrate", help="apply pending database migrations")
+    user = commands.add_parser("user", help="manage users")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    add = user_commands.add_parser("add", help="create a user")
+    add.add_argument("username")
+    add.add_argument("--nickname")
+    add.add_argument("--admin", action="store_true", help="make the user an ADMIN")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    reset = user_commands.add_parser("reset", help="back to the starting cash, no positions")
+    reset.add_argument("username")
+    promote = user_commands.add_parser("promote", help="make a user ADMIN")
+    promote.add_argument("username")
+    password = user_commands.add_parser("password", help="set a user's password")
+    password.add_argument("username")
+    password.add_argument("--password-stdin", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        sys.exit(f"papertrade: {exc}")
+    configure_logging(settings.log_level, settings.log_format)
+    commands: dict[str, Callable[[], Awaitable[None]]] = {
+        "run": lambda: run_daemon(settings),
+        "migrate": lambda: run_migrate(settings),
+        "user": lambda: run_user(settings, args),
+    }
+    if args.command == "edge":
+        from daemon.edge.app import run_edge
+
+        commands["edge"] = lambda: run_edge(settings)
+    try:
+        anyio.run(commands[args.command])
+    except accounts.AccountError as exc:
+        sys.exit(f"papertrade: {exc}")

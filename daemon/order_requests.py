@@ -1,0 +1,102 @@
+"""Turning what a client sends into a PENDING Order, or a refusal a person can act on.
+
+Shared by the daemon's HTTP API and the edge intake, so both accept exactly the same orders.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+
+from daemon.instruments import Instrument
+from daemon.messages import Order
+from daemon.money import QUANTUM, MoneyError, parse_decimal
+from daemon.tickers import TickerError, parse_ticker
+
+# Printable ASCII without spaces: safe in logs, URLs and headers.
+_CLIENT_ORDER_ID = re.compile(r"[!-~]{1,64}")
+# Deterministic order ids for client retries (the edge has no database to look them up in).
+_ORDER_NAMESPACE = uuid.UUID("8f0d5a52-3c1b-4f57-9a57-6b1f7f2c9e11")
+
+
+class OrderRejected(ValueError):
+    """The request is not a valid order; the message says what to change."""
+
+
+class OrderRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The body of POST /api/orders. Quantities and prices are decimal strings."""
+
+    ticker_id: str
+    side: Literal["BUY", "SELL"]
+    type: Literal["MARKET", "LIMIT"] = "MARKET"
+    # Floats are accepted by the decoder only to be refused with a clear reason.
+    quantity: str | int | float
+    limit_price: str | int | float | None = None
+    client_order_id: str | None = None
+
+
+def order_id_for(user_id: uuid.UUID, client_order_id: str | None) -> uuid.UUID:
+    """UUIDv5 of (user, client_order_id) when given, so a retry is the same order; else random."""
+    if client_order_id is None:
+        return uuid.uuid4()
+    return uuid.uuid5(_ORDER_NAMESPACE, f"{user_id}:{client_order_id}")
+
+
+def build_order(
+    request: OrderRequest,
+    user_id: uuid.UUID,
+    instruments: Mapping[str, Instrument],
+    now: datetime,
+) -> Order:
+    """Validate `request` completely and return the PENDING order it asks for."""
+    try:
+        ticker = parse_ticker(request.ticker_id)
+    except TickerError as exc:
+        raise OrderRejected(str(exc)) from None
+    instrument = instruments.get(str(ticker))
+    if instrument is None:
+        raise OrderRejected(
+            f"ticker_id {request.ticker_id} is not traded here; GET /api/instruments lists what is"
+        )
+    try:
+        quantity = parse_decimal(request.quantity, "quantity")
+        limit_price = (
+            None
+            if request.limit_price is None
+            else parse_decimal(request.limit_price, "limit_price")
+        )
+    except MoneyError as exc:
+        raise OrderRejected(str(exc)) from None
+    if quantity <= 0:
+        raise OrderRejected("quantity must be greater than 0")
+    if request.type == "LIMIT":
+        if limit_price is None:
+            raise OrderRejected("a LIMIT order needs limit_price, the worst price you accept")
+        if limit_price <= 0:
+            raise OrderRejected("limit_price must be greater than 0")
+    elif limit_price is not None:
+        raise OrderRejected("limit_price is only for LIMIT orders; leave it out of a MARKET order")
+    if request.client_order_id is not None and not _CLIENT_ORDER_ID.fullmatch(
+        request.client_order_id
+    ):
+        raise OrderRejected(
+            "client_order_id must be 1 to 64 printable ASCII characters without spaces"
+        )
+    return Order(
+        id=order_id_for(user_id, request.client_order_id),
+        user_id=user_id,
+        client_order_id=request.client_order_id,
+        ticker_id=instrument.ticker_id,
+        side=request.side,
+        type=request.type,
+        status="PENDING",
+        quantity=quantity.quantize(QUANTUM),
+        limit_price=None if limit_price is None else limit_price.quantize(QUANTUM),
+        currency=instrument.currency,
+        created_at=now,
+    )

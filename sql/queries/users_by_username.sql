@@ -1,0 +1,1 @@
+SELECT id, username, nickname, role, password_hash, created_at FROM users WHERE username = $1

@@ -1,0 +1,1 @@
+UPDATE users SET role = $2 WHERE username = $1 RETURNING id, username, nickname, role, created_at

@@ -1,0 +1,135 @@
+/** The daemon's HTTP API: relative URLs, bearer token, errors carrying the server's `detail`. */
+import type {
+  Candle,
+  EquityPoint,
+  FxRate,
+  Instrument,
+  NewOrder,
+  Order,
+  OrderStatus,
+  Portfolio,
+  Quote,
+  RankingRow,
+  Token,
+  User,
+} from './types';
+
+export class ApiError extends Error {
+  /** HTTP status, or 0 when the server could not be reached at all. */
+  readonly status: number;
+  readonly detail: string;
+  constructor(status: number, detail: string) {
+    super(detail);
+    this.status = status;
+    this.detail = detail;
+  }
+  /** The home server is unreachable: no answer, or the edge proxy answered for it. */
+  get unreachable(): boolean {
+    return this.status === 0 || this.status === 502 || this.status === 503 || this.status === 504;
+  }
+}
+
+export interface ApiHooks {
+  token(): string | null;
+  /** Called on every answer: true when the home server answered, false when it is unreachable. */
+  reachable(ok: boolean): void;
+  /** A request with a token got 401: the session is over. */
+  unauthorized(): void;
+}
+
+let hooks: ApiHooks = { token: () => null, reachable: () => {}, unauthorized: () => {} };
+
+export function configureApi(h: ApiHooks): void {
+  hooks = h;
+}
+
+/** Read a Litestar-style error body: `detail`, plus the messages of `extra` when present. */
+export function errorDetail(body: unknown, fallback: string): string {
+  if (!body || typeof body !== 'object') return fallback;
+  const b = body as { detail?: unknown; extra?: unknown };
+  let detail = typeof b.detail === 'string' && b.detail ? b.detail : fallback;
+  if (Array.isArray(b.extra)) {
+    const msgs = b.extra
+      .map((e) => (e && typeof e === 'object' && 'message' in e ? String((e as { message: unknown }).message) : null))
+      .filter((m): m is string => !!m);
+    if (msgs.length) detail = `${detail}: ${msgs.join('; ')}`;
+  }
+  return detail;
+}
+
+async function request<T>(method: string, path: string, body?: unknown, timeoutMs = 15000): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  const token = hooks.token();
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const ctrl = new AbortController();
+  const timer = setTimeout(() => ctrl.abort(), timeoutMs);
+  let res: Response;
+  try {
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: ctrl.signal });
+  } catch {
+    hooks.reachable(false);
+    throw new ApiError(0, 'The server could not be reached.');
+  } finally {
+    clearTimeout(timer);
+  }
+  let parsed: unknown = null;
+  const text = await res.text().catch(() => '');
+  if (text) {
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = null;
+    }
+  }
+  if (!res.ok) {
+    const err = new ApiError(res.status, errorDetail(parsed, res.statusText || `HTTP ${res.status}`));
+    // An order POST answered by the edge says nothing about the home server; other errors do.
+    hooks.reachable(!err.unreachable);
+    if (res.status === 401 && token) hooks.unauthorized();
+    throw err;
+  }
+  if (!(method === 'POST' && path === '/api/orders')) hooks.reachable(true);
+  return parsed as T;
+}
+
+export const api = {
+  signup: (b: { username: string; password: string; nickname: string; invite_code?: string }) =>
+    request<User>('POST', '/api/auth/signup', b),
+  login: (b: { username: string; password: string }) => request<Token>('POST', '/api/auth/login', b),
+  me: () => request<User>('GET', '/api/me'),
+  instruments: () => request<Instrument[]>('GET', '/api/instruments'),
+  quotes: () => request<Quote[]>('GET', '/api/quotes'),
+  quote: (id: string) => request<Quote>('GET', `/api/quotes/${encodeURIComponent(id)}`),
+  fx: () => request<FxRate[]>('GET', '/api/fx'),
+  candles: (id: string, limit = 300) =>
+    request<Candle[]>('GET', `/api/candles/${encodeURIComponent(id)}?interval=1m&limit=${limit}`),
+  placeOrder: (o: NewOrder) => request<Order>('POST', '/api/orders', o),
+  orders: (status?: OrderStatus, limit = 200) =>
+    request<Order[]>('GET', `/api/orders?limit=${limit}${status ? `&status=${status}` : ''}`),
+  order: (id: string) => request<Order>('GET', `/api/orders/${encodeURIComponent(id)}`),
+  cancelOrder: (id: string) => request<Order>('DELETE', `/api/orders/${encodeURIComponent(id)}`),
+  portfolio: () => request<Portfolio>('GET', '/api/portfolio'),
+  history: (days = 30) => request<EquityPoint[]>('GET', `/api/portfolio/history?days=${days}`),
+  rankings: () => request<RankingRow[]>('GET', '/api/rankings'),
+  healthz: async (): Promise<boolean> => {
+    try {
+      const r = await fetch('/healthz', { cache: 'no-store' });
+      return r.ok;
+    } catch {
+      return false;
+    }
+  },
+};
+
+/** A client order id, so a retried POST cannot create a second order. */
+export function newClientOrderId(): string {
+  const c = globalThis.crypto;
+  if (c && typeof c.randomUUID === 'function') return c.randomUUID();
+  const b = new Uint8Array(16);
+  c.getRandomValues(b);
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}

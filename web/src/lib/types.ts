@@ -1,0 +1,133 @@
+/** The shapes of the daemon's HTTP and websocket contract (SPEC section 6). Decimals are strings. */
+
+export type Market = 'KRX' | 'US' | 'CRYPTO';
+export type Side = 'BUY' | 'SELL';
+export type OrderType = 'MARKET' | 'LIMIT';
+export type OrderStatus = 'PENDING' | 'FILLED' | 'CANCELLED' | 'FAILED';
+
+export interface User {
+  id: string;
+  username: string;
+  nickname: string;
+  role: string;
+}
+
+export interface Token {
+  access_token: string;
+  token_type: string;
+  expires_in: number;
+}
+
+export interface Instrument {
+  ticker_id: string;
+  name: string;
+  name_ko: string | null;
+  market: Market;
+  currency: string;
+  exchange: string;
+  is_open: boolean;
+  next_open: string | null;
+  next_close: string | null;
+}
+
+export interface Quote {
+  ticker_id: string;
+  price: string;
+  bid: string | null;
+  ask: string | null;
+  currency: string;
+  ts: string;
+  stale: boolean;
+  prev_close: string | null;
+  change_pct: string | null;
+}
+
+export interface FxRate {
+  pair: string;
+  rate: string;
+  ts: string;
+  stale?: boolean;
+}
+
+export interface Candle {
+  time: string;
+  open: string;
+  high: string;
+  low: string;
+  close: string;
+  volume: string;
+}
+
+export interface Order {
+  id: string;
+  client_order_id: string | null;
+  ticker_id: string;
+  side: Side;
+  type: OrderType;
+  status: OrderStatus;
+  quantity: string;
+  limit_price: string | null;
+  price: string | null;
+  currency: string;
+  applied_exchange_rate: string | null;
+  total_krw: string | null;
+  fee_krw: string | null;
+  reason: string | null;
+  reason_text: string | null;
+  created_at: string;
+  filled_at: string | null;
+}
+
+export interface Position {
+  ticker_id: string;
+  quantity: string;
+  average_price: string;
+  currency: string;
+  last_price: string | null;
+  fx_rate: string | null;
+  market_value_krw: string;
+  unrealized_pnl_krw: string;
+}
+
+export interface Portfolio {
+  cash_krw: string;
+  positions: Position[];
+  equity_krw: string;
+}
+
+export interface EquityPoint {
+  time: string;
+  equity_krw: string;
+}
+
+export interface RankingRow {
+  rank: number;
+  nickname: string;
+  equity_krw: string;
+  return_pct: string;
+}
+
+export interface NewOrder {
+  ticker_id: string;
+  side: Side;
+  type: OrderType;
+  quantity: string;
+  limit_price?: string;
+  client_order_id?: string;
+}
+
+/** Messages the server sends on /ws. */
+export type ServerMessage =
+  | ({ type: 'quote' } & Quote)
+  | ({ type: 'fx' } & FxRate)
+  | ({ type: 'candle'; ticker_id: string; interval: string } & Candle)
+  | ({ type: 'order' } & Order)
+  | { type: 'auth'; ok: boolean }
+  | { type: 'error'; detail: string }
+  | { type: 'pong' }
+  | { type: 'heartbeat'; ts: string };
+
+export const TERMINAL: ReadonlySet<OrderStatus> = new Set(['FILLED', 'CANCELLED', 'FAILED']);
+
+/** A new user's starting cash; the daemon's PAPERTRADE_INITIAL_CASH_KRW default. */
+export const INITIAL_CASH_KRW = '10000000';

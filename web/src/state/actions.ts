@@ -1,0 +1,380 @@
+/**
+ * What the app does: session start/stop, loading data, the websocket's messages,
+ * placing and cancelling orders, toasts, and the home-server reachability state.
+ */
+import { ApiError, api, configureApi, newClientOrderId } from '../lib/api';
+import { type Lang, price as fmtPrice, qty as fmtQty } from '../lib/format';
+import { type Key, reasonText, translate } from '../lib/i18n';
+import { navigate } from '../lib/router';
+import { LiveSocket, defaultSocketUrl } from '../lib/socket';
+import type { Candle, NewOrder, Order, Quote, ServerMessage } from '../lib/types';
+import { applyQuotes, isSettlement, mergeOrders, upsertOrder } from './logic';
+import { type State, type Theme, type Toast, getState, setState } from './store';
+
+const t = (key: Key, vars?: Record<string, string | number>) => translate(getState().lang, key, vars);
+
+function save(key: string, value: string | null): void {
+  try {
+    if (value === null) localStorage.removeItem(key);
+    else localStorage.setItem(key, value);
+  } catch {
+    /* private mode: settings just are not remembered */
+  }
+}
+
+// ---------------------------------------------------------------- settings
+
+export function setLang(lang: Lang): void {
+  save('pt.lang', lang);
+  document.documentElement.lang = lang;
+  setState({ lang });
+}
+
+export function setTheme(theme: Theme): void {
+  save('pt.theme', theme);
+  document.documentElement.dataset.theme = theme;
+  setState({ theme });
+}
+
+// ---------------------------------------------------------------- toasts
+
+let toastSeq = 0;
+
+export function toast(kind: Toast['kind'], text: string, ms = 6000): void {
+  const id = ++toastSeq;
+  setState((s) => ({ toasts: [...s.toasts.slice(-3), { id, kind, text }] }));
+  setTimeout(() => dismissToast(id), ms);
+}
+
+export function dismissToast(id: number): void {
+  setState((s) => ({ toasts: s.toasts.filter((x) => x.id !== id) }));
+}
+
+export function instrumentName(s: State, tickerId: string): string {
+  const i = s.instrumentsById[tickerId];
+  if (!i) return tickerId;
+  return s.lang === 'ko' ? i.name_ko || i.name : i.name;
+}
+
+function announce(o: Order): void {
+  const s = getState();
+  const name = instrumentName(s, o.ticker_id);
+  const side = t(o.side === 'BUY' ? 'common.buy' : 'common.sell');
+  const q = fmtQty(o.quantity);
+  if (o.status === 'FILLED') {
+    toast('success', t('toast.filled', { name, qty: q, side, price: fmtPrice(o.price, o.currency, s.lang) }));
+  } else if (o.status === 'FAILED') {
+    toast('error', t('toast.failed', { name, reason: reasonText(s.lang, o.reason, o.reason_text) ?? '' }), 10000);
+  } else if (o.status === 'CANCELLED' && o.reason !== 'user_cancelled') {
+    toast('info', t('toast.cancelled', { name, qty: q, side }));
+  }
+}
+
+/** Take in one order, from any source; announce and refresh the portfolio when it settled. */
+export function receiveOrder(o: Order): void {
+  const r = upsertOrder(getState().orders, o);
+  if (r.orders !== getState().orders) setState({ orders: r.orders });
+  if (isSettlement(r.change)) {
+    announce(o);
+    if (o.status === 'FILLED') refreshPortfolio();
+  }
+}
+
+// ---------------------------------------------------------------- reachability
+
+let healthTimer: ReturnType<typeof setTimeout> | null = null;
+
+function setReachable(ok: boolean): void {
+  const s = getState();
+  if (ok) {
+    if (s.home !== 'online') {
+      const wasOffline = s.home === 'offline';
+      setState({ home: 'online' });
+      if (healthTimer) clearTimeout(healthTimer);
+      healthTimer = null;
+      if (wasOffline) {
+        socket?.nudge();
+        void reloadAll();
+      }
+    }
+    return;
+  }
+  if (s.home !== 'offline') {
+    setState({ home: 'offline' });
+    scheduleHealthProbe(2000);
+  }
+}
+
+function scheduleHealthProbe(ms: number): void {
+  if (healthTimer) return;
+  healthTimer = setTimeout(async () => {
+    healthTimer = null;
+    if (getState().home !== 'offline') return;
+    if (await api.healthz()) setReachable(true);
+    else scheduleHealthProbe(Math.min(ms * 2, 15000));
+  }, ms);
+}
+
+// ---------------------------------------------------------------- websocket
+
+let socket: LiveSocket | null = null;
+let hadSocketOpen = false;
+let visibilityHooked = false;
+const pendingQuotes = new Map<string, Quote>();
+let flushTimer: ReturnType<typeof setTimeout> | null = null;
+let sawFirstQuote = false;
+let sawFirstLiveQuote = false;
+
+type CandleListener = (c: Candle & { ticker_id: string }) => void;
+const candleListeners = new Map<string, Set<CandleListener>>();
+
+/** Listen to live forming-bar updates for one ticker. */
+export function onCandle(tickerId: string, fn: CandleListener): () => void {
+  let set = candleListeners.get(tickerId);
+  if (!set) candleListeners.set(tickerId, (set = new Set()));
+  set.add(fn);
+  return () => set!.delete(fn);
+}
+
+function markFirstQuote(live: boolean): void {
+  // Read by the e2e test for "time to first live price on a cold load".
+  if (!sawFirstQuote) {
+    sawFirstQuote = true;
+    performance.mark('pt:first-quote');
+  }
+  if (live && !sawFirstLiveQuote) {
+    sawFirstLiveQuote = true;
+    performance.mark('pt:first-live-quote');
+  }
+}
+
+function flushQuotes(): void {
+  flushTimer = null;
+  if (!pendingQuotes.size) return;
+  const batch = [...pendingQuotes.values()];
+  pendingQuotes.clear();
+  setState((s) => ({ quotes: applyQuotes(s.quotes, batch) }));
+  markFirstQuote(true);
+}
+
+function onMessage(msg: ServerMessage): void {
+  switch (msg.type) {
+    case 'quote': {
+      const { type: _t, ...q } = msg;
+      pendingQuotes.set(q.ticker_id, q);
+      // Batch bursts into one render every 150 ms; a first quote is shown at once.
+      if (!sawFirstLiveQuote) flushQuotes();
+      else if (!flushTimer) flushTimer = setTimeout(flushQuotes, 150);
+      break;
+    }
+    case 'fx': {
+      if (msg.pair === 'USD/KRW') setState({ usdKrw: { pair: msg.pair, rate: msg.rate, ts: msg.ts, stale: msg.stale ?? false } });
+      break;
+    }
+    case 'candle': {
+      const set = candleListeners.get(msg.ticker_id);
+      if (set) for (const fn of set) fn(msg);
+      break;
+    }
+    case 'order': {
+      const { type: _t, ...o } = msg;
+      receiveOrder(o as Order);
+      break;
+    }
+    case 'error':
+      // An auth error means our token is no longer accepted.
+      if (/token|auth/i.test(msg.detail) && getState().token) expireSession();
+      break;
+    default:
+      break;
+  }
+}
+
+function startSocket(): void {
+  if (socket) return;
+  socket = new LiveSocket({
+    url: defaultSocketUrl,
+    token: () => getState().token,
+    onMessage,
+    onStatus: (ws, failures) => {
+      const before = getState().ws;
+      setState({ ws, wsFailures: failures });
+      if (ws === 'open') {
+        setReachable(true);
+        // Events may have been missed while we were away: catch up.
+        if (before !== 'open' && hadSocketOpen) void reloadAll();
+        hadSocketOpen = true;
+      } else if (failures >= 2) setReachable(false);
+    },
+  });
+  socket.start();
+}
+
+/** Subscribe the socket to tickers while a view is shown. */
+export function subscribeTickers(tickers: string[]): () => void {
+  if (!socket) startSocket();
+  return socket!.subscribe(tickers);
+}
+
+// ---------------------------------------------------------------- loading
+
+function reportLoadError(e: unknown): void {
+  if (e instanceof ApiError && (e.unreachable || e.status === 401)) return; // the banner / login page says it
+  toast('error', t('common.error', { detail: e instanceof Error ? e.message : String(e) }));
+}
+
+export async function loadInstruments(): Promise<void> {
+  const list = await api.instruments();
+  const byId: Record<string, (typeof list)[number]> = {};
+  for (const i of list) byId[i.ticker_id] = i;
+  setState({ instruments: list, instrumentsById: byId });
+}
+
+export async function loadQuotes(): Promise<void> {
+  const [quotes, fx] = await Promise.all([api.quotes(), api.fx().catch(() => [])]);
+  setState((s) => ({ quotes: applyQuotes(s.quotes, quotes) }));
+  const usd = fx.find((f) => f.pair === 'USD/KRW');
+  if (usd) setState({ usdKrw: usd });
+  if (quotes.length) markFirstQuote(false);
+}
+
+let portfolioInFlight: Promise<void> | null = null;
+
+export function refreshPortfolio(): Promise<void> {
+  if (!portfolioInFlight) {
+    portfolioInFlight = Promise.all([api.portfolio(), api.history(30).catch(() => getState().history)])
+      .then(([portfolio, history]) => setState({ portfolio, history }))
+      .finally(() => {
+        portfolioInFlight = null;
+      });
+  }
+  return portfolioInFlight;
+}
+
+export async function refreshOrders(): Promise<void> {
+  const fetched = await api.orders(undefined, 200);
+  const r = mergeOrders(getState().orders, fetched);
+  setState({ orders: r.orders, ordersLoaded: true });
+  for (const o of r.settled) announce(o);
+}
+
+/** Load everything a signed-in user sees; each part fails on its own. */
+export async function reloadAll(): Promise<void> {
+  if (!getState().token) return;
+  const jobs = [
+    loadInstruments(),
+    loadQuotes(),
+    refreshPortfolio(),
+    refreshOrders(),
+    api.me().then((me) => setState({ me })),
+  ];
+  const results = await Promise.allSettled(jobs);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) reportLoadError(failed.reason);
+}
+
+let periodic: ReturnType<typeof setInterval> | null = null;
+
+// ---------------------------------------------------------------- session
+
+export function startSession(): void {
+  configureApi({
+    token: () => getState().token,
+    reachable: setReachable,
+    unauthorized: expireSession,
+  });
+  if (!getState().token) return;
+  startSocket();
+  void reloadAll();
+  if (!periodic) {
+    // The websocket carries prices and orders; this keeps positions and the equity
+    // history honest (and re-reads market open/close times).
+    periodic = setInterval(() => {
+      if (getState().token && getState().home !== 'offline' && document.visibilityState === 'visible') {
+        void refreshPortfolio().catch(() => {});
+        void loadInstruments().catch(() => {});
+      }
+    }, 30000);
+  }
+  if (!visibilityHooked) {
+    visibilityHooked = true;
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible') socket?.nudge();
+    });
+  }
+}
+
+function storeToken(token: string | null, expiresIn?: number): void {
+  const exp = token && expiresIn ? Date.now() + expiresIn * 1000 : null;
+  save('pt.token', token);
+  save('pt.tokenExpiresAt', exp ? String(exp) : null);
+  setState({ token, tokenExpiresAt: exp });
+}
+
+export async function login(username: string, password: string): Promise<void> {
+  const tok = await api.login({ username, password });
+  storeToken(tok.access_token, tok.expires_in);
+  setState({ notice: null });
+  startSession();
+  socket?.authenticate();
+  navigate({ page: 'home' });
+}
+
+export async function signup(username: string, password: string, nickname: string, invite?: string): Promise<void> {
+  await api.signup({ username, password, nickname, ...(invite ? { invite_code: invite } : {}) });
+  await login(username, password);
+  toast('success', t('auth.welcome'));
+}
+
+function clearSession(): void {
+  storeToken(null);
+  socket?.stop();
+  socket = null;
+  hadSocketOpen = false;
+  if (periodic) clearInterval(periodic);
+  periodic = null;
+  setState({ me: null, portfolio: null, history: [], orders: [], ordersLoaded: false, home: 'unknown' });
+}
+
+export function logout(): void {
+  clearSession();
+  navigate({ page: 'login', mode: 'login' });
+}
+
+export function expireSession(): void {
+  if (!getState().token) return;
+  clearSession();
+  setState({ notice: t('auth.expired') });
+  navigate({ page: 'login', mode: 'login' });
+}
+
+// ---------------------------------------------------------------- orders
+
+export interface PlaceResult {
+  order: Order;
+  /** The home server is unreachable, so the order waits in the edge queue. */
+  queued: boolean;
+}
+
+/**
+ * Send an order. A network failure is retried once with the same client_order_id, so
+ * the server can never record it twice.
+ */
+export async function placeOrder(o: Omit<NewOrder, 'client_order_id'>): Promise<PlaceResult> {
+  const body: NewOrder = { ...o, client_order_id: newClientOrderId() };
+  let order: Order;
+  try {
+    order = await api.placeOrder(body);
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status !== 0) throw e;
+    await new Promise((r) => setTimeout(r, 800));
+    order = await api.placeOrder(body);
+  }
+  receiveOrder(order);
+  return { order, queued: getState().home === 'offline' };
+}
+
+export async function cancelOrder(id: string): Promise<void> {
+  const o = await api.cancelOrder(id);
+  receiveOrder(o);
+}

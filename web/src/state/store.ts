@@ -1,0 +1,110 @@
+/** The app's single store: plain state, setState, and a selector hook over useSyncExternalStore. */
+import { useSyncExternalStore } from 'react';
+import type { Lang } from '../lib/format';
+import type { SocketStatus } from '../lib/socket';
+import type { EquityPoint, FxRate, Instrument, Order, Portfolio, Quote, User } from '../lib/types';
+
+export type Theme = 'dark' | 'light';
+export type Home = 'unknown' | 'online' | 'offline';
+
+export interface Toast {
+  id: number;
+  kind: 'success' | 'error' | 'info';
+  text: string;
+}
+
+export interface State {
+  lang: Lang;
+  theme: Theme;
+  token: string | null;
+  tokenExpiresAt: number | null;
+  me: User | null;
+  instruments: Instrument[];
+  instrumentsById: Record<string, Instrument>;
+  quotes: Record<string, Quote>;
+  usdKrw: FxRate | null;
+  portfolio: Portfolio | null;
+  history: EquityPoint[];
+  orders: Order[];
+  ordersLoaded: boolean;
+  ws: SocketStatus;
+  wsFailures: number;
+  home: Home;
+  toasts: Toast[];
+  /** A message for the login page (e.g. "session expired"). */
+  notice: string | null;
+}
+
+function stored(key: string): string | null {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+function initialTheme(): Theme {
+  const t = stored('pt.theme');
+  if (t === 'dark' || t === 'light') return t;
+  return typeof matchMedia === 'function' && matchMedia('(prefers-color-scheme: light)').matches ? 'light' : 'dark';
+}
+
+function initialToken(): { token: string | null; tokenExpiresAt: number | null } {
+  const token = stored('pt.token');
+  const exp = Number(stored('pt.tokenExpiresAt') ?? '0');
+  if (!token || (exp && exp < Date.now())) return { token: null, tokenExpiresAt: null };
+  return { token, tokenExpiresAt: exp || null };
+}
+
+export function initialState(): State {
+  return {
+    lang: stored('pt.lang') === 'en' ? 'en' : 'ko',
+    theme: initialTheme(),
+    ...initialToken(),
+    me: null,
+    instruments: [],
+    instrumentsById: {},
+    quotes: {},
+    usdKrw: null,
+    portfolio: null,
+    history: [],
+    orders: [],
+    ordersLoaded: false,
+    ws: 'closed',
+    wsFailures: 0,
+    home: 'unknown',
+    toasts: [],
+    notice: null,
+  };
+}
+
+let state: State = initialState();
+const listeners = new Set<() => void>();
+
+export function getState(): State {
+  return state;
+}
+
+export function setState(patch: Partial<State> | ((s: State) => Partial<State>)): void {
+  const p = typeof patch === 'function' ? patch(state) : patch;
+  let changed = false;
+  for (const k in p) {
+    if (!Object.is((p as Record<string, unknown>)[k], (state as unknown as Record<string, unknown>)[k])) {
+      changed = true;
+      break;
+    }
+  }
+  if (!changed) return;
+  state = { ...state, ...p };
+  for (const l of listeners) l();
+}
+
+export function subscribe(listener: () => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+/** Select a slice; the component re-renders only when the slice changes (by identity). */
+export function useStore<T>(selector: (s: State) => T): T {
+  return useSyncExternalStore(subscribe, () => selector(state), () => selector(state));
+}
