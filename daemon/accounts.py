@@ -126,6 +126,8 @@ async def set_password(pool: asyncpg.Pool, username: str, password: str) -> None
 
 async def reset_account(pool: asyncpg.Pool, username: str, initial_cash: Decimal) -> None:
     """Back to the starting cash with no positions; open orders are cancelled."""
-    row = await pool.fetchrow(query("accounts_reset"), username, initial_cash)
-    if row is None:
-        raise AccountError(f"no user named {username!r}", 404)
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(query("accounts_lock_wallet"), username)
+        if row is None:
+            raise AccountError(f"no user named {username!r}", 404)
+        await conn.execute(query("accounts_reset"), row["user_id"], initial_cash, row["balance_krw"])

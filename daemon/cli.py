@@ -39,7 +39,8 @@ async def run_daemon(settings: Settings) -> None:
 
 
 async def run_migrate(settings: Settings) -> None:
-    pool = await _pool(settings)
+    url = settings.database_url or await embedded_database_url(settings.data_dir)
+    pool = await create_pool(url, min_size=1, max_size=1)
     async with pool.acquire() as conn:
         applied = await migrate(conn)
     await pool.close()

@@ -71,7 +71,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         if not value:
             continue
         if field.name == "feeds":
-            raw["feeds"] = [name.strip() for name in value.split(",") if name.strip()]
+            names = [name.strip() for name in value.split(",") if name.strip()]
+            raw["feeds"] = [] if names == ["none"] else names
         else:
             raw[field.name] = value
     try:

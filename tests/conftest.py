@@ -67,3 +67,62 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 def redis_prefix() -> Iterator[str]:
     """A key prefix of this test's own, so runs never collide."""
     yield f"pt-test-{RUN_ID}-{uuid.uuid4().hex[:8]}:"
+
+
+# --- a running platform on the test's own database, with a clock the test controls ---
+
+from contextlib import asynccontextmanager  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+from decimal import Decimal  # noqa: E402
+
+import anyio  # noqa: E402
+
+from daemon.clock import TestClock  # noqa: E402
+from daemon.config import load_settings  # noqa: E402
+from daemon.messages import FxRate, Quote  # noqa: E402
+from daemon.platform import Platform, open_platform  # noqa: E402
+
+# Wednesday 2026-11-25 10:00 KST: KRX open, NYSE closed, crypto always open.
+KRX_OPEN = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+# Wednesday 2026-11-25 10:00 New York: NYSE open, KRX closed.
+US_OPEN = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+
+
+@asynccontextmanager
+async def running_platform(database_url: str, clock: TestClock, **env: str):
+    settings = load_settings(
+        {"PAPERTRADE_DATABASE_URL": database_url, "PAPERTRADE_FEEDS": "none", **env}
+    )
+    async with open_platform(settings, clock) as platform, anyio.create_task_group() as tg:
+        tg.start_soon(platform.serve)
+        for actor in platform.settlement:
+            await actor.ready.wait()
+        try:
+            yield platform
+        finally:
+            tg.cancel_scope.cancel()
+
+
+def quote(
+    clock: TestClock, ticker_id: str, price: str, bid: str | None = None, ask: str | None = None,
+    currency: str = "KRW-COIN",
+) -> Quote:  # fmt: skip
+    now = clock.now()
+    return Quote(
+        ticker_id=ticker_id,
+        price=Decimal(price),
+        bid=None if bid is None else Decimal(bid),
+        ask=None if ask is None else Decimal(ask),
+        currency=currency,
+        ts=now,
+        received_at=now,
+        source="test",
+    )
+
+
+def usd_krw(clock: TestClock, rate: str) -> FxRate:
+    now = clock.now()
+    return FxRate(pair="USD/KRW", rate=Decimal(rate), ts=now, received_at=now, source="test")
+
+
+__all__ = ["KRX_OPEN", "US_OPEN", "Platform", "quote", "running_platform", "usd_krw"]

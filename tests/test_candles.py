@@ -19,6 +19,8 @@ from daemon.messages import CandleBar, FxRate, MarketData, Quote
 T0 = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
 TICKERS = ("CRYPTO-COIN-BTC", "CRYPTO-COIN-ETH", "KRX-STOCK-005930")
 
+pytestmark = pytest.mark.anyio
+
 
 def quote(ticker: str, at: datetime, price: str, volume: str = "1") -> Quote:
     return Quote(

@@ -30,6 +30,9 @@ from daemon.sqlfiles import query
 
 log = structlog.get_logger(__name__)
 
+# Right after a start the price book is empty: market orders recovered from the database (or
+# drained from the edge's backlog) wait this long for a first price instead of failing.
+_WAITS_FOR_PRICES = frozenset({"no_price", "stale_price", "stale_fx_rate"})
 _RECENT_LIMIT = 100_000  # order ids remembered as done, to drop redelivered duplicates cheaply
 _STALE_RETRIES = 3
 
@@ -64,6 +67,7 @@ class SettlementActor:
         limit_order_ttl: timedelta = timedelta(days=7),
         max_batch: int = 1000,
         resting_check_interval: float = 0.25,
+        start_grace: timedelta = timedelta(seconds=10),
     ) -> None:
         self.index = index
         self._partitions = partitions
@@ -78,11 +82,14 @@ class SettlementActor:
         self._limit_ttl = limit_order_ttl
         self._max_batch = max_batch
         self._check_interval = resting_check_interval
+        self._start_grace = start_grace
+        self._grace_until = datetime.min.replace(tzinfo=UTC)
         self._users: dict[UUID, store.UserState] = {}
         self._resting: dict[UUID, Order] = {}
         self._recent: OrderedDict[UUID, None] = OrderedDict()
         self._last_check = datetime.min.replace(tzinfo=UTC)
         self._log = log.bind(partition=index)
+        self.ready = anyio.Event()  # set once recovery is done (again after each restart)
 
     @property
     def resting_orders(self) -> int:
@@ -91,7 +98,9 @@ class SettlementActor:
     async def run(self) -> None:
         self._users.clear()
         self._resting.clear()
+        self._grace_until = self._clock.now() + self._start_grace
         await self._recover()
+        self.ready.set()
         while True:
             commands = await self._next_commands()
             if commands is None:
@@ -179,6 +188,8 @@ class SettlementActor:
             match outcome:
                 case Fill():
                     self._apply_fill(batch, user, order, outcome, now)
+                case Rejection(reason=reason) if reason in _WAITS_FOR_PRICES and now < self._grace_until:
+                    resting.append(order)
                 case Rejection(reason=reason):
                     batch.ended.append(_end(order, "FAILED", reason))
                 case Rest():

@@ -1,18 +1,11 @@
--- Start a user over: positions gone, cash back to $2, open orders cancelled; the ledger keeps
--- the history and records the difference, so balance = sum(ledger) still holds.
-WITH u AS (
-    SELECT id FROM users WHERE username = $1
-), cancelled AS (
+-- Start a user over ($1, whose wallet is locked and holds $3): positions gone, cash back to
+-- $2, open orders cancelled. The ledger records the difference: balance = sum(ledger) holds.
+WITH cancelled AS (
     UPDATE orders SET status = 'CANCELLED', reason = 'account_reset'
-    WHERE user_id = (SELECT id FROM u) AND status = 'PENDING'
+    WHERE user_id = $1 AND status = 'PENDING'
 ), positions AS (
-    DELETE FROM portfolios WHERE user_id = (SELECT id FROM u)
-), old AS (
-    SELECT balance_krw FROM wallets WHERE user_id = (SELECT id FROM u) FOR UPDATE
+    DELETE FROM portfolios WHERE user_id = $1
 ), ledger AS (
-    INSERT INTO cash_ledger (user_id, kind, amount_krw)
-    SELECT (SELECT id FROM u), 'RESET', $2 - old.balance_krw FROM old
+    INSERT INTO cash_ledger (user_id, kind, amount_krw) VALUES ($1, 'RESET', $2::numeric - $3::numeric)
 )
-UPDATE wallets SET balance_krw = $2, last_updated = now()
-WHERE user_id = (SELECT id FROM u)
-RETURNING user_id
+UPDATE wallets SET balance_krw = $2, last_updated = now() WHERE user_id = $1

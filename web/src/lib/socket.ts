@@ -2,14 +2,17 @@
  * The one websocket to /ws: authenticates, keeps reference-counted subscriptions,
  * reconnects with exponential backoff and jitter, and watches for a silent connection.
  */
-import type { ServerMessage } from './types';
+import { type Message, parseMessage } from './messages';
+import type { OrderType } from './types';
 
 export type SocketStatus = 'connecting' | 'open' | 'closed';
 
 export interface SocketOptions {
   url: () => string;
   token: () => string | null;
-  onMessage: (msg: ServerMessage) => void;
+  onMessage: (msg: Message) => void;
+  /** MARKET/LIMIT of an order we know, for order events that lost it (see messages.ts). */
+  knownOrderType?: (orderId: string) => OrderType | undefined;
   onStatus: (status: SocketStatus, failedAttempts: number) => void;
   /** Injected for tests. */
   WebSocketImpl?: typeof WebSocket;
@@ -44,6 +47,7 @@ export class LiveSocket {
   constructor(opts: SocketOptions) {
     this.opts = {
       random: Math.random,
+      knownOrderType: () => undefined,
       silenceMs: 40000,
       pingMs: 20000,
       WebSocketImpl: opts.WebSocketImpl ?? globalThis.WebSocket,
@@ -138,13 +142,8 @@ export class LiveSocket {
     };
     ws.onmessage = (ev: MessageEvent) => {
       this.lastMessageAt = Date.now();
-      let msg: ServerMessage;
-      try {
-        msg = JSON.parse(typeof ev.data === 'string' ? ev.data : '');
-      } catch {
-        return;
-      }
-      if (msg && typeof msg === 'object' && 'type' in msg) this.opts.onMessage(msg);
+      const msg = parseMessage(ev.data, this.opts.knownOrderType);
+      if (msg) this.opts.onMessage(msg);
     };
     ws.onerror = () => {
       /* onclose follows */

@@ -116,17 +116,6 @@ export interface NewOrder {
   client_order_id?: string;
 }
 
-/** Messages the server sends on /ws. */
-export type ServerMessage =
-  | ({ type: 'quote' } & Quote)
-  | ({ type: 'fx' } & FxRate)
-  | ({ type: 'candle'; ticker_id: string; interval: string } & Candle)
-  | ({ type: 'order' } & Order)
-  | { type: 'auth'; ok: boolean }
-  | { type: 'error'; detail: string }
-  | { type: 'pong' }
-  | { type: 'heartbeat'; ts: string };
-
 export const TERMINAL: ReadonlySet<OrderStatus> = new Set(['FILLED', 'CANCELLED', 'FAILED']);
 
 /** A new user's starting cash; the daemon's PAPERTRADE_INITIAL_CASH_KRW default. */

@@ -7,7 +7,8 @@ import { type Lang, price as fmtPrice, qty as fmtQty } from '../lib/format';
 import { type Key, reasonText, translate } from '../lib/i18n';
 import { navigate } from '../lib/router';
 import { LiveSocket, defaultSocketUrl } from '../lib/socket';
-import type { Candle, NewOrder, Order, Quote, ServerMessage } from '../lib/types';
+import type { Message } from '../lib/messages';
+import type { Candle, NewOrder, Order, Quote } from '../lib/types';
 import { applyQuotes, isSettlement, mergeOrders, upsertOrder } from './logic';
 import { type State, type Theme, type Toast, getState, setState } from './store';
 
@@ -157,10 +158,10 @@ function flushQuotes(): void {
   markFirstQuote(true);
 }
 
-function onMessage(msg: ServerMessage): void {
+function onMessage(msg: Message): void {
   switch (msg.type) {
     case 'quote': {
-      const { type: _t, ...q } = msg;
+      const q = msg.quote;
       pendingQuotes.set(q.ticker_id, q);
       // Batch bursts into one render every 150 ms; a first quote is shown at once.
       if (!sawFirstLiveQuote) flushQuotes();
@@ -168,17 +169,16 @@ function onMessage(msg: ServerMessage): void {
       break;
     }
     case 'fx': {
-      if (msg.pair === 'USD/KRW') setState({ usdKrw: { pair: msg.pair, rate: msg.rate, ts: msg.ts, stale: msg.stale ?? false } });
+      if (msg.fx.pair === 'USD/KRW') setState({ usdKrw: { ...msg.fx, stale: msg.fx.stale ?? false } });
       break;
     }
     case 'candle': {
       const set = candleListeners.get(msg.ticker_id);
-      if (set) for (const fn of set) fn(msg);
+      if (set) for (const fn of set) fn({ ...msg.candle, ticker_id: msg.ticker_id });
       break;
     }
     case 'order': {
-      const { type: _t, ...o } = msg;
-      receiveOrder(o as Order);
+      receiveOrder(msg.order);
       break;
     }
     case 'error':
@@ -196,6 +196,7 @@ function startSocket(): void {
     url: defaultSocketUrl,
     token: () => getState().token,
     onMessage,
+    knownOrderType: (id) => getState().orders.find((o) => o.id === id)?.type,
     onStatus: (ws, failures) => {
       const before = getState().ws;
       setState({ ws, wsFailures: failures });

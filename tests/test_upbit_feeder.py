@@ -1,0 +1,171 @@
+"""The Upbit feeder: the real ccxt client against a fake Upbit on 127.0.0.1 (REST and websocket)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC
+from decimal import Decimal
+
+import anyio
+import pytest
+from anyio.abc import ObjectReceiveStream
+
+from daemon.actors.upbit_feeder import UpbitFeeder
+from daemon.clock import LiveClock
+from daemon.instruments import Instrument
+from daemon.messages import MarketData, Quote
+from tests.fakes.fake_upbit import FakeUpbit
+
+pytestmark = pytest.mark.anyio
+
+# A float would turn this into 1234567890.1234567: the test sees if one was used anywhere.
+EXACT = "1234567890.12345678"
+
+
+def instrument(ticker_id: str, market: str = "CRYPTO", exchange: str = "UPBIT") -> Instrument:
+    currency = {"CRYPTO": "KRW-COIN", "KRX": "KRW", "US": "USD"}[market]
+    return Instrument(
+        ticker_id=ticker_id,
+        name=ticker_id,
+        name_ko=None,
+        market=market,
+        currency=currency,
+        exchange=exchange,
+        sim_start_price=Decimal(1),
+    )
+
+
+INSTRUMENTS = [
+    instrument("CRYPTO-COIN-BTC"),
+    instrument("CRYPTO-COIN-ETH"),
+    instrument("CRYPTO-COIN-SOL"),  # not listed on the fake: skipped with a warning
+    instrument("KRX-STOCK-005930", "KRX", "KOSPI"),  # not Upbit's: ignored
+]
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeUpbit]:
+    fake = FakeUpbit({"KRW-BTC": EXACT, "KRW-ETH": "5000000"})
+    fake.markets["KRW-BTC"].bid_price = "1234567890"
+    fake.markets["KRW-BTC"].ask_price = "1234567891.5"
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+def feeder_for(fake: FakeUpbit, send) -> UpbitFeeder:
+    return UpbitFeeder(
+        INSTRUMENTS,
+        send,
+        LiveClock(),
+        api_url=fake.api_url,
+        ws_url=fake.ws_url,
+        poll_interval=0.05,
+        stream_grace=0.3,
+        backoff_initial=0.05,
+        backoff_max=0.2,
+    )
+
+
+async def next_quote(
+    receive: ObjectReceiveStream[MarketData], ticker: str, predicate=lambda q: True
+) -> Quote:
+    with anyio.fail_after(5):
+        async for item in receive:
+            if isinstance(item, Quote) and item.ticker_id == ticker and predicate(item):
+                return item
+    raise AssertionError("stream ended")
+
+
+def assert_exact_types(quote: Quote) -> None:
+    for field in ("price", "volume"):
+        assert type(getattr(quote, field)) is Decimal, field
+    for field in ("bid", "ask"):
+        assert getattr(quote, field) is None or type(getattr(quote, field)) is Decimal, field
+    assert quote.ts.tzinfo is not None and quote.ts.utcoffset().total_seconds() == 0
+    assert quote.received_at.tzinfo is UTC
+
+
+async def test_streams_exact_quotes_through_ccxt(fake: FakeUpbit) -> None:
+    send, receive = anyio.create_memory_object_stream[MarketData](1000)
+    feeder = feeder_for(fake, send)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(feeder.run)
+        first = await next_quote(receive, "CRYPTO-COIN-BTC", lambda q: q.bid is not None)
+        assert first.price == Decimal(EXACT) and str(first.price) == EXACT
+        assert (first.bid, first.ask) == (Decimal("1234567890"), Decimal("1234567891.5"))
+        assert first.currency == "KRW-COIN" and first.source == "upbit"
+        assert_exact_types(first)
+
+        with anyio.fail_after(5):
+            while not feeder.streaming:
+                await fake.trade("KRW-ETH", "5000001")
+                await anyio.sleep(0.05)
+        polls = fake.count("/v1/ticker")
+        await fake.trade("KRW-BTC", "1234567891.00000001", "0.25")
+        traded = await next_quote(receive, "CRYPTO-COIN-BTC", lambda q: q.volume > 0)
+        assert traded.price == Decimal("1234567891.00000001")
+        assert traded.volume == Decimal("0.25")
+        assert_exact_types(traded)
+        await fake.book("KRW-BTC", "1234567891", "1234567892")
+        booked = await next_quote(receive, "CRYPTO-COIN-BTC", lambda q: q.ask == 1234567892)
+        assert booked.volume == 0 and booked.bid == Decimal("1234567891")
+
+        # Malformed messages are logged and skipped; the stream carries on.
+        await fake.send_raw(b"{not json")
+        await fake.send_raw(b'{"type":"ticker","code":"KRW-BTC","trade_price":"oops"}')
+        await fake.send_raw(b'{"type":"orderbook","code":"KRW-BTC","orderbook_units":7}')
+        await fake.trade("KRW-BTC", "1234567893", "1")
+        after = await next_quote(receive, "CRYPTO-COIN-BTC", lambda q: q.price == 1234567893)
+        assert after.volume == Decimal(1)
+
+        assert fake.count("/v1/ticker") == polls  # streaming: no polling
+        assert feeder.connected and feeder.last_received is not None
+        subscribed = {code for request in fake.subscriptions for item in request
+                      for code in item.get("codes", [])}
+        assert subscribed == {"KRW-BTC", "KRW-ETH"}
+        tg.cancel_scope.cancel()
+
+
+async def test_polls_while_websocket_is_down_then_streams_again(fake: FakeUpbit) -> None:
+    fake.ws_enabled = False
+    send, receive = anyio.create_memory_object_stream[MarketData](1000)
+    feeder = feeder_for(fake, send)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(feeder.run)
+        polled = await next_quote(receive, "CRYPTO-COIN-BTC")
+        assert polled.price == Decimal(EXACT) and polled.bid == Decimal("1234567890")
+        assert_exact_types(polled)
+        assert not feeder.streaming and feeder.connected
+        await fake.trade("KRW-BTC", "1234567895", "0.5")  # nobody listens: seen by the next poll
+        moved = await next_quote(receive, "CRYPTO-COIN-BTC", lambda q: q.price == 1234567895)
+        assert moved.volume == Decimal("0.5")
+        assert fake.count("/v1/ticker") >= 2 and fake.count("/v1/orderbook") >= 2
+
+        fake.ws_enabled = True
+        with anyio.fail_after(5):
+            while not feeder.streaming:
+                await anyio.sleep(0.02)
+        await fake.trade("KRW-ETH", "5000002", "2")
+        eth = await next_quote(receive, "CRYPTO-COIN-ETH", lambda q: q.price == 5000002)
+        assert eth.volume == Decimal(2)
+        tg.cancel_scope.cancel()
+
+
+async def test_reconnects_after_a_dropped_connection(fake: FakeUpbit) -> None:
+    send, receive = anyio.create_memory_object_stream[MarketData](1000)
+    feeder = feeder_for(fake, send)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(feeder.run)
+        with anyio.fail_after(5):
+            while not feeder.streaming:
+                await anyio.sleep(0.02)
+        subscriptions = len(fake.subscriptions)
+        await fake.drop_connections()
+        with anyio.fail_after(5):
+            while len(fake.subscriptions) <= subscriptions:
+                await anyio.sleep(0.02)  # ccxt dialled again and re-subscribed
+        await fake.trade("KRW-BTC", "1234567899", "0.1")
+        quote = await next_quote(receive, "CRYPTO-COIN-BTC", lambda q: q.price == 1234567899)
+        assert quote.source == "upbit"
+        tg.cancel_scope.cancel()
