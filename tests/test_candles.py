@@ -68,13 +68,16 @@ def test_roll_up_invariants(raw: list[tuple[str, int, Decimal, Decimal]]) -> Non
         assert bar.open == group[0].price  # the first to arrive
         newest = max(q.ts for q in group)
         assert bar.close in {q.price for q in group if q.ts == newest}
-        assert bar.time.second == 0 and bar.time.microsecond == 0
+        assert bar.time.second == 0
+        assert bar.time.microsecond == 0
 
 
 def test_roll_up_keeps_decimals_exact() -> None:
-    bars = roll_up([quote("CRYPTO-COIN-BTC", T0, "0.1", "0.1"), quote("CRYPTO-COIN-BTC", T0, "0.2", "0.2")])
+    btc = "CRYPTO-COIN-BTC"
+    bars = roll_up([quote(btc, T0, "0.1", "0.1"), quote(btc, T0, "0.2", "0.2")])
     assert bars[0].volume == Decimal("0.3")
-    assert all(isinstance(getattr(bars[0], f), Decimal) for f in ("open", "high", "low", "close", "volume"))
+    for field in ("open", "high", "low", "close", "volume"):
+        assert type(getattr(bars[0], field)) is Decimal
 
 
 async def _stored(pool: asyncpg.Pool) -> dict[tuple[str, datetime], tuple[Decimal, ...]]:
@@ -125,7 +128,8 @@ async def test_roller_rolls_across_minute_boundaries(pool: asyncpg.Pool) -> None
     }
     assert roller.late_dropped == 1
     forming = roller.forming(btc)
-    assert forming is not None and forming.time == m3
+    assert forming is not None
+    assert forming.time == m3
     candles = await recent_candles(pool, btc, 2)
     assert [c.time for c in candles] == [m1, m3]  # the last two, oldest first
     assert candles[0] == CandleBar(

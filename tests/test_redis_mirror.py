@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 from daemon.actors.redis_mirror import RedisMirror
 from daemon.messages import FxRate, MarketData, Quote
 from tests.fakes.tcp_proxy import TcpProxy
+from tests.fakes.waiting import eventually
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 NOW = datetime(2025, 3, 3, 12, 0, 1, 250_000, tzinfo=UTC)
@@ -78,8 +79,10 @@ async def test_quotes_are_set_with_ttl_and_published(redis_prefix: str) -> None:
         "volume": "0.5",
     }
     assert [m.get("price") for m in published] == ["150000000.12345678", "150000001", "71000", None]
-    assert fx["type"] == "fx" and fx["rate"] == "1380.55"
-    assert mirror.written == 4 and mirror.dropped == 0
+    assert fx["type"] == "fx"
+    assert fx["rate"] == "1380.55"
+    assert mirror.written == 4
+    assert mirror.dropped == 0
 
 
 async def test_dead_redis_drops_without_blocking_then_reconnects(redis_prefix: str) -> None:
@@ -94,9 +97,7 @@ async def test_dead_redis_drops_without_blocking_then_reconnects(redis_prefix: s
         async with anyio.create_task_group() as tg:
             tg.start_soon(mirror.run)
             await send.send(quote("KRX-STOCK-005930", "1"))
-            with anyio.fail_after(3):
-                while mirror.written < 1:
-                    await anyio.sleep(0.01)
+            await eventually(lambda: mirror.written == 1)
 
             await proxy.cut()  # Redis gone: sends never block, the mirror counts its drops
             with anyio.fail_after(3):
@@ -107,10 +108,12 @@ async def test_dead_redis_drops_without_blocking_then_reconnects(redis_prefix: s
             assert not mirror.connected
 
             await proxy.start()  # back on the same port: the mirror reconnects by itself
+            written = mirror.written
             with anyio.fail_after(5):
-                while json.loads(await r.get(key) or b"{}").get("price") != "999":
+                while mirror.written == written:
                     await send.send(quote("KRX-STOCK-005930", "999"))
                     await anyio.sleep(0.05)
+            assert json.loads(await r.get(key))["price"] == "999"
             assert mirror.connected
             await send.aclose()
     finally:
@@ -127,13 +130,11 @@ async def test_stalled_redis_times_out(redis_prefix: str) -> None:
         f"redis://127.0.0.1:{proxy.port}/0", receive, prefix=redis_prefix, timeout=0.1
     )
     try:
-        with anyio.fail_after(3):
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(mirror.run)
-                await send.send(quote("KRX-STOCK-005930", "1"))
-                while mirror.dropped < 1:
-                    await anyio.sleep(0.01)
-                await send.aclose()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(mirror.run)
+            await send.send(quote("KRX-STOCK-005930", "1"))
+            await eventually(lambda: mirror.dropped == 1, seconds=3)
+            await send.aclose()
     finally:
         await proxy.close()
     assert mirror.written == 0

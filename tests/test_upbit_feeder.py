@@ -15,6 +15,7 @@ from daemon.clock import LiveClock
 from daemon.instruments import Instrument
 from daemon.messages import MarketData, Quote
 from tests.fakes.fake_upbit import FakeUpbit
+from tests.fakes.waiting import eventually
 
 pytestmark = pytest.mark.anyio
 
@@ -82,7 +83,8 @@ def assert_exact_types(quote: Quote) -> None:
         assert type(getattr(quote, field)) is Decimal, field
     for field in ("bid", "ask"):
         assert getattr(quote, field) is None or type(getattr(quote, field)) is Decimal, field
-    assert quote.ts.tzinfo is not None and quote.ts.utcoffset().total_seconds() == 0
+    assert quote.ts.tzinfo is not None
+    assert quote.ts.utcoffset().total_seconds() == 0
     assert quote.received_at.tzinfo is UTC
 
 
@@ -92,15 +94,14 @@ async def test_streams_exact_quotes_through_ccxt(fake: FakeUpbit) -> None:
     async with anyio.create_task_group() as tg:
         tg.start_soon(feeder.run)
         first = await next_quote(receive, "CRYPTO-COIN-BTC", lambda q: q.bid is not None)
-        assert first.price == Decimal(EXACT) and str(first.price) == EXACT
+        assert first.price == Decimal(EXACT)
+        assert str(first.price) == EXACT
         assert (first.bid, first.ask) == (Decimal("1234567890"), Decimal("1234567891.5"))
-        assert first.currency == "KRW-COIN" and first.source == "upbit"
+        assert first.currency == "KRW-COIN"
+        assert first.source == "upbit"
         assert_exact_types(first)
 
-        with anyio.fail_after(5):
-            while not feeder.streaming:
-                await fake.trade("KRW-ETH", "5000001")
-                await anyio.sleep(0.05)
+        await eventually(lambda: feeder.streaming)
         polls = fake.count("/v1/ticker")
         await fake.trade("KRW-BTC", "1234567891.00000001", "0.25")
         traded = await next_quote(receive, "CRYPTO-COIN-BTC", lambda q: q.volume > 0)
@@ -109,7 +110,8 @@ async def test_streams_exact_quotes_through_ccxt(fake: FakeUpbit) -> None:
         assert_exact_types(traded)
         await fake.book("KRW-BTC", "1234567891", "1234567892")
         booked = await next_quote(receive, "CRYPTO-COIN-BTC", lambda q: q.ask == 1234567892)
-        assert booked.volume == 0 and booked.bid == Decimal("1234567891")
+        assert booked.volume == 0
+        assert booked.bid == Decimal("1234567891")
 
         # Malformed messages are logged and skipped; the stream carries on.
         await fake.send_raw(b"{not json")
@@ -120,7 +122,8 @@ async def test_streams_exact_quotes_through_ccxt(fake: FakeUpbit) -> None:
         assert after.volume == Decimal(1)
 
         assert fake.count("/v1/ticker") == polls  # streaming: no polling
-        assert feeder.connected and feeder.last_received is not None
+        assert feeder.connected
+        assert feeder.last_received is not None
         subscribed = {code for request in fake.subscriptions for item in request
                       for code in item.get("codes", [])}
         assert subscribed == {"KRW-BTC", "KRW-ETH"}
@@ -134,18 +137,19 @@ async def test_polls_while_websocket_is_down_then_streams_again(fake: FakeUpbit)
     async with anyio.create_task_group() as tg:
         tg.start_soon(feeder.run)
         polled = await next_quote(receive, "CRYPTO-COIN-BTC")
-        assert polled.price == Decimal(EXACT) and polled.bid == Decimal("1234567890")
+        assert polled.price == Decimal(EXACT)
+        assert polled.bid == Decimal("1234567890")
         assert_exact_types(polled)
-        assert not feeder.streaming and feeder.connected
+        assert not feeder.streaming
+        assert feeder.connected
         await fake.trade("KRW-BTC", "1234567895", "0.5")  # nobody listens: seen by the next poll
         moved = await next_quote(receive, "CRYPTO-COIN-BTC", lambda q: q.price == 1234567895)
         assert moved.volume == Decimal("0.5")
-        assert fake.count("/v1/ticker") >= 2 and fake.count("/v1/orderbook") >= 2
+        assert fake.count("/v1/ticker") >= 2
+        assert fake.count("/v1/orderbook") >= 2
 
         fake.ws_enabled = True
-        with anyio.fail_after(5):
-            while not feeder.streaming:
-                await anyio.sleep(0.02)
+        await eventually(lambda: feeder.streaming)
         await fake.trade("KRW-ETH", "5000002", "2")
         eth = await next_quote(receive, "CRYPTO-COIN-ETH", lambda q: q.price == 5000002)
         assert eth.volume == Decimal(2)
@@ -157,14 +161,10 @@ async def test_reconnects_after_a_dropped_connection(fake: FakeUpbit) -> None:
     feeder = feeder_for(fake, send)
     async with anyio.create_task_group() as tg:
         tg.start_soon(feeder.run)
-        with anyio.fail_after(5):
-            while not feeder.streaming:
-                await anyio.sleep(0.02)
+        await eventually(lambda: feeder.streaming)
         subscriptions = len(fake.subscriptions)
         await fake.drop_connections()
-        with anyio.fail_after(5):
-            while len(fake.subscriptions) <= subscriptions:
-                await anyio.sleep(0.02)  # ccxt dialled again and re-subscribed
+        await eventually(lambda: len(fake.subscriptions) > subscriptions)  # ccxt dialled again
         await fake.trade("KRW-BTC", "1234567899", "0.1")
         quote = await next_quote(receive, "CRYPTO-COIN-BTC", lambda q: q.price == 1234567899)
         assert quote.source == "upbit"

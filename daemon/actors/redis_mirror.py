@@ -1,7 +1,8 @@
 """The Redis mirror: each quote SET to `price:{TICKER_ID}` (TTL 5 s), PUBLISHed on `market_updates`.
 
-Batches whatever is queued into one pipeline. A slow or dead Redis never stalls the in-process
-path: writes time out, the batch is dropped (counted), and reconnects back off with jitter.
+Whatever is queued goes to Redis as one script call that SETs and PUBLISHes each quote there:
+one round trip and one reply per batch, however many quotes it holds. A slow or dead Redis never
+stalls the in-process path: writes time out, the batch is dropped (counted), reconnects back off.
 """
 
 from __future__ import annotations
@@ -18,12 +19,26 @@ import structlog
 from anyio.abc import ObjectReceiveStream
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.commands.core import AsyncScript
 
 from daemon.messages import FxRate, MarketData, Quote
 
 log = structlog.get_logger(__name__)
 
 _encoder = msgspec.json.Encoder()
+
+# KEYS: the keys to set. ARGV: channel, then a TTL per key, a payload per key, then every
+# payload to publish, in order. Each quote still gets its own SET ... EX and PUBLISH.
+_MIRROR_SCRIPT = """
+local k = #KEYS
+for i = 1, k do
+  redis.call('SET', KEYS[i], ARGV[k + 1 + i], 'EX', ARGV[1 + i])
+end
+for i = 2 * k + 2, #ARGV do
+  redis.call('PUBLISH', ARGV[1], ARGV[i])
+end
+return #ARGV - 2 * k - 1
+"""
 
 
 def encode(data: MarketData) -> bytes:
@@ -42,7 +57,7 @@ class RedisMirror:
         *,
         ttl_seconds: int = 5,
         fx_ttl_seconds: int = 60,
-        max_batch: int = 2000,
+        max_batch: int = 1000,
         timeout: float = 1.0,
         backoff_initial: float = 0.2,
         backoff_max: float = 10.0,
@@ -60,6 +75,7 @@ class RedisMirror:
         self._backoff = backoff_initial
         self._retry_at = 0.0
         self._client: aioredis.Redis | None = None
+        self._script: AsyncScript | None = None
         self.connected = False
         self.written = 0
         self.dropped = 0
@@ -95,15 +111,13 @@ class RedisMirror:
                 newest[f"{self._prefix}fx:{data.pair}"] = (payload, self._fx_ttl)
             else:
                 newest[f"{self._prefix}price:{data.ticker_id}"] = (payload, self._ttl)
+        keys = list(newest)
+        ttls = [ttl for _, ttl in newest.values()]
+        latest = [payload for payload, _ in newest.values()]
         try:
             with anyio.fail_after(self._timeout * 2):
-                client = await self._connect()
-                pipe = client.pipeline(transaction=False)
-                for key, (payload, ttl) in newest.items():
-                    pipe.set(key, payload, ex=ttl)
-                for payload in payloads:
-                    pipe.publish(self._channel, payload)
-                await pipe.execute()
+                script = await self._connect()
+                await script(keys=keys, args=[self._channel, *ttls, *latest, *payloads])
         except (redis.exceptions.RedisError, OSError, TimeoutError) as exc:
             self.dropped += len(batch)
             await self._fail(exc)
@@ -114,15 +128,16 @@ class RedisMirror:
             self.connected = True
             log.info("redis_mirror_connected", url=_safe_url(self._url))
 
-    async def _connect(self) -> aioredis.Redis:
-        if self._client is None:
+    async def _connect(self) -> AsyncScript:
+        if self._client is None or self._script is None:
             self._client = aioredis.Redis.from_url(
                 self._url,
                 socket_timeout=self._timeout,
                 socket_connect_timeout=self._timeout,
                 retry=Retry(NoBackoff(), 0),
             )
-        return self._client
+            self._script = self._client.register_script(_MIRROR_SCRIPT)
+        return self._script
 
     async def _fail(self, exc: BaseException) -> None:
         delay = self._backoff * random.uniform(0.5, 1.5)
@@ -140,7 +155,7 @@ class RedisMirror:
             await self._disconnect()
 
     async def _disconnect(self) -> None:
-        client, self._client = self._client, None
+        client, self._client, self._script = self._client, None, None
         if client is not None:
             with contextlib.suppress(redis.exceptions.RedisError, OSError):
                 await client.aclose()

@@ -160,6 +160,7 @@ class UpbitFeeder:
 
     async def _stream(self, exchange: _ExactUpbit, symbols: list[str], channel: str) -> None:
         backoff = Backoff(*self._backoff)
+        failing = False  # log an outage once, not every retry
         while True:
             try:
                 if channel == "ticker":
@@ -169,12 +170,18 @@ class UpbitFeeder:
                     book = await exchange.watch_public_multiple(symbols, "orderbook")
                     markets = [exchange.market(book["symbol"])["id"]]
             except ccxt.BaseError as exc:
-                if self.streaming:
-                    log.warning("upbit_stream_down", feed=self.name, error=repr(exc))
+                delay = backoff.next_delay()
+                if self.streaming or not failing:
+                    log.warning(
+                        "upbit_stream_down", feed=self.name, channel=channel, error=repr(exc),
+                        retry_in=round(delay, 2),
+                    )
+                failing = True
                 self.streaming = False
                 self.connected = time.monotonic() - self._last_polled < 2 * self._poll_interval + 1
-                await anyio.sleep(backoff.next_delay())
+                await anyio.sleep(delay)
                 continue
+            failing = False
             backoff.reset()
             self._last_streamed = time.monotonic()
             if not self.streaming:

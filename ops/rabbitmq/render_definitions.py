@@ -3,7 +3,7 @@
 
 Every `"password_hash": "RENDER_ME:<VAR>"` in ops/rabbitmq/definitions.json is replaced by the
 salted SHA-256 hash of the password in <VAR>, read from --env-file (KEY=VALUE lines, e.g.
-ops/edge/.env) or, failing that, from the environment. Standard library only; Python >= 3.11.
+ops/edge/.env) or, failing that, from the environment. Standard library only; Python >= 3.9.
 
     python3 ops/rabbitmq/render_definitions.py --env-file ops/edge/.env \\
         --out ops/edge/secrets/definitions.json

@@ -60,9 +60,9 @@ export function LoginPage({ mode }: { mode: 'login' | 'signup' }) {
         <h1>{t('app.name')}</h1>
         <p>{t('app.tagline')}</p>
         <ul className="auth-markets">
-          <li>🇰🇷 KRX</li>
-          <li>🇺🇸 US</li>
-          <li>₿ Crypto</li>
+          <li><i className="dot krx" />{t('markets.KRX')}</li>
+          <li><i className="dot us" />{t('markets.US')}</li>
+          <li><i className="dot crypto" />{t('markets.CRYPTO')}</li>
         </ul>
       </div>
       <form className="card auth-card" onSubmit={submit} noValidate>

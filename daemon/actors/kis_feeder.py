@@ -1,0 +1,341 @@
+"""The KIS feeder: KRX and US stock trades streamed over the KIS websocket (H0STCNT0, HDFSCNT0),
+and REST quotes polled, within the rate limit, for whatever the stream does not cover.
+
+A session takes at most 40 subscriptions; the instruments past that, those whose subscription
+was refused, and all of them while the websocket is down, are polled. A streamed instrument
+that has been quiet for a while is polled too, less often.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from datetime import datetime
+from decimal import Decimal
+
+import anyio
+import structlog
+import websockets
+from anyio.abc import ObjectSendStream
+from websockets.asyncio.client import ClientConnection
+
+from daemon.clock import Clock
+from daemon.feeds import Backoff, wire_decimal
+from daemon.instruments import Instrument
+from daemon.kis_client import (
+    TR_KRX_TRADES,
+    TR_US_TRADES,
+    Control,
+    KisClient,
+    KisError,
+    KisFrameError,
+    KisRateLimited,
+    Realtime,
+    kst_to_utc,
+    parse_ws_message,
+    subscribe_message,
+    us_tr_key,
+)
+from daemon.messages import MarketData, Quote
+
+log = structlog.get_logger(__name__)
+
+MAX_SUBSCRIPTIONS = 40
+_ZERO = Decimal(0)
+# Field positions in the realtime records (KIS "실시간-003" and "실시간-007" layouts).
+_KRX = dict(symbol=0, time=1, price=2, ask=10, bid=11, volume=12, cumulative=13, date=33)
+_US = dict(key=0, kst_date=6, kst_time=7, price=11, bid=15, ask=16, volume=19, cumulative=20)
+_BAD_RECORD = (KeyError, IndexError, ValueError, ArithmeticError)
+
+
+class KisFeeder:
+    name = "kis"
+
+    def __init__(
+        self,
+        client: KisClient,
+        instruments: list[Instrument],
+        out: ObjectSendStream[MarketData],
+        clock: Clock,
+        *,
+        max_subscriptions: int = MAX_SUBSCRIPTIONS,
+        poll_interval: float = 1.0,
+        quiet_after: float = 5.0,
+        quiet_poll_interval: float = 10.0,
+        subscribe_gap: float = 0.05,
+        backoff_initial: float = 0.5,
+        backoff_max: float = 30.0,
+        open_timeout: float = 10.0,
+    ) -> None:
+        self._client = client
+        self._out = out
+        self._clock = clock
+        self._instruments = [i for i in instruments if i.market in ("KRX", "US")]
+        self._keys: dict[tuple[str, str], Instrument] = {}
+        for instrument in self._instruments:
+            if instrument.market == "KRX":
+                self._keys[(TR_KRX_TRADES, instrument.symbol)] = instrument
+            else:
+                self._keys[(TR_US_TRADES, us_tr_key(instrument.exchange, instrument.symbol))] = (
+                    instrument
+                )
+        self._wanted = list(self._keys)[:max_subscriptions]
+        self._poll_interval = poll_interval
+        self._quiet_after = quiet_after
+        self._quiet_poll_interval = quiet_poll_interval
+        self._subscribe_gap = subscribe_gap
+        self._backoff = (backoff_initial, backoff_max)
+        self._open_timeout = open_timeout
+        self._streamed: set[str] = set()  # ticker ids confirmed on the live session
+        self._last_tick: dict[str, float] = {}  # ticker id -> monotonic time of its last trade
+        self._last_polled: dict[str, float] = {}  # ticker id -> monotonic time
+        self._cumulative: dict[str, Decimal] = {}
+        self._last_poll_ok = -math.inf
+        self._renew_approval = False
+        self.ws_connected = False
+        self.connected = False
+        self.last_received: datetime | None = None
+        self.quotes = 0
+        self.skipped = 0
+        self.polled = 0
+
+    @property
+    def streamed(self) -> frozenset[str]:
+        """The ticker ids the live websocket session has confirmed."""
+        return frozenset(self._streamed)
+
+    async def run(self) -> None:
+        if not self._instruments:
+            log.warning("kis_no_instruments", feed=self.name)
+            return
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._stream)
+            tg.start_soon(self._poll)
+
+    # -- websocket -------------------------------------------------------------------------
+
+    async def _stream(self) -> None:
+        backoff = Backoff(*self._backoff)
+        failing = False
+        while True:
+            try:
+                approval = await self._client.approval_key(renew=self._renew_approval)
+                self._renew_approval = False
+                async with websockets.connect(
+                    self._client.websocket_url, open_timeout=self._open_timeout, max_size=2**20
+                ) as ws:
+                    self.ws_connected = True
+                    log.info("kis_ws_connected", feed=self.name, subscriptions=len(self._wanted))
+                    # Answers arrive meanwhile; the connection queues them until we read.
+                    await self._subscribe(ws, approval)
+                    confirmed = False
+                    async for raw in ws:
+                        text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+                        await self._on_message(ws, text)
+                        if self._streamed and not confirmed:  # a working session: start over
+                            confirmed = True
+                            backoff.reset()
+                            failing = False
+                log.warning("kis_ws_closed", feed=self.name)
+            except (OSError, TimeoutError, websockets.WebSocketException, KisError) as exc:
+                delay = round(backoff.next_delay(), 2)
+                # One warning per outage; the retries in between are only worth a debug line.
+                report = log.warning if self.ws_connected or not failing else log.debug
+                report("kis_ws_down", feed=self.name, error=str(exc)[:200], retry_in=delay)
+                failing = True
+            else:
+                delay = backoff.next_delay()
+            finally:
+                self.ws_connected = False
+                self._streamed.clear()
+                self._update_connected()
+            await anyio.sleep(delay)
+
+    async def _subscribe(self, ws: ClientConnection, approval: str) -> None:
+        for tr_id, tr_key in self._wanted:
+            await ws.send(subscribe_message(approval, tr_id, tr_key))
+            if self._subscribe_gap:
+                await anyio.sleep(self._subscribe_gap)
+
+    async def _on_message(self, ws: ClientConnection, text: str) -> None:
+        try:
+            message = parse_ws_message(text)
+        except KisFrameError as exc:
+            self.skipped += 1
+            log.warning("kis_message_skipped", feed=self.name, error=str(exc))
+            return
+        if isinstance(message, Control):
+            await self._on_control(ws, message, text)
+        else:
+            await self._on_realtime(message)
+
+    async def _on_control(self, ws: ClientConnection, message: Control, text: str) -> None:
+        if message.is_pingpong:
+            # The official samples answer with a pong frame carrying the message; many clients
+            # echo it as text. Doing both keeps every KIS server generation happy.
+            await ws.send(text)
+            await ws.pong(text)
+            return
+        instrument = self._keys.get((message.tr_id, message.tr_key or ""))
+        if message.ok:
+            if instrument is not None and (message.msg or "").startswith("SUBSCRIBE"):
+                self._streamed.add(instrument.ticker_id)
+                self._update_connected()
+            return
+        log.warning(
+            "kis_subscription_refused",
+            feed=self.name,
+            tr_id=message.tr_id,
+            tr_key=message.tr_key,
+            code=message.msg_cd,
+            reason=message.msg,
+            ticker=instrument.ticker_id if instrument else None,
+        )
+        if instrument is not None:
+            self._streamed.discard(instrument.ticker_id)
+        if "approval" in (message.msg or "").lower():
+            self._renew_approval = True
+            await ws.close()
+
+    async def _on_realtime(self, frame: Realtime) -> None:
+        if frame.encrypted or frame.tr_id not in (TR_KRX_TRADES, TR_US_TRADES):
+            return  # account notices (encrypted) and other feeds are not ours
+        for record in frame.records:
+            try:
+                quote = self._record_quote(frame.tr_id, record)
+            except _BAD_RECORD as exc:
+                self.skipped += 1
+                log.warning(
+                    "kis_record_skipped",
+                    feed=self.name,
+                    tr_id=frame.tr_id,
+                    error=repr(exc),
+                    record="^".join(record)[:120],
+                )
+                continue
+            if quote is not None:
+                self._last_tick[quote.ticker_id] = time.monotonic()
+                await self._emit(quote)
+
+    def _record_quote(self, tr_id: str, record: list[str]) -> Quote | None:
+        if tr_id == TR_KRX_TRADES:
+            f = _KRX
+            instrument = self._keys.get((tr_id, record[f["symbol"]]))
+            if instrument is None:
+                return None
+            ts = kst_to_utc(record[f["date"]], record[f["time"]])
+        else:
+            f = _US
+            instrument = self._keys.get((tr_id, record[f["key"]]))
+            if instrument is None:
+                return None
+            ts = kst_to_utc(record[f["kst_date"]], record[f["kst_time"]])
+        price = wire_decimal(record[f["price"]])
+        if price <= 0:
+            raise ValueError(f"non-positive price {price}")
+        self._cumulative[instrument.ticker_id] = wire_decimal(record[f["cumulative"]])
+        return Quote(
+            ticker_id=instrument.ticker_id,
+            price=price,
+            bid=_positive_or_none(record[f["bid"]]),
+            ask=_positive_or_none(record[f["ask"]]),
+            currency=instrument.currency,
+            ts=ts,
+            received_at=self._clock.now(),
+            source=self.name,
+            volume=wire_decimal(record[f["volume"]]),
+        )
+
+    # -- REST polling ----------------------------------------------------------------------
+
+    async def _poll(self) -> None:
+        while True:
+            now = time.monotonic()
+            due = sorted(
+                (i for i in self._instruments if self._poll_due(i.ticker_id, now)),
+                key=lambda i: self._last_polled.get(i.ticker_id, -math.inf),
+            )
+            if not due:
+                await anyio.sleep(min(0.1, self._poll_interval))
+                continue
+            for instrument in due:
+                ticker = instrument.ticker_id
+                self._last_polled[ticker] = time.monotonic()
+                try:
+                    quote = await self._poll_one(instrument)
+                except KisRateLimited as exc:
+                    log.warning("kis_poll_rate_limited", feed=self.name, error=str(exc))
+                    break
+                except KisError as exc:
+                    log.warning("kis_poll_failed", feed=self.name, ticker=ticker, error=str(exc))
+                    continue
+                except _BAD_RECORD as exc:
+                    self.skipped += 1
+                    log.warning(
+                        "kis_poll_malformed", feed=self.name, ticker=ticker, error=repr(exc)
+                    )
+                    continue
+                self._last_poll_ok = time.monotonic()
+                self._update_connected()
+                if quote is not None:
+                    self.polled += 1
+                    await self._emit(quote)
+
+    def _poll_due(self, ticker: str, now: float) -> bool:
+        """Uncovered instruments every `poll_interval`; streamed but quiet ones less often."""
+        since_poll = now - self._last_polled.get(ticker, -math.inf)
+        if ticker not in self._streamed:
+            return since_poll >= self._poll_interval
+        quiet = now - self._last_tick.get(ticker, -math.inf) > self._quiet_after
+        return quiet and since_poll >= self._quiet_poll_interval
+
+    async def _poll_one(self, instrument: Instrument) -> Quote | None:
+        if instrument.market == "KRX":
+            output = await self._client.domestic_price(instrument.symbol)
+            price_text, cumulative_text = output["stck_prpr"], output.get("acml_vol")
+        else:
+            output = await self._client.overseas_price(instrument.exchange, instrument.symbol)
+            price_text, cumulative_text = output["last"], output.get("tvol")
+        if not str(price_text).strip():
+            return None  # no trade to report (an unknown or suspended symbol)
+        price = wire_decimal(price_text)
+        if price <= 0:
+            return None
+        now = self._clock.now()
+        return Quote(
+            ticker_id=instrument.ticker_id,
+            price=price,
+            currency=instrument.currency,
+            ts=now,  # the quotation answers carry no trade time
+            received_at=now,
+            source=self.name,
+            volume=self._volume_since_last(instrument.ticker_id, cumulative_text),
+        )
+
+    def _volume_since_last(self, ticker: str, cumulative_text: object) -> Decimal:
+        if cumulative_text in (None, ""):
+            return _ZERO
+        cumulative = wire_decimal(cumulative_text)
+        previous = self._cumulative.get(ticker)
+        self._cumulative[ticker] = cumulative
+        if previous is None:
+            return _ZERO
+        return cumulative - previous if cumulative >= previous else cumulative
+
+    # -- shared ----------------------------------------------------------------------------
+
+    async def _emit(self, quote: Quote) -> None:
+        self.quotes += 1
+        self.last_received = quote.received_at
+        await self._out.send(quote)
+
+    def _update_connected(self) -> None:
+        recent_poll = time.monotonic() - self._last_poll_ok < max(5.0, 3 * self._poll_interval)
+        self.connected = (self.ws_connected and bool(self._streamed)) or recent_poll
+
+
+def _positive_or_none(text: str) -> Decimal | None:
+    if not text.strip():
+        return None
+    value = wire_decimal(text)
+    return value if value > 0 else None

@@ -1,0 +1,274 @@
+"""A fake KIS Open API on 127.0.0.1: /oauth2/tokenP, /oauth2/Approval, the quotation REST calls and
+the realtime websocket, answering in KIS's documented shapes (the official open-trading-api
+samples): JSON control messages, `0|TR_ID|count|f1^f2^...` data frames, PINGPONG.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+import time
+from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request as WsRequest
+from websockets.http11 import Response as WsResponse
+
+from daemon.kis_client import KST
+from tests.fakes.http_server import HttpServer, Request, Response
+
+OK = {"rt_cd": "0", "msg_cd": "MCA00000", "msg1": "정상처리 되었습니다."}
+RATE_LIMITED = {"rt_cd": "1", "msg_cd": "EGW00201", "msg1": "초당 거래건수를 초과하였습니다."}
+EXPIRED = {"rt_cd": "1", "msg_cd": "EGW00123", "msg1": "기간이 만료된 token 입니다."}
+
+
+def krx_record(symbol: str, price: str, volume: str, cumulative: str, at: datetime) -> list[str]:
+    """The 46 fields of one H0STCNT0 record (국내주식 실시간체결가)."""
+    kst = at.astimezone(KST)
+    ask, bid = (str(int(price) + 100), str(int(price) - 100)) if price.isdigit() else ("0", "0")
+    return [
+        symbol, kst.strftime("%H%M%S"), price, "5", "-100", "-0.14", "72023.83", "72100",
+        "72400", "71700", ask, bid, volume, cumulative,
+        "219853241700", "5105", "6937", "1832", "84.90", "1366314", "1159996", "1", "0.39",
+        "20.28", "090020", "5", "-200", "090820", "5", "-500", "092619", "2", "200",
+        kst.strftime("%Y%m%d"), "20", "N", "65945", "216924", "1118750", "2199410", "0.05",
+        "2424142", "125.92", "0", "", "71900",
+    ]  # fmt: skip
+
+
+def us_record(
+    key: str, price: str, bid: str, ask: str, volume: str, cumulative: str, at: datetime
+) -> list[str]:
+    """The 26 fields of one HDFSCNT0 record (해외주식 실시간지연체결가)."""
+    kst = at.astimezone(KST)
+    local = at.astimezone(UTC) - timedelta(hours=5)
+    return [
+        key, key[4:], "4", local.strftime("%Y%m%d"), local.strftime("%Y%m%d"),
+        local.strftime("%H%M%S"), kst.strftime("%Y%m%d"), kst.strftime("%H%M%S"), price, price,
+        price, price, "2", "1.2300", "0.51", bid, ask, "100", "200", volume, cumulative,
+        "29876543", "61", "39", "101.23", "1",
+    ]  # fmt: skip
+
+
+class FakeKis:
+    def __init__(self, app_key: str = "PSfakeappkey", app_secret: str = "fakesecret") -> None:
+        self.app_key = app_key
+        self.app_secret = app_secret
+        self.http = HttpServer(self._handle)
+        self._ws_server: Server | None = None
+        self._connections: set[ServerConnection] = set()
+        self.ws_port = 0
+        self.tokens: set[str] = set()
+        self.approval_keys: set[str] = set()
+        self.max_subscriptions = 40
+        self.rate_limit_next = 0  # answer this many quotation calls with EGW00201
+        self.enforce_token_minute = True
+        self.last_token_at = 0.0
+        self.domestic: dict[str, dict[str, str]] = {}  # symbol -> inquire-price output
+        self.overseas: dict[tuple[str, str], dict[str, str]] = {}  # (EXCD, SYMB) -> output
+        self.t_rate = "1380.50"
+        self.detail_error: dict[str, str] | None = None
+        self.subscribe_requests: list[dict] = []
+        self.echoes: list[str] = []
+        self.connections_opened = 0
+        self.ws_enabled = True
+
+    @property
+    def api_url(self) -> str:
+        return self.http.url
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.ws_port}"
+
+    def count(self, path: str) -> int:
+        return sum(1 for request in self.http.requests if request.path == path)
+
+    async def start(self) -> None:
+        await self.http.start()
+        self._ws_server = await serve(
+            self._ws_handler, "127.0.0.1", self.ws_port, process_request=self._gate
+        )
+        self.ws_port = self._ws_server.sockets[0].getsockname()[1]
+
+    async def close(self) -> None:
+        await self.http.close()
+        if self._ws_server is not None:
+            self._ws_server.close()
+            await self._ws_server.wait_closed()
+
+    # -- test controls ---------------------------------------------------------------------
+
+    def set_domestic(self, symbol: str, price: str, cumulative: str = "1000") -> None:
+        self.domestic[symbol] = {
+            "iscd_stat_cls_code": "55", "marg_rate": "20.00", "rprs_mrkt_kor_name": "KOSPI200",
+            "bstp_kor_isnm": "전기.전자", "stck_prpr": price, "prdy_vrss": "-100",
+            "prdy_vrss_sign": "5", "prdy_ctrt": "-0.14", "acml_tr_pbmn": "219853241700",
+            "acml_vol": cumulative, "stck_oprc": price, "stck_hgpr": price, "stck_lwpr": price,
+            "stck_mxpr": "93400", "stck_llam": "50400", "stck_sdpr": price, "per": "14.36",
+            "pbr": "1.37", "eps": "5000.00", "bps": "52000.00", "hts_avls": "4238540",
+        }  # fmt: skip
+
+    def set_overseas(self, excd: str, symb: str, last: str, cumulative: str = "1000") -> None:
+        self.overseas[(excd, symb)] = {
+            "rsym": f"D{excd}{symb}", "zdiv": "4", "base": last, "pvol": "45123456",
+            "last": last, "sign": "2", "diff": "1.2300", "rate": "+0.51", "tvol": cumulative,
+            "tamt": "29876543210", "ordy": "매도불가",
+        }  # fmt: skip
+
+    def expire_tokens(self) -> None:
+        self.tokens.clear()
+
+    async def send_frame(self, tr_id: str, records: list[list[str]]) -> None:
+        """One data frame carrying every record: `0|TR_ID|00n|` + the fields joined by ^."""
+        payload = "^".join(field for record in records for field in record)
+        await self.send_raw(f"0|{tr_id}|{len(records):03d}|{payload}")
+
+    async def send_raw(self, text: str) -> None:
+        for connection in tuple(self._connections):
+            with contextlib.suppress(ConnectionClosed):
+                await connection.send(text)
+
+    async def ping(self) -> None:
+        stamp = datetime.now(KST).strftime("%Y%m%d%H%M%S")
+        await self.send_raw(json.dumps({"header": {"tr_id": "PINGPONG", "datetime": stamp}}))
+
+    async def drop_connections(self) -> None:
+        for connection in tuple(self._connections):
+            await connection.close(1011, "dropped")
+
+    def subscribed(self) -> set[str]:
+        return {
+            key for connection in self._connections
+            for key in connection.subscribed  # type: ignore[attr-defined]
+        }  # fmt: skip
+
+    # -- REST --------------------------------------------------------------------------------
+
+    async def _handle(self, request: Request) -> Response:
+        if request.method == "POST" and request.path == "/oauth2/tokenP":
+            return self._token(request)
+        if request.method == "POST" and request.path == "/oauth2/Approval":
+            body = request.json()
+            if body.get("appkey") != self.app_key or body.get("secretkey") != self.app_secret:
+                refusal = {"error_code": "EGW00105", "error_description": "유효하지 않은 AppSecret"}
+                return Response.json(refusal, status=403)
+            key = secrets.token_hex(16)
+            self.approval_keys.add(key)
+            return Response.json({"approval_key": key})
+        if request.method == "GET" and request.path.startswith("/uapi/"):
+            return self._quotation(request)
+        return Response.json({"rt_cd": "1", "msg_cd": "EGW00002", "msg1": "no such api"}, 404)
+
+    def _token(self, request: Request) -> Response:
+        body = request.json()
+        if body.get("appkey") != self.app_key or body.get("appsecret") != self.app_secret:
+            return Response.json(
+                {"error_code": "EGW00103", "error_description": "유효하지 않은 AppKey입니다."}, 403
+            )
+        if self.enforce_token_minute and time.monotonic() - self.last_token_at < 60:
+            return Response.json(
+                {
+                    "error_code": "EGW00133",
+                    "error_description": "접근토큰 발급 잠시 후 다시 시도하세요(1분당 1회)",
+                },
+                status=403,
+            )
+        self.last_token_at = time.monotonic()
+        token = "eyJ0eXAiOiJKV1Q" + secrets.token_hex(24)
+        self.tokens.add(token)
+        expires = datetime.now(KST) + timedelta(days=1)
+        return Response.json(
+            {
+                "access_token": token,
+                "access_token_token_expired": expires.strftime("%Y-%m-%d %H:%M:%S"),
+                "token_type": "Bearer",
+                "expires_in": 86400,
+            }
+        )
+
+    def _quotation(self, request: Request) -> Response:
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if token not in self.tokens:
+            return Response.json(EXPIRED, status=500)
+        if request.headers.get("appkey") != self.app_key:
+            return Response.json({"rt_cd": "1", "msg_cd": "EGW00103", "msg1": "bad appkey"}, 500)
+        if self.rate_limit_next > 0:
+            self.rate_limit_next -= 1
+            return Response.json(RATE_LIMITED, status=500)
+        tr_id = request.headers.get("tr_id")
+        q = request.query
+        if request.path == "/uapi/domestic-stock/v1/quotations/inquire-price":
+            if tr_id != "FHKST01010100" or q.get("FID_COND_MRKT_DIV_CODE") != "J":
+                return Response.json({"rt_cd": "1", "msg_cd": "OPSQ0002", "msg1": "bad tr"}, 500)
+            output = self.domestic.get(q.get("FID_INPUT_ISCD", ""))
+            if output is None:
+                return Response.json({"rt_cd": "7", "msg_cd": "KIER2570", "msg1": "no such"})
+            return Response.json({"output": output, **OK})
+        if request.path == "/uapi/overseas-price/v1/quotations/price":
+            if tr_id != "HHDFS00000300":
+                return Response.json({"rt_cd": "1", "msg_cd": "OPSQ0002", "msg1": "bad tr"}, 500)
+            empty = dict.fromkeys(("rsym", "zdiv", "base", "pvol", "last", "tvol"), "")
+            output = self.overseas.get((q.get("EXCD", ""), q.get("SYMB", "")), empty)
+            return Response.json({"output": output, **OK})
+        if request.path == "/uapi/overseas-price/v1/quotations/price-detail":
+            if self.detail_error is not None:
+                return Response.json(self.detail_error, status=500)
+            output = {
+                "rsym": f"D{q.get('EXCD')}{q.get('SYMB')}", "pvol": "45123456", "open": "240.1",
+                "high": "242.0", "low": "239.5", "last": "241.84", "base": "240.61",
+                "tomv": "3600000000000", "curr": "USD", "zdiv": "4", "t_xprc": "333856",
+                "t_rate": self.t_rate, "p_rate": "1379.00", "e_ordyn": "매매 가능",
+                "tvol": "123456", "tamt": "29876543",
+            }  # fmt: skip
+            return Response.json({"output": output, **OK})
+        return Response.json({"rt_cd": "1", "msg_cd": "EGW00002", "msg1": "no such api"}, 404)
+
+    # -- websocket ---------------------------------------------------------------------------
+
+    async def _gate(self, connection: ServerConnection, request: WsRequest) -> WsResponse | None:
+        if not self.ws_enabled:
+            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "websocket disabled\n")
+        return None
+
+    async def _ws_handler(self, connection: ServerConnection) -> None:
+        self.connections_opened += 1
+        connection.subscribed = []  # type: ignore[attr-defined]
+        self._connections.add(connection)
+        try:
+            async for message in connection:
+                request = json.loads(message)
+                if request.get("header", {}).get("tr_id") == "PINGPONG":
+                    self.echoes.append(message)
+                    continue
+                self.subscribe_requests.append(request)
+                await connection.send(json.dumps(self._subscribe(connection, request)))
+        except ConnectionClosed:
+            pass
+        finally:
+            self._connections.discard(connection)
+
+    def _subscribe(self, connection: ServerConnection, request: dict) -> dict:
+        header, body = request["header"], request["body"]["input"]
+        tr_id, tr_key = body["tr_id"], body["tr_key"]
+        answer_header = {"tr_id": tr_id, "tr_key": tr_key, "encrypt": "N"}
+        subscribed: list[str] = connection.subscribed  # type: ignore[attr-defined]
+        if header.get("approval_key") not in self.approval_keys:
+            result = {"rt_cd": "1", "msg_cd": "OPSP0011", "msg1": "invalid approval : NOT FOUND"}
+        elif tr_key in subscribed:
+            result = {"rt_cd": "1", "msg_cd": "OPSP0002", "msg1": "ALREADY IN SUBSCRIBE"}
+        elif len(subscribed) >= self.max_subscriptions:
+            result = {"rt_cd": "1", "msg_cd": "OPSP0008", "msg1": "MAX SUBSCRIBE OVER"}
+        else:
+            subscribed.append(tr_key)
+            result = {
+                "rt_cd": "0",
+                "msg_cd": "OPSP0000",
+                "msg1": "SUBSCRIBE SUCCESS",
+                "output": {"iv": secrets.token_hex(8), "key": secrets.token_hex(16)},
+            }
+        return {"header": answer_header, "body": result}
+
