@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import secrets
 import uuid
+from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -77,8 +79,11 @@ async def create_user(
     nickname: str,
     initial_cash: Decimal,
     role: Role = "USER",
+    invite_code: str | None = None,
 ) -> User:
-    """Create a user with a wallet holding `initial_cash`, recorded as a DEPOSIT in the ledger."""
+    """Create a user with a wallet holding `initial_cash`, recorded as a DEPOSIT in the ledger.
+
+    With `invite_code`, the invite is used up in the same transaction (or nothing happens)."""
     check_signup(username, password, nickname)
     password_hash = await hash_password(password)
     async with pool.acquire() as conn, conn.transaction():
@@ -89,6 +94,10 @@ async def create_user(
         except asyncpg.UniqueViolationError:
             raise AccountError(f"username {username!r} is taken; choose another", 409) from None
         assert row is not None
+        if invite_code is not None and not await conn.fetchval(
+            query("invites_use"), invite_code, row["id"]
+        ):
+            raise AccountError("that invite code is unknown or already used; ask for a new one", 403)
         await conn.execute(query("wallets_open"), row["id"], initial_cash)
     return _user(row)
 
@@ -131,3 +140,8 @@ async def reset_account(pool: asyncpg.Pool, username: str, initial_cash: Decimal
         if row is None:
             raise AccountError(f"no user named {username!r}", 404)
         await conn.execute(query("accounts_reset"), row["user_id"], initial_cash, row["balance_krw"])
+
+
+async def create_invite(pool: asyncpg.Pool, created_by: uuid.UUID) -> tuple[str, datetime]:
+    row = await pool.fetchrow(query("invites_create"), secrets.token_urlsafe(12), created_by)
+    return row["code"], row["created_at"]

@@ -31,7 +31,7 @@ async def _stop_on_signal(scope: anyio.CancelScope) -> None:
 async def run_daemon(settings: Settings) -> None:
     from daemon.platform import open_platform
 
-    async with open_platform(settings) as platform, anyio.create_task_group() as tg:
+    async with open_platform(settings, http=True) as platform, anyio.create_task_group() as tg:
         tg.start_soon(_stop_on_signal, tg.cancel_scope)
         await platform.serve()
         tg.cancel_scope.cancel()

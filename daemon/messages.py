@@ -27,6 +27,7 @@ class Quote(msgspec.Struct, frozen=True, kw_only=True):
     received_at: datetime  # when we got it, UTC
     source: str
     volume: Decimal = Decimal(0)  # quantity traded in this tick, for candles
+    prev_close: Decimal | None = None  # the previous session's close, where the source says
 
 
 class FxRate(msgspec.Struct, frozen=True, kw_only=True):

@@ -17,24 +17,30 @@ import asyncpg
 import structlog
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
+from daemon.actors.candle_roller import CandleRoller
+from daemon.actors.http_server import HttpServer
 from daemon.actors.market_hub import MarketHub
 from daemon.actors.order_recorder import OrderRecorder
 from daemon.actors.settlement import SettlementActor, partition_of
+from daemon.actors.redis_mirror import RedisMirror
 from daemon.actors.sim_feeder import SimFeeder
 from daemon.clock import Clock, LiveClock
 from daemon.config import Settings
 from daemon.database import create_pool, embedded_database_url
+from daemon.feeds import Feeder, build_feeders
 from daemon.fees import FeeSchedule, parse_fee_schedule
 from daemon.instruments import Instrument, load_instruments
 from daemon.market_hours import MarketHours
 from daemon.messages import (
     CancelOrder,
+    CandleBar,
     MarketData,
     Order,
     OrderEvent,
     SettleOrder,
     SettlementCommand,
 )
+from daemon.metrics import Metrics
 from daemon.migrate import migrate
 from daemon.price_book import PriceBook
 from daemon.supervisor import Actor, RestartPolicy, supervise
@@ -68,8 +74,10 @@ class Platform:
         )
         self.market_in, market_out = anyio.create_memory_object_stream[MarketData](MARKET_BUFFER)
         self.hub = MarketHub(self.book, market_out)
-        # Order events are never dropped; consumers drain them quickly into their own queues.
-        self.events_in, self.events_out = anyio.create_memory_object_stream[OrderEvent](math.inf)
+        # Order events are never dropped; listeners drain them quickly into their own queues.
+        self._order_listeners: list[ObjectSendStream[OrderEvent]] = []
+        # The primary listener: the websocket hub in the daemon, the test or bench otherwise.
+        self.events_out = self.listen_orders()
         self.recorder = OrderRecorder(pool)
         self._inboxes: list[ObjectSendStream[SettlementCommand]] = []
         self.settlement: list[SettlementActor] = []
@@ -87,16 +95,83 @@ class Platform:
                     instruments=instruments,
                     clock=clock,
                     inbox=receive,
-                    events=self.events_in.clone(),
+                    publish=self.publish_order,
                     limit_order_ttl=timedelta(hours=settings.limit_order_ttl_hours),
                 )
             )
-        self.feeders: list = []
+        self.feeders: list[Feeder] = []
         if "sim" in settings.feeds:
-            self.feeders.append(
-                SimFeeder(instruments, self.market_in.clone(), clock, calendar=calendar)
-            )
-        self.extra_actors: list[Actor] = []
+            self.feeders.append(SimFeeder(instruments, self.market_in, clock, calendar=calendar))
+        self.feeders += build_feeders(settings, instruments, self.market_in, clock)
+        self.metrics = Metrics()
+        self.metrics.add_gauges(self._gauges)
+        self.candle_bars, candle_bars_out = anyio.create_memory_object_stream[CandleBar](
+            MARKET_BUFFER
+        )
+        self.candles = CandleRoller(
+            pool, self.subscribe_market("candles"), self.candle_bars, clock
+        )
+        self._candle_bars_out = candle_bars_out
+        self.extra_actors: list[Actor] = [Actor("candles", self.candles.run)]
+        if settings.redis_url:
+            self.redis_mirror = RedisMirror(settings.redis_url, self.subscribe_market("redis"))
+            self.extra_actors.append(Actor("redis_mirror", self.redis_mirror.run))
+        self.http: HttpServer | None = None
+
+    def enable_http(self) -> HttpServer:
+        """Add the HTTP/websocket actor: the API, the websocket hub, the web app."""
+        from daemon.api.app import access_log, create_app, find_web_dir
+        from daemon.api.context import ApiContext
+        from daemon.api.ws_hub import WebsocketHub
+        from daemon.tokens import (
+            TokenMinter,
+            TokenVerifier,
+            load_or_create_private_key,
+        )
+
+        settings = self.settings
+        key = load_or_create_private_key(settings.data_dir, settings.jwt_private_key)
+        self.ws_hub = WebsocketHub(self.book)
+        context = ApiContext(
+            self,
+            TokenMinter(key, self.clock, timedelta(seconds=settings.jwt_ttl_seconds)),
+            TokenVerifier(key.public_key(), self.clock),
+            self.ws_hub,
+        )
+        app = create_app(context, find_web_dir(settings.web_dir))
+        self.http = HttpServer(access_log(app), settings.http_host, settings.http_port)
+        market = self.subscribe_market("websockets")
+        self.extra_actors += [
+            Actor(
+                "websocket_hub",
+                lambda: self.ws_hub.run(market, self.events_out, self._candle_bars_out),
+            ),
+            Actor("http", self.http.run),
+        ]
+        return self.http
+
+    def _gauges(self):  # type: ignore[no-untyped-def]
+        now = self.clock.now()
+        for actor, inbox in zip(self.settlement, self._inboxes, strict=True):
+            labels = {"partition": str(actor.index)}
+            yield ("papertrade_settlement_queue_depth", "Commands waiting per settlement partition",
+                   labels, inbox.statistics().current_buffer_used)  # fmt: skip
+            yield ("papertrade_resting_limit_orders", "Limit orders waiting for their price",
+                   labels, actor.resting_orders)  # fmt: skip
+        yield ("papertrade_market_queue_depth", "Quotes waiting for the market hub", {},
+               self.market_in.statistics().current_buffer_used)  # fmt: skip
+        for name, dropped in self.hub.dropped.items():
+            yield ("papertrade_market_dropped", "Quotes a slow subscriber missed",
+                   {"subscriber": name}, dropped)  # fmt: skip
+        for feeder in self.feeders:
+            age = -1.0 if feeder.last_received is None else (now - feeder.last_received).total_seconds()
+            yield ("papertrade_feed_age_seconds", "Seconds since a feed's last message (-1: none yet)",
+                   {"feed": feeder.name}, age)  # fmt: skip
+        if self.http is not None:
+            yield ("papertrade_websocket_clients", "Connected websocket clients", {},
+                   len(self.ws_hub.clients))  # fmt: skip
+            yield ("papertrade_websocket_dropped", "Quotes dropped for slow websocket clients", {},
+                   self.ws_hub.dropped())  # fmt: skip
 
     def subscribe_market(
         self, name: str, buffer: int = MARKET_BUFFER
@@ -105,6 +180,20 @@ class Platform:
         send, receive = anyio.create_memory_object_stream[MarketData](buffer)
         self.hub.add_subscriber(name, send)
         return receive
+
+    def listen_orders(self) -> ObjectReceiveStream[OrderEvent]:
+        """Every order event from now on (accepted, filled, failed, cancelled), none dropped."""
+        send, receive = anyio.create_memory_object_stream[OrderEvent](math.inf)
+        self._order_listeners.append(send)
+        return receive
+
+    def publish_order(self, event: OrderEvent) -> None:
+        self.metrics.on_order(event, self.clock.now().timestamp())
+        for listener in tuple(self._order_listeners):
+            try:
+                listener.send_nowait(event)
+            except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+                self._order_listeners.remove(listener)
 
     def actors(self) -> list[Actor]:
         return [
@@ -140,7 +229,7 @@ class Platform:
                 type=stored.type,
                 quantity=str(stored.quantity),
             )
-            self.events_in.send_nowait(OrderEvent(stored))
+            self.publish_order(OrderEvent(stored))
             await self.inbox_of(stored.user_id).send(SettleOrder(stored))
         return stored, created
 
@@ -157,7 +246,9 @@ class Platform:
 
 
 @asynccontextmanager
-async def open_platform(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Platform]:
+async def open_platform(
+    settings: Settings, clock: Clock | None = None, *, http: bool = False
+) -> AsyncIterator[Platform]:
     """Connect (starting the embedded PostgreSQL if no URL is set), migrate, build the actors."""
     url = settings.database_url or await embedded_database_url(settings.data_dir)
     pool = await create_pool(url, max_size=max(10, settings.partitions + 6))
@@ -167,7 +258,7 @@ async def open_platform(settings: Settings, clock: Clock | None = None) -> Async
         instruments = await load_instruments(pool)
         calendar = MarketHours()
         await anyio.to_thread.run_sync(calendar.warm_up)
-        yield Platform(
+        platform = Platform(
             settings,
             clock or LiveClock(),
             pool,
@@ -175,6 +266,9 @@ async def open_platform(settings: Settings, clock: Clock | None = None) -> Async
             calendar,
             parse_fee_schedule(settings.fees),
         )
+        if http:
+            platform.enable_http()
+        yield platform
     finally:
         with anyio.move_on_after(10, shield=True):
             await pool.close()

@@ -18,7 +18,7 @@ import anyio
 import asyncpg
 import msgspec
 import structlog
-from anyio.abc import ObjectReceiveStream, ObjectSendStream
+from anyio.abc import ObjectReceiveStream
 
 from daemon import settlement_store as store
 from daemon.clock import Clock
@@ -63,7 +63,7 @@ class SettlementActor:
         instruments: Sequence[Instrument],
         clock: Clock,
         inbox: ObjectReceiveStream[SettlementCommand],
-        events: ObjectSendStream[OrderEvent] | None = None,
+        publish: Callable[[OrderEvent], None] | None = None,
         limit_order_ttl: timedelta = timedelta(days=7),
         max_batch: int = 1000,
         resting_check_interval: float = 0.25,
@@ -78,7 +78,7 @@ class SettlementActor:
         self._instruments = {i.ticker_id: i for i in instruments}
         self._clock = clock
         self._inbox = inbox
-        self._events = events
+        self._publish_event = publish
         self._limit_ttl = limit_order_ttl
         self._max_batch = max_batch
         self._check_interval = resting_check_interval
@@ -254,10 +254,13 @@ class SettlementActor:
             if cancelled is not None:
                 await command.reply.send(cancelled)
                 return
-        # Not resting here: a market order (already settled, since commands run in order) or
-        # someone else's. Answer with the order as it stands.
+        # Not resting here: settled already (commands run in order), someone else's, or not yet
+        # delivered to us (still in the broker). The last kind can be cancelled in place.
         row = await self._pool.fetchrow(query("orders_get_own"), command.order_id, command.user_id)
-        await command.reply.send(order_from_row(row) if row else None)
+        order = order_from_row(row) if row else None
+        if order is not None and order.status == "PENDING":
+            order = await self._end_resting(order, "CANCELLED", "user_cancelled") or order
+        await command.reply.send(order)
 
     async def _end_resting(self, order: Order, status: str, reason: str) -> Order | None:
         """End a resting limit order; None if the database says it had already ended."""
@@ -305,8 +308,8 @@ class SettlementActor:
                 total_krw=str(order.total_krw) if order.total_krw is not None else None,
                 reason=order.reason,
             )
-            if self._events is not None:
-                self._events.send_nowait(OrderEvent(order))
+            if self._publish_event is not None:
+                self._publish_event(OrderEvent(order))
 
 
 def _end(order: Order, status: str, reason: str) -> Order:

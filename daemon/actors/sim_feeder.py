@@ -100,6 +100,7 @@ class SimFeeder:
             received_at=now,
             source="sim",
             volume=volume,
+            prev_close=instrument.sim_start_price,
         )
 
     def _market_open(self, market: str, now: datetime) -> bool:

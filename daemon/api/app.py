@@ -1,0 +1,118 @@
+"""The Litestar application: controllers, error handlers, OpenAPI at /schema, the web app at /."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import structlog
+from litestar import Litestar, Request, Response
+from litestar.config.cors import CORSConfig
+from litestar.exceptions import NotFoundException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.static_files import create_static_files_router
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from daemon.api.auth_routes import AuthController
+from daemon.api.context import ApiContext
+from daemon.api.errors import HANDLERS, http_error
+from daemon.api.market_routes import MarketController
+from daemon.api.ops_routes import healthz, metrics, readyz
+from daemon.api.order_routes import OrderController
+from daemon.api.portfolio_routes import PortfolioController
+from daemon.api.ws_route import ws_endpoint
+
+log = structlog.get_logger("papertrade.access")
+_API_PREFIXES = ("/api", "/ws", "/schema", "/healthz", "/readyz", "/metrics")
+_PLACEHOLDER = """<!doctype html><html lang="en"><meta charset="utf-8"><title>papertrade</title>
+<body style="font-family:system-ui;max-width:40em;margin:4em auto;line-height:1.5">
+<h1>papertrade is running</h1><p>The web app has not been built. Run <code>./papertrade run</code>
+from the repository (it builds <code>web/</code>), or set <code>PAPERTRADE_WEB_DIR</code>.</p>
+<p>The API is at <a href="/schema">/schema</a>.</p></body></html>"""
+
+
+def find_web_dir(configured: Path | None) -> Path | None:
+    """The built web app: PAPERTRADE_WEB_DIR, else web/dist of this checkout if built."""
+    if configured is not None:
+        return configured if (configured / "index.html").exists() else None
+    checkout = Path(__file__).resolve().parents[2] / "web" / "dist"
+    return checkout if (checkout / "index.html").exists() else None
+
+
+def create_app(context: ApiContext, web_dir: Path | None = None) -> Litestar:
+    route_handlers: list = [
+        AuthController,
+        OrderController,
+        MarketController,
+        PortfolioController,
+        healthz,
+        readyz,
+        metrics,
+        ws_endpoint,
+    ]
+    index_html: bytes | None = None
+    if web_dir is not None:
+        route_handlers.append(
+            create_static_files_router(path="/", directories=[web_dir], html_mode=True, name="web")
+        )
+        index_html = (web_dir / "index.html").read_bytes()
+
+    def not_found(request: Request, exc: NotFoundException) -> Response:
+        # The web app routes on the client: an unknown page path gets the app, not a 404.
+        path = request.url.path
+        if request.method == "GET" and not path.startswith(_API_PREFIXES):
+            return Response(
+                index_html or _PLACEHOLDER.encode(), media_type="text/html", status_code=200
+            )
+        return http_error(request, exc)
+
+    app = Litestar(
+        route_handlers=route_handlers,
+        exception_handlers={**HANDLERS, NotFoundException: not_found},
+        openapi_config=OpenAPIConfig(
+            title="papertrade",
+            version="1.0.0",
+            description="Paper trading of KRX, US stocks and crypto, ranked in KRW. Decimals are "
+            "JSON strings, times UTC ISO 8601. Errors are {status_code, detail}.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin()],
+        ),
+        cors_config=CORSConfig(allow_origins=[], allow_credentials=False),
+        request_max_body_size=64 * 1024,
+        debug=False,
+        logging_config=None,  # the daemon configures logging (structlog) itself
+    )
+    app.state.ctx = context
+    return app
+
+
+def access_log(app: ASGIApp) -> ASGIApp:
+    """Structured access log lines: method, path, status, milliseconds."""
+
+    async def logged(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 0
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await app(scope, receive, capture)
+        finally:
+            log.info(
+                "http_request",
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                ms=round((time.perf_counter() - started) * 1000, 2),
+                client=(scope.get("client") or ("", 0))[0],
+            )
+
+    return logged

@@ -1,0 +1,73 @@
+"""What every handler needs, kept on `app.state.ctx`: the platform, tokens, limits, the hub."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from litestar import Request
+from litestar.datastructures import State
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+
+from daemon.api.rate_limit import LoginLimiter
+from daemon.api.ws_hub import WebsocketHub
+from daemon.messages import Order
+from daemon.tokens import Claims, TokenError, TokenMinter, TokenVerifier
+
+if TYPE_CHECKING:
+    from daemon.platform import Platform
+
+
+class ApiContext:
+    def __init__(
+        self,
+        platform: "Platform",
+        minter: TokenMinter,
+        verifier: TokenVerifier,
+        hub: WebsocketHub,
+        submit: Callable[[Order], Awaitable[tuple[Order, bool]]] | None = None,
+    ) -> None:
+        self.platform = platform
+        self.minter = minter
+        self.verifier = verifier
+        self.hub = hub
+        self.limiter = LoginLimiter(platform.clock)
+        # Where POST /api/orders goes: straight to the platform, or through RabbitMQ (edge mode).
+        self.submit = submit or platform.submit
+
+
+def ctx(state: State) -> ApiContext:
+    return state.ctx
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthorizedException(
+            "log in first: send 'Authorization: Bearer <access_token>' from POST /api/auth/login",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return token.strip()
+
+
+async def provide_claims(request: Request) -> Claims:
+    try:
+        return ctx(request.app.state).verifier.verify(bearer_token(request))
+    except TokenError as exc:
+        raise NotAuthorizedException(str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
+
+
+async def provide_user_id(claims: Claims) -> UUID:
+    return claims.user_id
+
+
+async def provide_admin(request: Request, claims: Claims) -> UUID:
+    """The caller's id if the database says they are ADMIN now (a token's role may be old)."""
+    from daemon.accounts import get_user
+
+    user = await get_user(ctx(request.app.state).platform.pool, claims.user_id)
+    if user is None or user.role != "ADMIN":
+        raise PermissionDeniedException("this needs an ADMIN account")
+    return user.id

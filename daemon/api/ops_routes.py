@@ -1,0 +1,61 @@
+"""Liveness, readiness (database reachable, feeds fresh, settlement recovered) and metrics."""
+
+from __future__ import annotations
+
+import anyio
+import msgspec
+from litestar import MediaType, Request, Response, get
+
+from daemon.api.context import ctx
+from daemon.sqlfiles import query
+
+FEED_FRESH_SECONDS = 30.0
+
+
+class Health(msgspec.Struct, frozen=True):
+    status: str
+
+
+class FeedState(msgspec.Struct, frozen=True):
+    name: str
+    connected: bool
+    age_seconds: float | None  # since its last message; null if none yet
+    fresh: bool
+
+
+class Readiness(msgspec.Struct, frozen=True):
+    ready: bool
+    database: bool
+    settlement: bool
+    feeds: list[FeedState]
+
+
+@get("/healthz", tags=["ops"], summary="Liveness: 200 while the daemon serves")
+async def healthz() -> Health:
+    return Health(status="ok")
+
+
+@get("/readyz", tags=["ops"], summary="Readiness: 200 if the database answers and feeds are fresh")
+async def readyz(request: Request) -> Response[Readiness]:
+    platform = ctx(request.app.state).platform
+    database = False
+    with anyio.move_on_after(2):
+        try:
+            database = await platform.pool.fetchval(query("ping")) == 1
+        except Exception:  # any failure to answer means not ready; the body says so
+            database = False
+    feeds = []
+    now = platform.clock.now()
+    for feeder in platform.feeders:
+        age = None if feeder.last_received is None else (now - feeder.last_received).total_seconds()
+        fresh = age is not None and age <= FEED_FRESH_SECONDS
+        feeds.append(FeedState(name=feeder.name, connected=feeder.connected, age_seconds=age, fresh=fresh))
+    settlement = all(actor.ready.is_set() for actor in platform.settlement)
+    ready = database and settlement and all(f.fresh for f in feeds)
+    body = Readiness(ready=ready, database=database, settlement=settlement, feeds=feeds)
+    return Response(body, status_code=200 if ready else 503)
+
+
+@get("/metrics", tags=["ops"], media_type=MediaType.TEXT, summary="Prometheus metrics")
+async def metrics(request: Request) -> bytes:
+    return ctx(request.app.state).platform.metrics.render()

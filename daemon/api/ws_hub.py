@@ -1,0 +1,154 @@
+"""Websocket fan-out: each client has a bounded quote backlog (drop-oldest) and an unbounded
+queue for its own order events (never dropped), so a slow browser stalls nobody else.
+
+Every message is encoded once and the same text is queued to each interested client.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Iterable
+from uuid import UUID
+
+import anyio
+import msgspec
+import structlog
+from anyio.abc import ObjectReceiveStream
+
+from daemon.api.views import order_view
+from daemon.api.ws_messages import (
+    OrderMessage,
+    QuoteMessage,
+    candle_message,
+    fx_message,
+    quote_fields,
+)
+from daemon.messages import CandleBar, FxRate, MarketData, OrderEvent, Quote
+from daemon.price_book import PriceBook
+
+log = structlog.get_logger(__name__)
+
+ALL = "*"
+_encoder = msgspec.json.Encoder()
+
+
+def encode(message: msgspec.Struct) -> str:
+    return _encoder.encode(message).decode()
+
+
+class WsClient:
+    def __init__(self, backlog: int) -> None:
+        self.user_id: UUID | None = None
+        self.tickers: set[str] = set()
+        self.quotes: deque[str] = deque(maxlen=backlog)  # market data: oldest dropped when full
+        self.priority: deque[str] = deque()  # order events and replies: never dropped
+        self.dropped = 0
+        self.wakeup = anyio.Event()
+
+    def push(self, text: str, *, droppable: bool) -> None:
+        if droppable:
+            if len(self.quotes) == self.quotes.maxlen:
+                self.dropped += 1
+            self.quotes.append(text)
+        else:
+            self.priority.append(text)
+        self.wakeup.set()
+
+    def take(self) -> list[str]:
+        """Everything queued, order events first."""
+        self.wakeup = anyio.Event()
+        batch = list(self.priority) + list(self.quotes)
+        self.priority.clear()
+        self.quotes.clear()
+        return batch
+
+
+class WebsocketHub:
+    def __init__(self, book: PriceBook, backlog: int = 512) -> None:
+        self._book = book
+        self._backlog = backlog
+        self.clients: set[WsClient] = set()
+        self._by_ticker: defaultdict[str, set[WsClient]] = defaultdict(set)
+        self._by_user: defaultdict[UUID, set[WsClient]] = defaultdict(set)
+        self.messages_sent = 0
+
+    def connect(self) -> WsClient:
+        client = WsClient(self._backlog)
+        self.clients.add(client)
+        return client
+
+    def disconnect(self, client: WsClient) -> None:
+        self.clients.discard(client)
+        self.unsubscribe(client, list(client.tickers))
+        if client.user_id is not None:
+            self._by_user[client.user_id].discard(client)
+            if not self._by_user[client.user_id]:
+                del self._by_user[client.user_id]
+
+    def authenticate(self, client: WsClient, user_id: UUID) -> None:
+        if client.user_id is not None:
+            self._by_user[client.user_id].discard(client)
+        client.user_id = user_id
+        self._by_user[user_id].add(client)
+
+    def subscribe(self, client: WsClient, tickers: Iterable[str]) -> None:
+        for ticker in tickers:
+            client.tickers.add(ticker)
+            self._by_ticker[ticker].add(client)
+        # A new subscriber sees the current prices at once instead of waiting for the next tick.
+        wanted = client.tickers
+        for quote in self._book.quotes():
+            if ALL in wanted or quote.ticker_id in wanted:
+                client.push(encode(QuoteMessage(**quote_fields(quote, self._book))), droppable=True)
+
+    def unsubscribe(self, client: WsClient, tickers: Iterable[str]) -> None:
+        for ticker in tickers:
+            client.tickers.discard(ticker)
+            subscribers = self._by_ticker.get(ticker)
+            if subscribers is not None:
+                subscribers.discard(client)
+                if not subscribers:
+                    del self._by_ticker[ticker]
+
+    def _fan_out(self, ticker_id: str | None, text: str) -> None:
+        targets = self._by_ticker.get(ALL, set())
+        if ticker_id is not None:
+            targets = targets | self._by_ticker.get(ticker_id, set())
+        for client in targets:
+            client.push(text, droppable=True)
+
+    def on_market(self, data: MarketData) -> None:
+        match data:
+            case Quote():
+                self._fan_out(data.ticker_id, encode(QuoteMessage(**quote_fields(data, self._book))))
+            case FxRate():
+                self._fan_out(None, encode(fx_message(data)))
+
+    def on_candle(self, bar: CandleBar) -> None:
+        self._fan_out(bar.ticker_id, encode(candle_message(bar)))
+
+    def on_order(self, event: OrderEvent) -> None:
+        clients = self._by_user.get(event.order.user_id)
+        if clients:
+            text = encode(OrderMessage(order_view(event.order)))
+            for client in clients:
+                client.push(text, droppable=False)
+
+    def dropped(self) -> int:
+        return sum(client.dropped for client in self.clients)
+
+    async def run(
+        self,
+        market: ObjectReceiveStream[MarketData],
+        orders: ObjectReceiveStream[OrderEvent],
+        candles: ObjectReceiveStream[CandleBar] | None = None,
+    ) -> None:
+        async def pump(stream: ObjectReceiveStream, handle) -> None:  # type: ignore[no-untyped-def]
+            async for item in stream:
+                handle(item)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(pump, market, self.on_market)
+            tg.start_soon(pump, orders, self.on_order)
+            if candles is not None:
+                tg.start_soon(pump, candles, self.on_candle)

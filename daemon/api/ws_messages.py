@@ -1,0 +1,115 @@
+"""Websocket frames, both ways: client ops in, typed server messages out (`type` tags them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Literal
+
+import msgspec
+
+from daemon.api.views import OrderView, QuoteView
+from daemon.messages import CandleBar, FxRate, Quote
+from daemon.price_book import PriceBook
+
+
+class Subscribe(msgspec.Struct, tag_field="op", tag="subscribe", forbid_unknown_fields=True):
+    tickers: list[str]  # ticker ids, or ["*"] for every instrument
+
+
+class Unsubscribe(msgspec.Struct, tag_field="op", tag="unsubscribe", forbid_unknown_fields=True):
+    tickers: list[str]
+
+
+class Auth(msgspec.Struct, tag_field="op", tag="auth", forbid_unknown_fields=True):
+    token: str
+
+
+class Ping(msgspec.Struct, tag_field="op", tag="ping", forbid_unknown_fields=True):
+    pass
+
+
+ClientOp = Subscribe | Unsubscribe | Auth | Ping
+
+
+class QuoteMessage(QuoteView, frozen=True, tag_field="type", tag="quote"):
+    pass
+
+
+class OrderMessage(msgspec.Struct, frozen=True, tag_field="type", tag="order"):
+    """Nested, not flattened: an order has a `type` field of its own (MARKET/LIMIT)."""
+
+    order: OrderView
+
+
+class FxMessage(msgspec.Struct, frozen=True, tag_field="type", tag="fx"):
+    pair: str
+    rate: Decimal
+    ts: datetime
+
+
+class CandleMessage(msgspec.Struct, frozen=True, tag_field="type", tag="candle"):
+    ticker_id: str
+    interval: Literal["1m"]
+    time: datetime
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
+
+
+class Subscribed(msgspec.Struct, frozen=True, tag_field="type", tag="subscribed"):
+    tickers: list[str]
+
+
+class Authenticated(msgspec.Struct, frozen=True, tag_field="type", tag="auth"):
+    ok: bool
+    user_id: str
+
+
+class ErrorMessage(msgspec.Struct, frozen=True, tag_field="type", tag="error"):
+    detail: str
+
+
+class Pong(msgspec.Struct, frozen=True, tag_field="type", tag="pong"):
+    pass
+
+
+class Heartbeat(msgspec.Struct, frozen=True, tag_field="type", tag="heartbeat"):
+    ts: datetime
+
+
+_PERCENT = Decimal("0.01")
+
+
+def change_pct(price: Decimal, prev_close: Decimal | None) -> Decimal | None:
+    if not prev_close:
+        return None
+    pct = ((price - prev_close) * 100 / prev_close).quantize(_PERCENT, ROUND_HALF_EVEN)
+    return pct if pct else abs(pct)  # never "-0.00"
+
+
+def quote_fields(quote: Quote, book: PriceBook) -> dict:
+    return {
+        "ticker_id": quote.ticker_id,
+        "price": quote.price,
+        "bid": quote.bid,
+        "ask": quote.ask,
+        "currency": quote.currency,
+        "ts": quote.ts,
+        "stale": book.is_stale(quote),
+        "prev_close": quote.prev_close,
+        "change_pct": change_pct(quote.price, quote.prev_close),
+    }
+
+
+def fx_message(rate: FxRate) -> FxMessage:
+    return FxMessage(pair=rate.pair, rate=rate.rate, ts=rate.ts)
+
+
+def candle_message(bar: CandleBar) -> CandleMessage:
+    return CandleMessage(
+        ticker_id=bar.ticker_id, interval="1m", time=bar.time, open=bar.open, high=bar.high,
+        low=bar.low, close=bar.close, volume=bar.volume,
+    )  # fmt: skip

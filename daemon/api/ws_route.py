@@ -1,0 +1,140 @@
+"""WS /ws: subscribe to tickers, authenticate, receive quotes, candles and one's own orders.
+
+Close codes: 1000 normal; 1003 a frame that is not JSON text; 1008 (policy) a bad token;
+1009 a frame over 64 KiB. A malformed op is answered with an error message, not a close.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import anyio
+import msgspec
+import structlog
+from litestar import WebSocket, websocket
+from litestar.exceptions import WebSocketDisconnect
+
+from daemon.api.context import ApiContext, ctx
+from daemon.api.ws_hub import ALL, WsClient, encode
+from daemon.api.ws_messages import (
+    Auth,
+    Authenticated,
+    ClientOp,
+    ErrorMessage,
+    Heartbeat,
+    Ping,
+    Pong,
+    Subscribe,
+    Subscribed,
+    Unsubscribe,
+)
+from daemon.tokens import TokenError
+
+log = structlog.get_logger(__name__)
+HEARTBEAT = timedelta(seconds=15)
+MAX_FRAME = 64 * 1024
+_decoder = msgspec.json.Decoder(ClientOp)
+
+
+class _Close(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+@websocket("/ws")
+async def ws_endpoint(socket: WebSocket) -> None:
+    context = ctx(socket.app.state)
+    await socket.accept()
+    client = context.hub.connect()
+    close: _Close | None = None
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_send_loop, socket, client, tg.cancel_scope)
+            try:
+                token = socket.query_params.get("token")
+                if token:
+                    _authenticate(context, client, token)
+                await _receive_loop(socket, context, client)
+            except _Close as exc:
+                close = exc
+            except WebSocketDisconnect:
+                pass
+            tg.cancel_scope.cancel()
+        if close is not None:
+            with anyio.move_on_after(1, shield=True):
+                await socket.send_text(encode(ErrorMessage(close.reason)))
+                await socket.close(code=close.code, reason=close.reason[:120])
+    except (WebSocketDisconnect, RuntimeError):
+        pass  # the peer went away while we closed
+    finally:
+        context.hub.disconnect(client)
+
+
+async def _send_loop(socket: WebSocket, client: WsClient, scope: anyio.CancelScope) -> None:
+    try:
+        while True:
+            with anyio.move_on_after(HEARTBEAT.total_seconds()):
+                await client.wakeup.wait()
+            batch = client.take()
+            if not batch:
+                batch = [encode(Heartbeat(ts=_now(socket)))]
+            for text in batch:
+                await socket.send_text(text)
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        scope.cancel()  # the peer is gone: stop receiving too
+
+
+def _now(socket: WebSocket):  # type: ignore[no-untyped-def]
+    return ctx(socket.app.state).platform.clock.now()
+
+
+async def _receive_loop(socket: WebSocket, context: ApiContext, client: WsClient) -> None:
+    while True:
+        message = await socket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        text = message.get("text")
+        if text is None:
+            raise _Close(1003, "send JSON text frames")
+        if len(text) > MAX_FRAME:
+            raise _Close(1009, "frame too large: at most 64 KiB")
+        try:
+            op = _decoder.decode(text)
+        except msgspec.DecodeError as exc:
+            client.push(encode(ErrorMessage(f"bad message: {exc}")), droppable=False)
+            continue
+        _handle(context, client, op)
+
+
+def _handle(context: ApiContext, client: WsClient, op: ClientOp) -> None:
+    hub = context.hub
+    match op:
+        case Subscribe(tickers=tickers) | Unsubscribe(tickers=tickers):
+            unknown = [t for t in tickers if t != ALL and t not in context.platform.instruments]
+            if unknown:
+                client.push(
+                    encode(ErrorMessage(f"unknown ticker ids {unknown[:5]}; see GET /api/instruments")),
+                    droppable=False,
+                )
+                return
+            if isinstance(op, Subscribe):
+                client.push(encode(Subscribed(sorted(set(tickers) | client.tickers))), droppable=False)
+                hub.subscribe(client, tickers)
+            else:
+                hub.unsubscribe(client, tickers)
+                client.push(encode(Subscribed(sorted(client.tickers))), droppable=False)
+        case Auth(token=token):
+            _authenticate(context, client, token)
+        case Ping():
+            client.push(encode(Pong()), droppable=False)
+
+
+def _authenticate(context: ApiContext, client: WsClient, token: str) -> None:
+    try:
+        claims = context.verifier.verify(token)
+    except TokenError as exc:
+        raise _Close(1008, str(exc)) from None
+    context.hub.authenticate(client, claims.user_id)
+    client.push(encode(Authenticated(ok=True, user_id=str(claims.user_id))), droppable=False)

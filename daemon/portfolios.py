@@ -1,0 +1,88 @@
+"""Portfolios and rankings valued at current prices in KRW (reads only; settlement writes)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from daemon.price_book import PriceBook
+from daemon.sqlfiles import query
+from daemon.valuation import Holding, ValuedHolding, equity, return_pct, value_holding
+
+
+class Portfolio(msgspec.Struct, frozen=True):
+    cash_krw: Decimal
+    holdings: list[ValuedHolding]
+    equity_krw: Decimal
+
+
+class Standing(msgspec.Struct, frozen=True):
+    user_id: UUID
+    nickname: str
+    equity_krw: Decimal
+    return_pct: Decimal
+
+
+class Valuer:
+    """Prices for valuation: the live book (even if stale), else the average price paid."""
+
+    def __init__(self, book: PriceBook, fallback_usd_krw: Decimal | None) -> None:
+        self._book = book
+        self._fallback_usd_krw = fallback_usd_krw
+
+    def value(self, holding: Holding) -> ValuedHolding:
+        quote = self._book.quote(holding.ticker_id)
+        last = quote.price if quote is not None else holding.average_price
+        return value_holding(holding, last, self._rate(holding.currency))
+
+    def _rate(self, currency: str) -> Decimal:
+        if currency != "USD":
+            return Decimal(1)
+        fx = self._book.fx()
+        if fx is not None:
+            return fx.rate
+        return self._fallback_usd_krw or Decimal(0)
+
+
+async def _valuer(conn: asyncpg.Pool | asyncpg.Connection, book: PriceBook) -> Valuer:
+    fallback = None if book.fx() is not None else await conn.fetchval(query("fx_last_applied"))
+    return Valuer(book, fallback)
+
+
+async def load_portfolio(pool: asyncpg.Pool, book: PriceBook, user_id: UUID) -> Portfolio | None:
+    async with pool.acquire() as conn:
+        cash = await conn.fetchval(query("wallet_balance"), user_id)
+        if cash is None:
+            return None
+        rows = await conn.fetch(query("portfolio_holdings"), user_id)
+        valuer = await _valuer(conn, book)
+    holdings = [valuer.value(Holding(**dict(row))) for row in rows]
+    return Portfolio(cash, holdings, equity(cash, holdings))
+
+
+async def standings(pool: asyncpg.Pool, book: PriceBook) -> list[Standing]:
+    """Every account's equity and return, highest equity first."""
+    async with pool.acquire() as conn:
+        accounts = await conn.fetch(query("rankings_accounts"))
+        rows = await conn.fetch(query("rankings_holdings"))
+        valuer = await _valuer(conn, book)
+    holdings: dict[UUID, list[ValuedHolding]] = {}
+    for row in rows:
+        holding = Holding(row["ticker_id"], row["quantity"], row["average_price"], row["currency"])
+        holdings.setdefault(row["user_id"], []).append(valuer.value(holding))
+    result = []
+    for account in accounts:
+        total = equity(account["balance_krw"], holdings.get(account["user_id"], []))
+        result.append(
+            Standing(
+                account["user_id"],
+                account["nickname"],
+                total,
+                return_pct(total, account["invested_krw"]),
+            )
+        )
+    result.sort(key=lambda s: (-s.equity_krw, s.nickname))
+    return result

@@ -1,0 +1,1 @@
+SELECT user_id, ticker_id, quantity, average_price, currency FROM portfolios WHERE quantity > 0

@@ -1,0 +1,1 @@
+SELECT balance_krw FROM wallets WHERE user_id = $1
