@@ -6,7 +6,8 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
+from litestar.params import JSONBody
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 
 from daemon import accounts
@@ -37,7 +38,7 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/auth/signup", status_code=201, summary="Create an account (starts with the initial cash)")
-    async def signup(self, request: Request, data: SignupRequest) -> UserView:
+    async def signup(self, request: Request, data: JSONBody[SignupRequest]) -> UserView:
         context = ctx(request.app.state)
         mode = context.platform.settings.signup
         if mode == "closed":
@@ -62,7 +63,7 @@ class AuthController(Controller):
         return _view(user)
 
     @post("/auth/login", status_code=200, summary="Exchange username and password for a bearer token")
-    async def login(self, request: Request, data: LoginRequest) -> TokenView:
+    async def login(self, request: Request, data: JSONBody[LoginRequest]) -> TokenView:
         context = ctx(request.app.state)
         address = request.client.host if request.client else "unknown"
         wait = context.limiter.retry_after(data.username, address)
@@ -87,7 +88,7 @@ class AuthController(Controller):
         dependencies={"claims": Provide(provide_claims), "user_id": Provide(provide_user_id)},
         summary="The logged-in user",
     )
-    async def me(self, request: Request, user_id: UUID) -> UserView:
+    async def me(self, request: Request, user_id: NamedDependency[UUID]) -> UserView:
         user = await accounts.get_user(ctx(request.app.state).platform.pool, user_id)
         if user is None:
             raise NotFoundException("this account no longer exists")
@@ -99,7 +100,7 @@ class AuthController(Controller):
         dependencies={"claims": Provide(provide_claims), "admin_id": Provide(provide_admin)},
         summary="Create a one-time invite code (ADMIN only)",
     )
-    async def create_invite(self, request: Request, admin_id: UUID, claims: Claims) -> InviteView:
+    async def create_invite(self, request: Request, admin_id: NamedDependency[UUID], claims: NamedDependency[Claims]) -> InviteView:
         code, created_at = await accounts.create_invite(ctx(request.app.state).platform.pool, admin_id)
         return InviteView(code=code, created_at=created_at)
 

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from litestar import Request
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 
 from daemon.api.rate_limit import LoginLimiter
@@ -59,11 +60,11 @@ async def provide_claims(request: Request) -> Claims:
         raise NotAuthorizedException(str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
 
 
-async def provide_user_id(claims: Claims) -> UUID:
+async def provide_user_id(claims: NamedDependency[Claims]) -> UUID:
     return claims.user_id
 
 
-async def provide_admin(request: Request, claims: Claims) -> UUID:
+async def provide_admin(request: Request, claims: NamedDependency[Claims]) -> UUID:
     """The caller's id if the database says they are ADMIN now (a token's role may be old)."""
     from daemon.accounts import get_user
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from litestar import Controller, Request, get
 from litestar.exceptions import ClientException, NotFoundException
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, Parameter
 
 from daemon.api.context import ctx
 from daemon.api.views import CandleView, FxView, InstrumentView, QuoteView, ReasonView
@@ -19,7 +19,7 @@ from daemon.reasons import REASONS
 from daemon.tickers import TickerError, parse_ticker
 
 
-def _instrument(platform: Platform, ticker_id: str) -> Instrument:
+def _instrument(platform: Platform, ticker_id: FromPath[str]) -> Instrument:
     try:
         parse_ticker(ticker_id)
     except TickerError as exc:
@@ -56,7 +56,7 @@ class MarketController(Controller):
         return [_instrument_view(platform, i, now) for i in platform.instruments.values()]
 
     @get("/instruments/{ticker_id:str}", summary="One instrument")
-    async def instrument(self, request: Request, ticker_id: str) -> InstrumentView:
+    async def instrument(self, request: Request, ticker_id: FromPath[str]) -> InstrumentView:
         platform = ctx(request.app.state).platform
         return _instrument_view(platform, _instrument(platform, ticker_id), platform.clock.now())
 
@@ -66,7 +66,7 @@ class MarketController(Controller):
         return [QuoteView(**quote_fields(q, book)) for q in sorted(book.quotes(), key=lambda q: q.ticker_id)]
 
     @get("/quotes/{ticker_id:str}", summary="The latest quote of one instrument")
-    async def quote(self, request: Request, ticker_id: str) -> QuoteView:
+    async def quote(self, request: Request, ticker_id: FromPath[str]) -> QuoteView:
         platform = ctx(request.app.state).platform
         _instrument(platform, ticker_id)
         quote = platform.book.quote(ticker_id)
@@ -85,8 +85,8 @@ class MarketController(Controller):
     async def candles(
         self,
         request: Request,
-        ticker_id: str,
-        interval: Literal["1m"] = "1m",
+        ticker_id: FromPath[str],
+        interval: FromQuery[Literal["1m"]] = "1m",
         limit: int = Parameter(default=200, ge=1, le=2000),
     ) -> list[CandleView]:
         platform = ctx(request.app.state).platform

@@ -6,7 +6,7 @@ from datetime import timedelta
 from uuid import UUID
 
 from litestar import Controller, Request, get
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
 
@@ -23,7 +23,7 @@ class PortfolioController(Controller):
     tags = ["portfolio"]
 
     @get("/portfolio", dependencies=_AUTH, summary="Cash, positions valued now in KRW, and equity")
-    async def portfolio(self, request: Request, user_id: UUID) -> PortfolioView:
+    async def portfolio(self, request: Request, user_id: NamedDependency[UUID]) -> PortfolioView:
         platform = ctx(request.app.state).platform
         portfolio = await load_portfolio(platform.pool, platform.book, user_id)
         if portfolio is None:
@@ -52,7 +52,7 @@ class PortfolioController(Controller):
         summary="Equity over time, oldest first, ending with the equity now",
     )
     async def history(
-        self, request: Request, user_id: UUID, days: int = Parameter(default=30, ge=1, le=3650)
+        self, request: Request, user_id: NamedDependency[UUID], days: int = Parameter(default=30, ge=1, le=3650)
     ) -> list[EquityPointView]:
         platform = ctx(request.app.state).platform
         now = platform.clock.now()

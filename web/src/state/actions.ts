@@ -116,6 +116,35 @@ function scheduleHealthProbe(ms: number): void {
   }, ms);
 }
 
+let probing = false;
+
+/** The socket keeps failing: ask /healthz whether the home server itself is gone. */
+async function checkHome(): Promise<void> {
+  if (probing || getState().home === 'offline') return;
+  probing = true;
+  try {
+    setReachable(await api.healthz());
+  } finally {
+    probing = false;
+  }
+}
+
+// While the socket is down but HTTP works, poll prices so they still move.
+let quotePoll: ReturnType<typeof setInterval> | null = null;
+
+function pollQuotesWhileSocketDown(down: boolean): void {
+  if (down && !quotePoll) {
+    quotePoll = setInterval(() => {
+      if (getState().token && getState().home !== 'offline' && document.visibilityState === 'visible') {
+        void loadQuotes().catch(() => {});
+      }
+    }, 5000);
+  } else if (!down && quotePoll) {
+    clearInterval(quotePoll);
+    quotePoll = null;
+  }
+}
+
 // ---------------------------------------------------------------- websocket
 
 let socket: LiveSocket | null = null;
@@ -205,7 +234,11 @@ function startSocket(): void {
         // Events may have been missed while we were away: catch up.
         if (before !== 'open' && hadSocketOpen) void reloadAll();
         hadSocketOpen = true;
-      } else if (failures >= 2) setReachable(false);
+        pollQuotesWhileSocketDown(false);
+      } else if (failures >= 2) {
+        void checkHome();
+        pollQuotesWhileSocketDown(true);
+      }
     },
   });
   socket.start();
@@ -331,6 +364,7 @@ function clearSession(): void {
   storeToken(null);
   socket?.stop();
   socket = null;
+  pollQuotesWhileSocketDown(false);
   hadSocketOpen = false;
   if (periodic) clearInterval(periodic);
   periodic = null;
