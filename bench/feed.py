@@ -203,6 +203,8 @@ async def main(args: argparse.Namespace) -> None:
             await anyio.to_thread.run_sync(parent.recv)  # "ready"
 
             await flat_out(rig, tickers, 5_000)  # warm up: connections, code paths
+            while rig.mirror.written + rig.mirror.dropped < 5_000:  # noqa: ASYNC110
+                await anyio.sleep(0.005)
             base_written, base_dropped = rig.mirror.written, rig.mirror.dropped
             base_hub_drops = dict(rig.hub.dropped)
             flat = await flat_out(rig, tickers, args.quotes)

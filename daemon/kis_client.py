@@ -4,7 +4,6 @@ rate limit, and the realtime websocket's wire format (JSON control messages, `0|
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -218,6 +217,7 @@ class KisClient:
         self._last_issue: datetime | None = None
         self._token_lock = anyio.Lock()
         self._approval_key: str | None = None
+        self._refused: set[str] = set()
         self.tokens_issued = 0
         self.rate_limited = 0
 
@@ -252,11 +252,12 @@ class KisClient:
             return (await self._issue_token()).access_token
 
     def forget_token(self, token: str) -> None:
-        """KIS refused `token`: the next call issues a new one (still at most once a minute)."""
+        """KIS refused `token`: the next call issues a new one (still at most once a minute).
+
+        The cache file stays until replaced: its issue time still counts against the minute."""
+        self._refused.add(token)
         if self._token is not None and self._token.access_token == token:
             self._token = None
-            with contextlib.suppress(OSError):
-                self._token_path.unlink()
 
     def _read_cached(self) -> _Token | None:
         try:
@@ -267,7 +268,7 @@ class KisClient:
             return None  # another key's token: neither usable nor counting against our minute
         if self._last_issue is None or token.issued_at > self._last_issue:
             self._last_issue = token.issued_at
-        return token
+        return None if token.access_token in self._refused else token
 
     def _write_cached(self, token: _Token) -> None:
         """Keep the token across restarts (KIS counts issues); owner-only, replaced atomically."""

@@ -116,6 +116,7 @@ async def test_feeder_streams_polls_echoes_and_reconnects(fake: FakeKis, tmp_pat
             # BRK.B is not streamed: polled over REST as KIS spells it, on its exchange.
             brk = await next_quote(receive, lambda q: q.ticker_id == "US-STOCK-BRK.B")
             assert brk.price == Decimal("490.1234")
+            assert brk.prev_close == Decimal("480.0000")
             assert brk.currency == "USD"
             assert_exact_types(brk)
             polled = [r for r in fake.http.requests if r.path.endswith("/quotations/price")]
@@ -141,6 +142,7 @@ async def test_feeder_streams_polls_echoes_and_reconnects(fake: FakeKis, tmp_pat
                 ("KRX-STOCK-005930", Decimal(72000), Decimal(2)),
             ]
             assert got[0].ts == AT
+            assert got[0].prev_close == Decimal(72000)  # 71900 after falling ("5") by 100
             assert got[0].bid == Decimal(71800)
             assert got[0].ask == 72000
             assert got[0].currency == "KRW"
@@ -153,6 +155,7 @@ async def test_feeder_streams_polls_echoes_and_reconnects(fake: FakeKis, tmp_pat
             assert (aapl.price, aapl.bid, aapl.ask, aapl.volume, aapl.ts) == (
                 Decimal("241.8500"), Decimal("241.84"), Decimal("241.86"), Decimal(10), AT
             )
+            assert aapl.prev_close == Decimal("240.6200")  # up ("2") by 1.2300
 
             # PINGPONG is echoed; malformed frames are skipped and the stream carries on.
             await fake.ping()
@@ -171,9 +174,10 @@ async def test_feeder_streams_polls_echoes_and_reconnects(fake: FakeKis, tmp_pat
             domestic_polls = fake.count("/uapi/domestic-stock/v1/quotations/inquire-price")
             fake.ws_enabled = False
             await fake.drop_connections()
-            await next_quote(
+            polled = await next_quote(
                 receive, lambda q: q.ticker_id == "KRX-STOCK-000660" and q.price == 250000
             )
+            assert polled.prev_close == Decimal(70000)  # stck_sdpr
             assert fake.count("/uapi/domestic-stock/v1/quotations/inquire-price") > domestic_polls
             assert not feeder.ws_connected
             assert feeder.connected
@@ -276,3 +280,23 @@ async def test_requests_are_paced_to_the_rate_limit(fake: FakeKis, tmp_path: Pat
     finally:
         await client.aclose()
     assert elapsed >= 0.24  # six requests at 20/s: at least five gaps of 50 ms
+
+
+async def test_refused_approval_key_is_renewed(fake: FakeKis, tmp_path: Path) -> None:
+    client = client_for(fake, tmp_path)
+    await client.approval_key()
+    fake.approval_keys.clear()  # KIS forgot it: "invalid approval : NOT FOUND"
+    send, _ = anyio.create_memory_object_stream[MarketData](1000)
+    feeder = KisFeeder(
+        client, INSTRUMENTS[:1], send, LiveClock(), subscribe_gap=0, backoff_initial=0.05,
+        backoff_max=0.1,
+    )  # fmt: skip
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(feeder.run)
+            await eventually(lambda: feeder.streamed == {"KRX-STOCK-005930"})
+            tg.cancel_scope.cancel()
+    finally:
+        await client.aclose()
+    assert fake.count("/oauth2/Approval") == 2
+    assert fake.connections_opened == 2

@@ -77,6 +77,7 @@ async def test_quotes_are_set_with_ttl_and_published(redis_prefix: str) -> None:
         "received_at": "2025-03-03T12:00:01.250000Z",
         "source": "test",
         "volume": "0.5",
+        "prev_close": None,
     }
     assert [m.get("price") for m in published] == ["150000000.12345678", "150000001", "71000", None]
     assert fx["type"] == "fx"

@@ -7,6 +7,7 @@ from datetime import UTC
 from decimal import Decimal
 
 import anyio
+import msgspec
 import pytest
 from anyio.abc import ObjectReceiveStream
 
@@ -79,9 +80,12 @@ async def next_quote(
 
 
 def assert_exact_types(quote: Quote) -> None:
+    """No float anywhere in the quote; every number a Decimal; times timezone-aware UTC."""
+    for name, value in msgspec.structs.asdict(quote).items():
+        assert not isinstance(value, float), name
     for field in ("price", "volume"):
         assert type(getattr(quote, field)) is Decimal, field
-    for field in ("bid", "ask"):
+    for field in ("bid", "ask", "prev_close"):
         assert getattr(quote, field) is None or type(getattr(quote, field)) is Decimal, field
     assert quote.ts.tzinfo is not None
     assert quote.ts.utcoffset().total_seconds() == 0
@@ -97,6 +101,7 @@ async def test_streams_exact_quotes_through_ccxt(fake: FakeUpbit) -> None:
         assert first.price == Decimal(EXACT)
         assert str(first.price) == EXACT
         assert (first.bid, first.ask) == (Decimal("1234567890"), Decimal("1234567891.5"))
+        assert first.prev_close == Decimal(1000)
         assert first.currency == "KRW-COIN"
         assert first.source == "upbit"
         assert_exact_types(first)

@@ -1,13 +1,6 @@
-"""The FX feeder: USD/KRW, from KIS (the overseas price detail's `t_rate`, today's rate) when KIS
-is configured, else or meanwhile from a keyless public daily reference rate.
-
-The default fallback is ExchangeRate-API's open endpoint (https://open.er-api.com/v6/latest/USD,
-no key, attribution "Rates By Exchange Rate API"): it publishes one rate a day and asks clients to
-call at most hourly, so it is fetched hourly and its current rate re-announced every `interval`
-while the last fetch is younger than `fallback_max_age`. Frankfurter's `/latest?from=USD` answer
-is understood too. With no source answering, nothing is announced and the rate goes stale.
+"""The FX feeder: USD/KRW from KIS (the overseas price detail's `t_rate`, today's rate) when KIS
+is configured, else, or while KIS fails, from a keyless public daily reference rate.
 """
-
 from __future__ import annotations
 
 import json
@@ -63,6 +56,16 @@ def parse_fallback(body: Any, fetched: datetime) -> tuple[Decimal, datetime]:
 
 
 class FxFeeder:
+    """Announces USD/KRW every `interval` seconds while a source answers; silent (so the rate
+    goes stale and USD trades stop) when none does.
+
+    The default fallback is ExchangeRate-API's open endpoint (https://open.er-api.com/v6/latest/USD,
+    no key; attribution "Rates By Exchange Rate API"). It publishes one rate a day and asks for at
+    most one call an hour, so it is fetched every `fallback_refresh` seconds and its current rate
+    re-announced while the last good fetch is younger than `fallback_max_age`. A Frankfurter
+    `/latest?from=USD` URL works as well.
+    """
+
     name = "fx"
 
     def __init__(

@@ -1,11 +1,6 @@
 """The KIS feeder: KRX and US stock trades streamed over the KIS websocket (H0STCNT0, HDFSCNT0),
 and REST quotes polled, within the rate limit, for whatever the stream does not cover.
-
-A session takes at most 40 subscriptions; the instruments past that, those whose subscription
-was refused, and all of them while the websocket is down, are polled. A streamed instrument
-that has been quiet for a while is polled too, less often.
 """
-
 from __future__ import annotations
 
 import math
@@ -43,12 +38,24 @@ log = structlog.get_logger(__name__)
 MAX_SUBSCRIPTIONS = 40
 _ZERO = Decimal(0)
 # Field positions in the realtime records (KIS "실시간-003" and "실시간-007" layouts).
-_KRX = dict(symbol=0, time=1, price=2, ask=10, bid=11, volume=12, cumulative=13, date=33)
-_US = dict(key=0, kst_date=6, kst_time=7, price=11, bid=15, ask=16, volume=19, cumulative=20)
+_KRX = dict(
+    symbol=0, time=1, price=2, sign=3, diff=4, ask=10, bid=11, volume=12, cumulative=13, date=33
+)
+_US = dict(
+    key=0, kst_date=6, kst_time=7, price=11, sign=12, diff=13, bid=15, ask=16, volume=19,
+    cumulative=20,
+)
 _BAD_RECORD = (KeyError, IndexError, ValueError, ArithmeticError)
 
 
 class KisFeeder:
+    """One websocket session (at most 40 subscriptions) plus a REST poller.
+
+    Polled every `poll_interval`: the instruments past the 40, those whose subscription was
+    refused, and all of them while the websocket is down. A streamed instrument without a trade
+    for `quiet_after` seconds is polled every `quiet_poll_interval`.
+    """
+
     name = "kis"
 
     def __init__(
@@ -177,11 +184,14 @@ class KisFeeder:
             await ws.pong(text)
             return
         instrument = self._keys.get((message.tr_id, message.tr_key or ""))
-        if message.ok:
-            if instrument is not None and (message.msg or "").startswith("SUBSCRIBE"):
+        answer = (message.msg or "").upper()
+        if (message.ok and answer.startswith("SUBSCRIBE")) or "ALREADY IN SUBSCRIBE" in answer:
+            if instrument is not None:
                 self._streamed.add(instrument.ticker_id)
                 self._update_connected()
             return
+        if message.ok:
+            return  # UNSUBSCRIBE SUCCESS and the like
         log.warning(
             "kis_subscription_refused",
             feed=self.name,
@@ -193,7 +203,7 @@ class KisFeeder:
         )
         if instrument is not None:
             self._streamed.discard(instrument.ticker_id)
-        if "approval" in (message.msg or "").lower():
+        if "APPROVAL" in answer:
             self._renew_approval = True
             await ws.close()
 
@@ -244,6 +254,7 @@ class KisFeeder:
             received_at=self._clock.now(),
             source=self.name,
             volume=wire_decimal(record[f["volume"]]),
+            prev_close=previous_close(price, record[f["sign"]], record[f["diff"]]),
         )
 
     # -- REST polling ----------------------------------------------------------------------
@@ -293,9 +304,11 @@ class KisFeeder:
         if instrument.market == "KRX":
             output = await self._client.domestic_price(instrument.symbol)
             price_text, cumulative_text = output["stck_prpr"], output.get("acml_vol")
+            previous_text = output.get("stck_sdpr")  # 기준가: the previous close
         else:
             output = await self._client.overseas_price(instrument.exchange, instrument.symbol)
             price_text, cumulative_text = output["last"], output.get("tvol")
+            previous_text = output.get("base")  # 전일종가
         if not str(price_text).strip():
             return None  # no trade to report (an unknown or suspended symbol)
         price = wire_decimal(price_text)
@@ -310,6 +323,7 @@ class KisFeeder:
             received_at=now,
             source=self.name,
             volume=self._volume_since_last(instrument.ticker_id, cumulative_text),
+            prev_close=_positive_or_none(str(previous_text or "")),
         )
 
     def _volume_since_last(self, ticker: str, cumulative_text: object) -> Decimal:
@@ -332,6 +346,17 @@ class KisFeeder:
     def _update_connected(self) -> None:
         recent_poll = time.monotonic() - self._last_poll_ok < max(5.0, 3 * self._poll_interval)
         self.connected = (self.ws_connected and bool(self._streamed)) or recent_poll
+
+
+def previous_close(price: Decimal, sign: str, diff: str) -> Decimal | None:
+    """The previous close from a KIS change: sign 1/2 up, 3 unchanged, 4/5 down (diff may or
+    may not carry its own minus sign, so only its size is used)."""
+    if sign == "3":
+        return price
+    if sign not in ("1", "2", "4", "5") or not diff.strip():
+        return None
+    change = abs(wire_decimal(diff))
+    return price - change if sign in ("1", "2") else price + change
 
 
 def _positive_or_none(text: str) -> Decimal | None:

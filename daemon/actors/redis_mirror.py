@@ -1,10 +1,6 @@
-"""The Redis mirror: each quote SET to `price:{TICKER_ID}` (TTL 5 s), PUBLISHed on `market_updates`.
-
-Whatever is queued goes to Redis as one script call that SETs and PUBLISHes each quote there:
-one round trip and one reply per batch, however many quotes it holds. A slow or dead Redis never
-stalls the in-process path: writes time out, the batch is dropped (counted), reconnects back off.
+"""The Redis mirror: each quote SET to `price:{TICKER_ID}` (TTL 5 s), PUBLISHed on `market_updates`,
+without ever slowing the in-process path.
 """
-
 from __future__ import annotations
 
 import contextlib
@@ -49,6 +45,12 @@ def encode(data: MarketData) -> bytes:
 
 
 class RedisMirror:
+    """Sends whatever is queued as one script call that SETs and PUBLISHes each quote in Redis:
+    one round trip and one reply per batch, however many quotes it holds.
+
+    Writes time out; a failed batch is dropped and counted, and reconnects back off with jitter.
+    """
+
     def __init__(
         self,
         url: str,
@@ -58,6 +60,7 @@ class RedisMirror:
         ttl_seconds: int = 5,
         fx_ttl_seconds: int = 60,
         max_batch: int = 1000,
+        linger: float = 0.002,
         timeout: float = 1.0,
         backoff_initial: float = 0.2,
         backoff_max: float = 10.0,
@@ -69,11 +72,13 @@ class RedisMirror:
         self._ttl = ttl_seconds
         self._fx_ttl = fx_ttl_seconds
         self._max_batch = max_batch
+        self._linger = linger
         self._timeout = timeout
         self._backoff_initial = backoff_initial
         self._backoff_max = backoff_max
         self._backoff = backoff_initial
         self._retry_at = 0.0
+        self._failing = False
         self._client: aioredis.Redis | None = None
         self._script: AsyncScript | None = None
         self.connected = False
@@ -88,15 +93,23 @@ class RedisMirror:
                 except anyio.EndOfStream:
                     return
                 batch = [first]
-                while len(batch) < self._max_batch:
-                    try:
-                        batch.append(self._inbox.receive_nowait())
-                    except (anyio.WouldBlock, anyio.EndOfStream):
-                        break
+                self._drain_into(batch)
+                if len(batch) < self._max_batch and self._linger:
+                    # Under load, waiting a moment for company turns many tiny round trips
+                    # into a few big ones; when quiet it costs one quote `linger` seconds.
+                    await anyio.sleep(self._linger)
+                    self._drain_into(batch)
                 await self._write(batch)
         finally:
             with anyio.move_on_after(1, shield=True):
                 await self._disconnect()
+
+    def _drain_into(self, batch: list[MarketData]) -> None:
+        while len(batch) < self._max_batch:
+            try:
+                batch.append(self._inbox.receive_nowait())
+            except (anyio.WouldBlock, anyio.EndOfStream):
+                return
 
     async def _write(self, batch: list[MarketData]) -> None:
         if time.monotonic() < self._retry_at:
@@ -124,6 +137,7 @@ class RedisMirror:
             return
         self.written += len(batch)
         self._backoff = self._backoff_initial
+        self._failing = False
         if not self.connected:
             self.connected = True
             log.info("redis_mirror_connected", url=_safe_url(self._url))
@@ -143,13 +157,16 @@ class RedisMirror:
         delay = self._backoff * random.uniform(0.5, 1.5)
         self._retry_at = time.monotonic() + delay
         self._backoff = min(self._backoff * 2, self._backoff_max)
-        log.warning(
+        # A warning when the outage starts; each retry after that only at debug level.
+        report = log.warning if self.connected or not self._failing else log.debug
+        report(
             "redis_mirror_down",
             url=_safe_url(self._url),
             error=repr(exc),
             retry_in_seconds=round(delay, 2),
             dropped=self.dropped,
         )
+        self._failing = True
         self.connected = False
         with anyio.move_on_after(1, shield=True):
             await self._disconnect()

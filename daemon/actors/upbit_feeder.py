@@ -60,7 +60,7 @@ class _ExactUpbit(ccxt.pro.upbit):  # type: ignore[misc,name-defined]
         if units:
             best = units[0]
             self.top_of_book[message.get("code")] = (best.get("bid_price"), best.get("ask_price"))
-        if message.get("code") not in self.orderbooks:
+        if self.safe_symbol(message.get("code"), None, "-") not in self.orderbooks:
             message = {**message, "stream_type": "SNAPSHOT"}  # ccxt starts a book only from one
         super().handle_order_book(client, message)
 
@@ -146,7 +146,7 @@ class UpbitFeeder:
                 await exchange.load_markets(reload=True)
                 break
             except ccxt.BaseError as exc:
-                delay = backoff.next_delay()
+                delay = round(backoff.next_delay(), 2)
                 log.warning("upbit_markets_failed", feed=self.name, error=repr(exc), retry_in=delay)
                 await anyio.sleep(delay)
         symbols = []
@@ -255,6 +255,7 @@ class UpbitFeeder:
         bid = ask = None
         if book is not None and book[0] is not None and book[1] is not None:
             bid, ask = wire_decimal(book[0]), wire_decimal(book[1])
+        previous = info.get("prev_closing_price")
         return Quote(
             ticker_id=instrument.ticker_id,
             price=price,
@@ -265,6 +266,7 @@ class UpbitFeeder:
             received_at=self._clock.now(),
             source=self.name,
             volume=volume,
+            prev_close=None if previous is None else wire_decimal(previous),
         )
 
     def _volume_delta(self, market: str, info: dict[str, Any]) -> Decimal:

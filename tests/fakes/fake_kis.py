@@ -102,19 +102,21 @@ class FakeKis:
 
     # -- test controls ---------------------------------------------------------------------
 
-    def set_domestic(self, symbol: str, price: str, cumulative: str = "1000") -> None:
+    def set_domestic(
+        self, symbol: str, price: str, cumulative: str = "1000", previous: str = "70000"
+    ) -> None:
         self.domestic[symbol] = {
             "iscd_stat_cls_code": "55", "marg_rate": "20.00", "rprs_mrkt_kor_name": "KOSPI200",
             "bstp_kor_isnm": "전기.전자", "stck_prpr": price, "prdy_vrss": "-100",
             "prdy_vrss_sign": "5", "prdy_ctrt": "-0.14", "acml_tr_pbmn": "219853241700",
             "acml_vol": cumulative, "stck_oprc": price, "stck_hgpr": price, "stck_lwpr": price,
-            "stck_mxpr": "93400", "stck_llam": "50400", "stck_sdpr": price, "per": "14.36",
+            "stck_mxpr": "93400", "stck_llam": "50400", "stck_sdpr": previous, "per": "14.36",
             "pbr": "1.37", "eps": "5000.00", "bps": "52000.00", "hts_avls": "4238540",
         }  # fmt: skip
 
     def set_overseas(self, excd: str, symb: str, last: str, cumulative: str = "1000") -> None:
         self.overseas[(excd, symb)] = {
-            "rsym": f"D{excd}{symb}", "zdiv": "4", "base": last, "pvol": "45123456",
+            "rsym": f"D{excd}{symb}", "zdiv": "4", "base": "480.0000", "pvol": "45123456",
             "last": last, "sign": "2", "diff": "1.2300", "rate": "+0.51", "tvol": cumulative,
             "tamt": "29876543210", "ordy": "매도불가",
         }  # fmt: skip

@@ -33,6 +33,7 @@ class Market:
     trade_timestamp: int = 0
     ask_price: str = ""
     bid_price: str = ""
+    prev_closing_price: str = "1000"
 
 
 class FakeUpbit:
@@ -177,7 +178,7 @@ class FakeUpbit:
             ('"high_price"', m.trade_price),
             ('"low_price"', m.trade_price),
             ('"trade_price"', m.trade_price),
-            ('"prev_closing_price"', m.trade_price),
+            ('"prev_closing_price"', m.prev_closing_price),
             ('"change"', '"EVEN"'),
             ('"change_price"', "0.0"),
             ('"change_rate"', "0.0"),

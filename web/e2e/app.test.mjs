@@ -41,10 +41,30 @@ async function go(p, hash) {
   await p.goto(`${BASE}/#${hash}`);
 }
 
-async function shoot(p, name) {
+/** A screenshot of what the player sees (the viewport), from the top or scrolled to `scrollTo`. */
+async function shoot(p, name, scrollTo) {
   mkdirSync(SHOTS, { recursive: true });
-  await p.waitForTimeout(400); // let flashes and toasts settle
+  await p.evaluate(() => document.activeElement?.blur?.());
+  if (scrollTo) await p.locator(scrollTo).first().evaluate((e) => e.scrollIntoView({ block: 'start' }));
+  else await p.evaluate(() => window.scrollTo(0, 0));
+  await p.waitForTimeout(700); // let flashes and toasts settle
   await p.screenshot({ path: `${SHOTS}/${name}.png` });
+}
+
+/** A friend who trades through the HTTP API, so the rankings have company. */
+async function friend(nickname, ticker, quantity) {
+  const username = `f_${nickname.toLowerCase()}_${suffix}`.slice(0, 32);
+  const post = (path, body, token) =>
+    fetch(`${BASE}${path}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    });
+  const r = await post('/api/auth/signup', { username, password: 'friend-password-1', nickname });
+  assert.equal(r.status, 201, await r.text());
+  const { access_token } = await (await post('/api/auth/login', { username, password: 'friend-password-1' })).json();
+  const o = await post('/api/orders', { ticker_id: ticker, side: 'BUY', type: 'MARKET', quantity }, access_token);
+  assert.equal(o.status, 202, await o.text());
 }
 
 before(async () => {
@@ -178,7 +198,10 @@ describe('papertrade web app', { concurrency: false }, () => {
   });
 
   it('ranks the player in KRW with a return %', async () => {
+    await friend('Minji', 'CRYPTO-COIN-ETH', '0.5');
+    await friend('Jun', 'CRYPTO-COIN-DOGE', '3000');
     await go(page, '/rankings');
+    await until(async () => (await page.locator('[data-testid=rank-row]').count()) >= 3, 10000, 'three players');
     const mine = page.locator('[data-testid=rank-row].mine');
     await mine.waitFor({ timeout: 10000 });
     const text = await mine.textContent();
@@ -188,6 +211,7 @@ describe('papertrade web app', { concurrency: false }, () => {
   });
 
   it('measures the time to first live price on a cold load', async () => {
+    storageState = await context.storageState(); // now with the cached instruments and prices
     const c = await newContext(browser, { storageState });
     const p = await c.newPage();
     const t0 = Date.now();
@@ -223,13 +247,12 @@ describe('papertrade web app', { concurrency: false }, () => {
     await go(p, `/i/${BTC}`);
     await p.waitForSelector('[data-testid=offline-banner]', { timeout: 15000 });
     assert.match(await p.textContent('[data-testid=offline-banner]'), /집 서버에 연결할 수 없습니다.*주문은 계속 접수/);
-    await p.waitForSelector('[data-testid=quantity]', { timeout: 15000 }).catch(() => {});
-    if (await p.locator('[data-testid=quantity]').count()) {
-      await p.fill('[data-testid=quantity]', '0.0001');
-      await p.click('[data-testid=submit-order]');
-      await p.waitForSelector('[data-testid=ticket-result]');
-      assert.match(await p.textContent('[data-testid=ticket-result]'), /대기열/);
-    }
+    // The last instruments and prices seen are cached, so the ticket still works.
+    await p.waitForSelector('[data-testid=quantity]', { timeout: 15000 });
+    await p.fill('[data-testid=quantity]', '0.0001');
+    await p.click('[data-testid=submit-order]');
+    await p.waitForSelector('[data-testid=ticket-result]');
+    assert.match(await p.textContent('[data-testid=ticket-result]'), /대기열/);
     await shoot(p, 'offline-desktop');
     await c.close();
   });
@@ -272,11 +295,12 @@ describe('papertrade web app', { concurrency: false }, () => {
       await p.fill('[data-testid=quantity]', '0.002');
       await p.waitForTimeout(2000);
       await shoot(p, `instrument-${vpName}`);
+      if (viewport === PHONE) await shoot(p, `instrument-ticket-${vpName}`, '[data-testid=ticket]');
       await go(p, '/i/US-STOCK-AAPL');
       await p.waitForSelector('[data-testid=candle-chart] canvas');
       await p.fill('[data-testid=quantity]', '3');
       await p.waitForTimeout(1500);
-      await shoot(p, `instrument-us-${vpName}`);
+      await shoot(p, `instrument-us-${vpName}`, viewport === PHONE ? '[data-testid=ticket]' : undefined);
       await go(p, '/orders');
       await p.waitForSelector('[data-testid=order-row]');
       await shoot(p, `orders-${vpName}`);

@@ -51,6 +51,12 @@ describe('prices', () => {
     expect(price('150000000.00000000', 'KRW-COIN', 'ko')).toBe('150,000,000원');
     expect(price('281.50000000', 'KRW-COIN', 'ko')).toBe('281.5원');
     expect(price('0.00012345', 'KRW-COIN', 'en')).toBe('₩0.00012345');
+    expect(price('3.14159265', 'KRW-COIN', 'ko')).toBe('3.1416원');
+  });
+  it('KRW prices drop decimals that mean nothing at their size', () => {
+    expect(price('149956363.63636364', 'KRW-COIN', 'ko')).toBe('149,956,364원');
+    expect(price('1450.5', 'KRW-COIN', 'ko')).toBe('1,451원');
+    expect(price('281.555', 'KRW-COIN', 'ko')).toBe('281.56원');
   });
   it('USD prices always have 2 decimals', () => {
     expect(price('230', 'USD', 'ko')).toBe('$230.00');

@@ -96,6 +96,16 @@ describe('orders', () => {
 });
 
 describe('quotes', () => {
+  it('compares times as instants, not strings (the fraction may be missing)', () => {
+    const older = quote({ price: '1', ts: '2026-11-26T09:38:47Z' });
+    const newer = quote({ price: '2', ts: '2026-11-26T09:38:47.182475Z' });
+    expect(applyQuotes(applyQuotes({}, [newer]), [older])['CRYPTO-COIN-BTC'].price).toBe('2');
+    expect(applyQuotes(applyQuotes({}, [older]), [newer])['CRYPTO-COIN-BTC'].price).toBe('2');
+    const a = order({ id: 'a', created_at: '2026-11-26T09:38:47.5Z' });
+    const b = order({ id: 'b', created_at: '2026-11-26T09:38:47Z' });
+    expect(upsertOrder(upsertOrder([], b).orders, a).orders.map((o) => o.id)).toEqual(['a', 'b']);
+  });
+
   it('keeps the newest quote per ticker', () => {
     const q1 = quote({ price: '1', ts: '2025-11-26T06:00:02Z' });
     const q0 = quote({ price: '0', ts: '2025-11-26T06:00:01Z' });

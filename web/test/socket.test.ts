@@ -6,7 +6,7 @@ class FakeWS {
   readyState = 0;
   sent: unknown[] = [];
   onopen: (() => void) | null = null;
-  onclose: (() => void) | null = null;
+  onclose: ((e?: { code: number; reason: string }) => void) | null = null;
   onmessage: ((e: { data: string }) => void) | null = null;
   onerror: (() => void) | null = null;
   constructor(public url: string) {
@@ -22,9 +22,9 @@ class FakeWS {
     this.readyState = 1;
     this.onopen?.();
   }
-  fail() {
+  fail(code = 1006, reason = '') {
     this.readyState = 3;
-    this.onclose?.();
+    this.onclose?.({ code, reason });
   }
   receive(m: unknown) {
     this.onmessage?.({ data: JSON.stringify(m) });
@@ -116,6 +116,23 @@ describe('LiveSocket', () => {
     vi.advanceTimersByTime(1);
     FakeWS.instances[2].open();
     expect(onStatus).toHaveBeenLastCalledWith('open', 0);
+    s.stop();
+  });
+
+  it('reports a rejected token (close 1008)', () => {
+    const onRejected = vi.fn();
+    const s = new LiveSocket({
+      url: () => 'ws://x/ws',
+      token: () => 'old',
+      onMessage: vi.fn(),
+      onStatus: vi.fn(),
+      onRejected,
+      WebSocketImpl: FakeWS as unknown as typeof WebSocket,
+    });
+    s.start();
+    FakeWS.instances[0].open();
+    FakeWS.instances[0].fail(1008, 'invalid token; log in again');
+    expect(onRejected).toHaveBeenCalledWith('invalid token; log in again');
     s.stop();
   });
 

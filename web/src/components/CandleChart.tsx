@@ -29,6 +29,7 @@ export function CandleChart({ tickerId, currency }: { tickerId: string; currency
   // The bars on the chart, for merging the forming bar; reset when the ticker changes.
   const bars = useRef<Bar[]>([]);
   const lastCandleEvent = useRef(0);
+  const precision = useRef(currency === 'USD' ? 2 : 0);
   const lang = useStore((s) => s.lang);
   const theme = useStore((s) => s.theme);
   const ws = useStore((s) => s.ws);
@@ -45,7 +46,16 @@ export function CandleChart({ tickerId, currency }: { tickerId: string; currency
   useEffect(() => {
     if (!box.current) return;
     const { up, down } = upDownColors();
-    const c = createChart(box.current, chartOptions(lang));
+    const formats = new Map<number, Intl.NumberFormat>();
+    const fmt = (p: number) => {
+      const d = precision.current;
+      let f = formats.get(d);
+      if (!f) formats.set(d, (f = new Intl.NumberFormat(lang === 'ko' ? 'ko-KR' : 'en-US', { minimumFractionDigits: d, maximumFractionDigits: d })));
+      return f.format(p);
+    };
+    const c = createChart(box.current, chartOptions(lang, fmt));
+    // A new instrument has few bars: keep them readable instead of squeezed at the edge.
+    c.timeScale().applyOptions({ barSpacing: 9, rightOffset: 4, minBarSpacing: 2 });
     const s = c.addSeries(CandlestickSeries, {
       upColor: up,
       downColor: down,
@@ -79,6 +89,7 @@ export function CandleChart({ tickerId, currency }: { tickerId: string; currency
         if (live) merged = mergeBar(loaded, live).bars;
         bars.current = merged;
         const p = precisionFor(currency, merged[merged.length - 1]?.close);
+        precision.current = p;
         series.current?.applyOptions({ priceFormat: { type: 'price', precision: p, minMove: 1 / 10 ** p } });
         series.current?.setData(merged.map(asSeries));
         chart.current?.timeScale().scrollToRealTime();

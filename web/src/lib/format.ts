@@ -5,8 +5,10 @@
  * - KRW *amounts* (cash, equity, values, P&L, totals, fees) are rounded to the whole won
  *   for display, half away from zero; the exact value is kept for tooltips. The won has no
  *   minor unit in use, so "9,899,500.5" would be noise on a balance.
- * - KRW *prices* per unit keep the decimals they really have (a coin at 281.5 won), up to 8,
- *   trailing zeros trimmed: "71000.00000000" shows as "71,000".
+ * - KRW *prices* per unit keep the decimals they really have, trailing zeros trimmed, but no
+ *   more than the price's size makes meaningful (Upbit's tick sizes): 1,000 won and up → whole
+ *   won, 100+ → 2, 1+ → 4, below 1 → 8. "71000.00000000" → "71,000", "281.5" → "281.5",
+ *   an average price of 149,956,363.63636364 → "149,956,364".
  * - USD always with 2 decimals. Quantities up to 8 decimals, trailing zeros trimmed.
  * - Times arrive in UTC and are shown in the browser's time zone.
  */
@@ -75,15 +77,26 @@ export function krwSigned(v: string | Dec | null | undefined, lang: Lang): strin
   return round(d, 0) > 0n ? `+${s}` : s;
 }
 
-/** A per-unit price in its own currency: KRW keeps real decimals, USD has 2. */
-export function price(v: string | Dec | null | undefined, currency: Currency, lang: Lang): string {
-  if (currency === 'USD') return withUsdUnit(fixed(v, 2));
-  return withKrwUnit(trimmed(v, 8), lang);
+/** How many decimals a KRW price of this size can meaningfully have. */
+export function krwPricePlaces(d: Dec): number {
+  const a = d < 0n ? -d : d;
+  if (a >= dec(1000)) return 0;
+  if (a >= dec(100)) return 2;
+  if (a >= dec(1)) return 4;
+  return 8;
 }
 
 /** A price without the currency unit, for dense tables. */
 export function priceBare(v: string | Dec | null | undefined, currency: Currency): string {
-  return currency === 'USD' ? fixed(v, 2) : trimmed(v, 8);
+  if (currency === 'USD') return fixed(v, 2);
+  const d = asDec(v);
+  return d === null ? DASH : trimmed(d, krwPricePlaces(d));
+}
+
+/** A per-unit price in its own currency: USD with 2 decimals, KRW as priceBare. */
+export function price(v: string | Dec | null | undefined, currency: Currency, lang: Lang): string {
+  if (currency === 'USD') return withUsdUnit(fixed(v, 2));
+  return withKrwUnit(priceBare(v, currency), lang);
 }
 
 /** A quantity: up to 8 decimals, trailing zeros trimmed. */

@@ -14,6 +14,8 @@ export interface SocketOptions {
   /** MARKET/LIMIT of an order we know, for order events that lost it (see messages.ts). */
   knownOrderType?: (orderId: string) => OrderType | undefined;
   onStatus: (status: SocketStatus, failedAttempts: number) => void;
+  /** The server closed with 1008 (policy violation): our token is not accepted. */
+  onRejected?: (reason: string) => void;
   /** Injected for tests. */
   WebSocketImpl?: typeof WebSocket;
   random?: () => number;
@@ -48,6 +50,7 @@ export class LiveSocket {
     this.opts = {
       random: Math.random,
       knownOrderType: () => undefined,
+      onRejected: undefined,
       silenceMs: 40000,
       pingMs: 20000,
       WebSocketImpl: opts.WebSocketImpl ?? globalThis.WebSocket,
@@ -148,7 +151,10 @@ export class LiveSocket {
     ws.onerror = () => {
       /* onclose follows */
     };
-    ws.onclose = () => this.dropped(ws, opened);
+    ws.onclose = (ev: CloseEvent) => {
+      if (ev && ev.code === 1008 && this.opts.onRejected) this.opts.onRejected(ev.reason);
+      this.dropped(ws, opened);
+    };
   }
 
   private dropped(ws: WebSocket, opened: boolean): void {

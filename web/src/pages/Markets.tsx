@@ -63,11 +63,15 @@ export function MarketsPage() {
           </span>
         )}
       </div>
-      <div className="badges">
-        {statuses.map((s) => (
-          <MarketBadge key={s.market} status={s} compact />
-        ))}
-      </div>
+      {market !== 'ALL' && (
+        <div className="badges">
+          {statuses
+            .filter((s) => s.market === market)
+            .map((s) => (
+              <MarketBadge key={s.market} status={s} compact />
+            ))}
+        </div>
+      )}
       <div className="toolbar">
         <input
           type="search"
@@ -97,9 +101,22 @@ export function MarketsPage() {
             <span className="mkt-price">{t('markets.price')}</span>
             <span className="mkt-change">{t('markets.change')}</span>
           </div>
-          {list.map((i) => (
-            <Row key={i.ticker_id} inst={i} />
-          ))}
+          {market === 'ALL'
+            ? statuses.map((st) => {
+                const rows = list.filter((i) => i.market === st.market);
+                if (!rows.length) return null;
+                return (
+                  <section key={st.market} data-testid={`section-${st.market}`}>
+                    <h2 className="mkt-section">
+                      {t(`markets.${st.market}`)} <MarketBadge status={st} />
+                    </h2>
+                    {rows.map((i) => (
+                      <Row key={i.ticker_id} inst={i} />
+                    ))}
+                  </section>
+                );
+              })
+            : list.map((i) => <Row key={i.ticker_id} inst={i} />)}
         </div>
       )}
     </div>

@@ -38,12 +38,12 @@ const OrderRow = memo(function OrderRow({ o, compact }: { o: Order; compact: boo
         <small>{t(o.type === 'MARKET' ? 'ticket.market' : 'ticket.limit')}</small>
       </span>
       <span className="o-qty num" data-label={t('orders.qty')}>{qty(o.quantity)}</span>
-      <span className="o-price num" data-label={o.status === 'FILLED' ? t('orders.fill') : t('orders.limit')}>
+      <span className="o-price num" data-label={o.price ? t('orders.fill') : o.limit_price ? t('orders.limit') : undefined}>
         {o.price ? price(o.price, o.currency, lang) : o.limit_price ? price(o.limit_price, o.currency, lang) : '—'}
       </span>
-      <span className="o-total num" data-label={t('orders.total')} title={o.total_krw ?? ''}>
-        {o.total_krw ? krw(o.total_krw, lang) : '—'}
-        {o.fee_krw && <small>{t('orders.fee')} {krw(o.fee_krw, lang)}</small>}
+      <span className="o-total num" title={o.total_krw ?? ''}>
+        {o.total_krw ? krw(o.total_krw, lang) : ''}
+        {o.total_krw && o.fee_krw && <small>{t('orders.fee')} {krw(o.fee_krw, lang)}</small>}
       </span>
       <span className="o-status">
         <span className={`status ${o.status.toLowerCase()}`} data-testid="order-status">{t(`orders.${o.status}`)}</span>
@@ -63,8 +63,20 @@ const OrderRow = memo(function OrderRow({ o, compact }: { o: Order; compact: boo
 });
 
 export function OrderList({ orders, compact = false }: { orders: Order[]; compact?: boolean }) {
+  const t = useT();
   return (
     <div className="orders-list">
+      {!compact && (
+        <div className="order-row head" aria-hidden>
+          <span>{t('orders.time')}</span>
+          <span>{t('orders.instrument')}</span>
+          <span>{t('orders.side')}</span>
+          <span className="r">{t('orders.qty')}</span>
+          <span className="r">{t('orders.fill')} / {t('orders.limit')}</span>
+          <span className="r">{t('orders.total')}</span>
+          <span className="r">{t('orders.status')}</span>
+        </div>
+      )}
       {orders.map((o) => (
         <OrderRow key={o.id} o={o} compact={compact} />
       ))}

@@ -7,8 +7,6 @@ import type { RankingRow } from '../lib/types';
 import { useT } from '../state/hooks';
 import { useStore } from '../state/store';
 
-const MEDALS = ['🥇', '🥈', '🥉'];
-
 export function RankingsPage() {
   const t = useT();
   const lang = useStore((s) => s.lang);
@@ -52,10 +50,13 @@ export function RankingsPage() {
             const mine = me?.nickname === r.nickname;
             return (
               <div key={`${r.rank}-${r.nickname}`} className={`rank-row${mine ? ' mine' : ''}${r.rank <= 3 ? ' top' : ''}`} data-testid="rank-row">
-                <span className="rank">{MEDALS[r.rank - 1] ?? r.rank}</span>
+                <span className={`rank${r.rank <= 3 ? ` medal m${r.rank}` : ''}`}>{r.rank}</span>
                 <span className="nick">
-                  {r.nickname}
-                  {mine && <em className="tag">{t('rank.me')}</em>}
+                  <span>
+                    {r.nickname}
+                    {mine && <em className="tag">{t('rank.me')}</em>}
+                  </span>
+                  <small className="num phone-only">{krw(r.equity_krw, lang)}</small>
                 </span>
                 <span className="num" title={r.equity_krw}>{krw(r.equity_krw, lang)}</span>
                 <span className={`num ${dirClass(r.return_pct)}`}>

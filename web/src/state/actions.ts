@@ -8,7 +8,7 @@ import { type Key, reasonText, translate } from '../lib/i18n';
 import { navigate } from '../lib/router';
 import { LiveSocket, defaultSocketUrl } from '../lib/socket';
 import type { Message } from '../lib/messages';
-import type { Candle, NewOrder, Order, Quote } from '../lib/types';
+import type { Candle, Instrument, NewOrder, Order, Portfolio, Quote } from '../lib/types';
 import { applyQuotes, isSettlement, mergeOrders, upsertOrder } from './logic';
 import { type State, type Theme, type Toast, getState, setState } from './store';
 
@@ -225,6 +225,7 @@ function startSocket(): void {
     url: defaultSocketUrl,
     token: () => getState().token,
     onMessage,
+    onRejected: () => expireSession(),
     knownOrderType: (id) => getState().orders.find((o) => o.id === id)?.type,
     onStatus: (ws, failures) => {
       const before = getState().ws;
@@ -257,16 +258,55 @@ function reportLoadError(e: unknown): void {
   toast('error', t('common.error', { detail: e instanceof Error ? e.message : String(e) }));
 }
 
-export async function loadInstruments(): Promise<void> {
-  const list = await api.instruments();
-  const byId: Record<string, (typeof list)[number]> = {};
+function setInstruments(list: Instrument[]): void {
+  const byId: Record<string, Instrument> = {};
   for (const i of list) byId[i.ticker_id] = i;
   setState({ instruments: list, instrumentsById: byId });
 }
 
+export async function loadInstruments(): Promise<void> {
+  const list = await api.instruments();
+  setInstruments(list);
+  cache.save('instruments', list);
+}
+
+/**
+ * The last instruments, quotes and portfolio seen, kept in localStorage so that a cold
+ * load while the home server is unreachable still shows the pages and the order ticket
+ * (the edge keeps accepting orders). Cached quotes are marked stale.
+ */
+const cache = {
+  save(key: 'instruments' | 'quotes' | 'portfolio', value: unknown): void {
+    save(`pt.cache.${key}`, JSON.stringify(value));
+  },
+  restore(): void {
+    const read = <T,>(key: string): T | null => {
+      try {
+        const raw = localStorage.getItem(`pt.cache.${key}`);
+        return raw ? (JSON.parse(raw) as T) : null;
+      } catch {
+        return null;
+      }
+    };
+    const s = getState();
+    const instruments = read<Instrument[]>('instruments');
+    if (instruments && !s.instruments.length) setInstruments(instruments);
+    const quotes = read<Quote[]>('quotes');
+    if (quotes && !Object.keys(s.quotes).length) {
+      setState({ quotes: applyQuotes({}, quotes.map((q) => ({ ...q, stale: true }))) });
+    }
+    const portfolio = read<Portfolio>('portfolio');
+    if (portfolio && !s.portfolio) setState({ portfolio });
+  },
+  clear(): void {
+    for (const k of ['instruments', 'quotes', 'portfolio']) save(`pt.cache.${k}`, null);
+  },
+};
+
 export async function loadQuotes(): Promise<void> {
   const [quotes, fx] = await Promise.all([api.quotes(), api.fx().catch(() => [])]);
   setState((s) => ({ quotes: applyQuotes(s.quotes, quotes) }));
+  cache.save('quotes', quotes);
   const usd = fx.find((f) => f.pair === 'USD/KRW');
   if (usd) setState({ usdKrw: usd });
   if (quotes.length) markFirstQuote(false);
@@ -277,7 +317,10 @@ let portfolioInFlight: Promise<void> | null = null;
 export function refreshPortfolio(): Promise<void> {
   if (!portfolioInFlight) {
     portfolioInFlight = Promise.all([api.portfolio(), api.history(30).catch(() => getState().history)])
-      .then(([portfolio, history]) => setState({ portfolio, history }))
+      .then(([portfolio, history]) => {
+        setState({ portfolio, history });
+        cache.save('portfolio', portfolio);
+      })
       .finally(() => {
         portfolioInFlight = null;
       });
@@ -318,6 +361,7 @@ export function startSession(): void {
     unauthorized: expireSession,
   });
   if (!getState().token) return;
+  cache.restore();
   startSocket();
   void reloadAll();
   if (!periodic) {
@@ -362,6 +406,7 @@ export async function signup(username: string, password: string, nickname: strin
 
 function clearSession(): void {
   storeToken(null);
+  cache.clear();
   socket?.stop();
   socket = null;
   pollQuotesWhileSocketDown(false);

@@ -19,7 +19,16 @@ import {
 
 // ---------------------------------------------------------------- orders
 
-const byNewest = (a: Order, b: Order) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0);
+/**
+ * Milliseconds of an ISO time. Compare times this way, never as strings: the daemon omits
+ * the fraction when it is zero ("…:47Z" vs "…:47.182475Z"), which breaks string order.
+ */
+export function timeMs(iso: string | null | undefined): number {
+  const t = iso ? Date.parse(iso) : NaN;
+  return Number.isNaN(t) ? 0 : t;
+}
+
+const byNewest = (a: Order, b: Order) => timeMs(b.created_at) - timeMs(a.created_at);
 
 /** Whether `incoming` should replace `known`: a settled order never goes back to PENDING. */
 function supersedes(known: Order, incoming: Order): boolean {
@@ -79,7 +88,7 @@ export function applyQuotes(quotes: Record<string, Quote>, batch: Iterable<Quote
   let next: Record<string, Quote> | null = null;
   for (const q of batch) {
     const cur = (next ?? quotes)[q.ticker_id];
-    if (cur && cur.ts > q.ts) continue;
+    if (cur && timeMs(cur.ts) > timeMs(q.ts)) continue;
     if (cur && cur.ts === q.ts && cur.price === q.price && cur.stale === q.stale) continue;
     if (!next) next = { ...quotes };
     next[q.ticker_id] = q;
