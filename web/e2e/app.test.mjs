@@ -309,5 +309,21 @@ describe('papertrade web app', { concurrency: false }, () => {
       await shoot(p, `rankings-${vpName}`);
       await c.close();
     }
+    // The light theme and the English switch, once each.
+    const light = await newContext(browser, { storageState, colorScheme: 'light' });
+    const l = await light.newPage();
+    await go(l, '/');
+    await l.waitForSelector('[data-testid=equity]');
+    await l.waitForTimeout(1000);
+    await shoot(l, 'portfolio-light-desktop');
+    await light.close();
+    const en = await newContext(browser, { storageState, viewport: PHONE });
+    const e = await en.newPage();
+    await go(e, '/markets');
+    await e.click('.topbar [data-testid=lang]');
+    await e.waitForSelector('.tabbar >> text=Markets');
+    await e.waitForTimeout(1000);
+    await shoot(e, 'markets-en-phone');
+    await en.close();
   });
 });

@@ -9,7 +9,7 @@ import { onCandle } from '../state/actions';
 import { useT } from '../state/hooks';
 import { type Bar, barFromPrice, mergeBar, toBar } from '../state/logic';
 import { useStore } from '../state/store';
-import { chartOptions, upDownColors } from './chartTheme';
+import { chartOptions, upDownColors } from './charts';
 
 function precisionFor(currency: string, sample: number | undefined): number {
   if (currency === 'USD') return 2;

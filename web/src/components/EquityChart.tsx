@@ -4,7 +4,7 @@ import { AreaSeries, createChart, type IChartApi, type ISeriesApi, type UTCTimes
 import { parseTime } from '../lib/format';
 import type { EquityPoint } from '../lib/types';
 import { useStore } from '../state/store';
-import { accent, chartOptions } from './chartTheme';
+import { accent, chartOptions } from './charts';
 
 function points(history: EquityPoint[], current: string) {
   const out: { time: UTCTimestamp; value: number }[] = [];
