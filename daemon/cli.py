@@ -135,6 +135,6 @@ def main(argv: list[str] | None = None) -> None:
 
         commands["edge"] = lambda: run_edge(settings)
     try:
-        anyio.run(commands[args.command])
+        anyio.run(commands[args.command], backend_options={"use_uvloop": True})
     except accounts.AccountError as exc:
         sys.exit(f"papertrade: {exc}")

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import structlog
 from litestar import Litestar, Request, Response
-from litestar.config.cors import CORSConfig
 from litestar.exceptions import NotFoundException
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -77,8 +77,18 @@ def create_app(context: ApiContext, web_dir: Path | None = None) -> Litestar:
             "JSON strings, times UTC ISO 8601. Errors are {status_code, detail}.",
             path="/schema",
             render_plugins=[ScalarRenderPlugin()],
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        bearer_format="JWT",
+                        description="The access_token from POST /api/auth/login",
+                    )
+                }
+            ),
+            security=[{"bearer": []}],
         ),
-        cors_config=CORSConfig(allow_origins=[], allow_credentials=False),
         request_max_body_size=64 * 1024,
         debug=False,
         logging_config=None,  # the daemon configures logging (structlog) itself

@@ -6,15 +6,14 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 
 from daemon import accounts
-from daemon.api.context import ctx, provide_admin, provide_claims, provide_user_id
+from daemon.api.context import ADMIN, AUTHENTICATED, ctx
 from daemon.api.errors import ConflictError, TooManyRequests
 from daemon.api.views import InviteView, TokenView, UserView
-from daemon.tokens import Claims
 
 
 class SignupRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -85,7 +84,7 @@ class AuthController(Controller):
 
     @get(
         "/me",
-        dependencies={"claims": Provide(provide_claims), "user_id": Provide(provide_user_id)},
+        dependencies=AUTHENTICATED,
         summary="The logged-in user",
     )
     async def me(self, request: Request, user_id: NamedDependency[UUID]) -> UserView:
@@ -97,10 +96,10 @@ class AuthController(Controller):
     @post(
         "/admin/invites",
         status_code=201,
-        dependencies={"claims": Provide(provide_claims), "admin_id": Provide(provide_admin)},
+        dependencies=ADMIN,
         summary="Create a one-time invite code (ADMIN only)",
     )
-    async def create_invite(self, request: Request, admin_id: NamedDependency[UUID], claims: NamedDependency[Claims]) -> InviteView:
+    async def create_invite(self, request: Request, admin_id: NamedDependency[UUID]) -> InviteView:
         code, created_at = await accounts.create_invite(ctx(request.app.state).platform.pool, admin_id)
         return InviteView(code=code, created_at=created_at)
 

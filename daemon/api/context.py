@@ -8,7 +8,7 @@ from uuid import UUID
 
 from litestar import Request
 from litestar.datastructures import State
-from litestar.di import NamedDependency
+from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 
 from daemon.api.rate_limit import LoginLimiter
@@ -53,22 +53,28 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-async def provide_claims(request: Request) -> Claims:
+def _claims(request: Request) -> Claims:
     try:
         return ctx(request.app.state).verifier.verify(bearer_token(request))
     except TokenError as exc:
         raise NotAuthorizedException(str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
 
 
-async def provide_user_id(claims: NamedDependency[Claims]) -> UUID:
-    return claims.user_id
+async def provide_user_id(request: Request) -> UUID:
+    """The caller's user id, from a valid bearer token (401 otherwise)."""
+    return _claims(request).user_id
 
 
-async def provide_admin(request: Request, claims: NamedDependency[Claims]) -> UUID:
+async def provide_admin(request: Request) -> UUID:
     """The caller's id if the database says they are ADMIN now (a token's role may be old)."""
     from daemon.accounts import get_user
 
-    user = await get_user(ctx(request.app.state).platform.pool, claims.user_id)
+    user = await get_user(ctx(request.app.state).platform.pool, _claims(request).user_id)
     if user is None or user.role != "ADMIN":
         raise PermissionDeniedException("this needs an ADMIN account")
     return user.id
+
+
+# Route dependencies: `user_id` for any logged-in user, `admin_id` for ADMINs only.
+AUTHENTICATED = {"user_id": Provide(provide_user_id)}
+ADMIN = {"admin_id": Provide(provide_admin)}

@@ -6,13 +6,12 @@ from typing import Literal
 from uuid import UUID
 
 from litestar import Controller, Request, delete, get, post
-from litestar.di import Provide
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from daemon.actors.settlement import order_from_row
-from daemon.api.context import ctx, provide_claims, provide_user_id
+from daemon.api.context import AUTHENTICATED, ctx
 from daemon.api.errors import ConflictError
 from daemon.api.views import OrderView, order_view
 from daemon.order_requests import OrderRejected, OrderRequest, build_order
@@ -32,7 +31,7 @@ def _order_id(text: str) -> UUID:
 class OrderController(Controller):
     path = "/api/orders"
     tags = ["orders"]
-    dependencies = {"claims": Provide(provide_claims), "user_id": Provide(provide_user_id)}
+    dependencies = AUTHENTICATED
 
     @post(
         "/",

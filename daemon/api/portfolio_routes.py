@@ -6,23 +6,22 @@ from datetime import timedelta
 from uuid import UUID
 
 from litestar import Controller, Request, get
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
 
-from daemon.api.context import ctx, provide_claims, provide_user_id
+from daemon.api.context import AUTHENTICATED, ctx
 from daemon.api.views import EquityPointView, PortfolioView, PositionView, RankingView
 from daemon.portfolios import load_portfolio, standings
 from daemon.sqlfiles import query
 
-_AUTH = {"claims": Provide(provide_claims), "user_id": Provide(provide_user_id)}
 
 
 class PortfolioController(Controller):
     path = "/api"
     tags = ["portfolio"]
 
-    @get("/portfolio", dependencies=_AUTH, summary="Cash, positions valued now in KRW, and equity")
+    @get("/portfolio", dependencies=AUTHENTICATED, summary="Cash, positions valued now in KRW, and equity")
     async def portfolio(self, request: Request, user_id: NamedDependency[UUID]) -> PortfolioView:
         platform = ctx(request.app.state).platform
         portfolio = await load_portfolio(platform.pool, platform.book, user_id)
@@ -48,7 +47,7 @@ class PortfolioController(Controller):
 
     @get(
         "/portfolio/history",
-        dependencies=_AUTH,
+        dependencies=AUTHENTICATED,
         summary="Equity over time, oldest first, ending with the equity now",
     )
     async def history(

@@ -13,7 +13,10 @@ export function dirClass(v: string | null | undefined): string {
 
 /** A percentage coloured by direction (red up / blue down in Korean, green/red in English). */
 export function Change({ value, pill = false }: { value: string | null | undefined; pill?: boolean }) {
-  return <span className={`num ${dirClass(value)}${pill ? ' pill' : ''}`}>{pct(value)}</span>;
+  // Colour by what is shown: a change that rounds to 0.00% is neither up nor down.
+  const text = pct(value);
+  const cls = text.startsWith('+') ? 'up' : text.startsWith('-') && text !== '-0.00%' ? 'down' : 'flat';
+  return <span className={`num ${cls}${pill ? ' pill' : ''}`}>{text === '-0.00%' ? '0.00%' : text}</span>;
 }
 
 /** A value that briefly flashes when it changes (up or down). */
@@ -36,8 +39,10 @@ const MARKET_HUE: Record<Market, string> = { KRX: 'krx', US: 'us', CRYPTO: 'cryp
 
 /** A round letter avatar for an instrument, tinted by market. */
 export function Avatar({ inst, tickerId }: { inst?: Instrument; tickerId: string }) {
+  const lang = useStore((s) => s.lang);
   const sym = symbolOf(tickerId);
-  const label = inst?.market === 'KRX' ? (inst.name_ko || inst.name).slice(0, 1) : sym.slice(0, sym.length <= 4 ? 4 : 3);
+  // KRX codes are numbers: use the name's first letter instead.
+  const label = inst?.market === 'KRX' ? displayName(inst, tickerId, lang).slice(0, 1) : sym.slice(0, sym.length <= 4 ? 4 : 3);
   return (
     <span className={`avatar ${inst ? MARKET_HUE[inst.market] : ''}`} aria-hidden>
       {label}

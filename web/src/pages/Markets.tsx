@@ -102,7 +102,8 @@ export function MarketsPage() {
             <span className="mkt-change">{t('markets.change')}</span>
           </div>
           {market === 'ALL'
-            ? statuses.map((st) => {
+            ? // Open markets first: what is moving now is what a player wants to see.
+              [...statuses].sort((a, b) => Number(b.isOpen) - Number(a.isOpen)).map((st) => {
                 const rows = list.filter((i) => i.market === st.market);
                 if (!rows.length) return null;
                 return (
