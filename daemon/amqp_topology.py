@@ -1,15 +1,18 @@
-"""The order intake's RabbitMQ topology, exactly as `ops/rabbitmq/definitions.json` declares it.
+"""The order intake's RabbitMQ topology, exactly as `ops/rabbitmq/definitions.json` declares it,
+and the robust connection that the edge's publisher and the daemon's intake both open.
 
-The edge and the daemon both declare it on every (re)connection. RabbitMQ refuses a declaration
+The edge and the daemon both declare the topology on every (re)connection. RabbitMQ refuses a declaration
 whose arguments differ from the existing queue's (PRECONDITION_FAILED), so these arguments and
 the definitions file must stay identical; tests/edge/test_topology.py holds them together.
 """
 
 from __future__ import annotations
 
+import anyio
 import msgspec
-from aio_pika import ExchangeType
+from aio_pika import ExchangeType, RobustConnection
 from aio_pika.abc import AbstractChannel, AbstractQueue
+from yarl import URL
 
 DEAD_LETTER_EXCHANGE = "orders.dlx"
 # Returns (nacks, or deliveries to a consumer that died) before RabbitMQ dead-letters a message:
@@ -50,3 +53,30 @@ async def declare(channel: AbstractChannel, topology: Topology) -> AbstractQueue
     return await channel.declare_queue(
         topology.queue, durable=True, arguments=topology.queue_arguments()
     )
+
+
+async def connect(url: str, name: str, reconnect_interval: float = 1.0) -> RobustConnection:
+    """A robust connection named `name` (rabbitmqctl list_connections client_properties).
+
+    Waits, retrying every `reconnect_interval` seconds, until RabbitMQ answers: the broker may
+    well be down or out of reach when we start. Later losses are repaired by aio-pika, which
+    reopens the channels and restores their declarations and consumers. Cancelling the wait
+    closes the connection."""
+    connection = RobustConnection(
+        URL(url),
+        client_properties={"connection_name": name},
+        fail_fast=False,
+        reconnect_interval=reconnect_interval,
+    )
+    try:
+        await connection.connect()
+    except BaseException:
+        await close(connection)
+        raise
+    return connection
+
+
+async def close(connection: RobustConnection) -> None:
+    """Close, even while being cancelled, without hanging on a broker that no longer answers."""
+    with anyio.move_on_after(5, shield=True):
+        await connection.close()

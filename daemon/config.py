@@ -43,6 +43,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Fees as fractions of the trade's KRW value: "MARKET=buy/sell,...".
     fees: str = "KRX=0.00015/0.00215,US=0.0025/0.0025,CRYPTO=0.0005/0.0005"
     limit_order_ttl_hours: int = 24 * 7
+    equity_interval_seconds: int = 300  # how often equity is recorded for the history chart
     upbit_api_url: str | None = None
     upbit_ws_url: str | None = None
     kis_app_key: str | None = None

@@ -18,6 +18,7 @@ import structlog
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from daemon.actors.candle_roller import CandleRoller
+from daemon.actors.equity_recorder import EquityRecorder
 from daemon.actors.http_server import HttpServer
 from daemon.actors.market_hub import MarketHub
 from daemon.actors.order_recorder import OrderRecorder
@@ -112,7 +113,13 @@ class Platform:
             pool, self.subscribe_market("candles"), self.candle_bars, clock
         )
         self._candle_bars_out = candle_bars_out
-        self.extra_actors: list[Actor] = [Actor("candles", self.candles.run)]
+        self.equity = EquityRecorder(
+            pool, self.book, clock, timedelta(seconds=settings.equity_interval_seconds)
+        )
+        self.extra_actors: list[Actor] = [
+            Actor("candles", self.candles.run),
+            Actor("equity_recorder", self.equity.run),
+        ]
         if settings.redis_url:
             self.redis_mirror = RedisMirror(settings.redis_url, self.subscribe_market("redis"))
             self.extra_actors.append(Actor("redis_mirror", self.redis_mirror.run))

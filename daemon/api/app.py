@@ -7,6 +7,8 @@ from pathlib import Path
 
 import structlog
 from litestar import Litestar, Request, Response
+from litestar.config.compression import CompressionConfig
+from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import NotFoundException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -53,8 +55,24 @@ def create_app(context: ApiContext, web_dir: Path | None = None) -> Litestar:
     ]
     index_html: bytes | None = None
     if web_dir is not None:
+        if (web_dir / "assets").is_dir():
+            # Vite names assets by content hash: cache them for a year, never revalidate.
+            route_handlers.append(
+                create_static_files_router(
+                    path="/assets",
+                    directories=[web_dir / "assets"],
+                    name="web_assets",
+                    cache_control=CacheControlHeader(max_age=31_536_000, public=True, immutable=True),
+                )
+            )
         route_handlers.append(
-            create_static_files_router(path="/", directories=[web_dir], html_mode=True, name="web")
+            create_static_files_router(
+                path="/",
+                directories=[web_dir],
+                html_mode=True,
+                name="web",
+                cache_control=CacheControlHeader(no_cache=True),
+            )
         )
         index_html = (web_dir / "index.html").read_bytes()
 
@@ -90,6 +108,8 @@ def create_app(context: ApiContext, web_dir: Path | None = None) -> Litestar:
             security=[{"bearer": []}],
         ),
         request_max_body_size=64 * 1024,
+        # Answers under 1 KiB (an order, a quote) are sent as they are; gzip only pays above.
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=6),
         debug=False,
         logging_config=None,  # the daemon configures logging (structlog) itself
     )

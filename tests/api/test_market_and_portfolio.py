@@ -83,8 +83,16 @@ async def test_portfolio_values_positions_in_krw(api: Api) -> None:
     assert Decimal(position["market_value_krw"]) == Decimal("1100000")
     assert Decimal(position["unrealized_pnl_krw"]) == Decimal("100000")
     assert Decimal(portfolio["equity_krw"]) == cash + Decimal("1100000")
+    api.clock.advance(60)
+    assert await api.platform.equity.record_once() == 1
+    api.platform.book.update(quote(api.clock, BTC, "120000000"))
+    api.clock.advance(60)
     history = (await api.client.get("/api/portfolio/history", headers=headers)).json()
-    assert Decimal(history[-1]["equity_krw"]) == cash + Decimal("1100000")
+    assert [Decimal(p["equity_krw"]) for p in history] == [
+        cash + Decimal("1100000"),
+        cash + Decimal("1200000"),
+    ]
+    assert history[0]["time"] < history[1]["time"]
 
 
 async def test_usd_position_uses_the_fx_rate(api: Api) -> None:
