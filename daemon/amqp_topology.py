@@ -1,9 +1,9 @@
 """The order intake's RabbitMQ topology, exactly as `ops/rabbitmq/definitions.json` declares it,
 and the robust connection that the edge's publisher and the daemon's intake both open.
 
-The edge and the daemon both declare the topology on every (re)connection. RabbitMQ refuses a declaration
-whose arguments differ from the existing queue's (PRECONDITION_FAILED), so these arguments and
-the definitions file must stay identical; tests/edge/test_topology.py holds them together.
+The edge and the daemon both declare the topology on every (re)connection. RabbitMQ refuses a
+declaration whose arguments differ from the existing queue's (PRECONDITION_FAILED), so these
+arguments and the definitions file must stay identical; tests/edge/test_topology.py checks it.
 """
 
 from __future__ import annotations

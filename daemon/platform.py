@@ -25,6 +25,7 @@ from daemon.actors.order_recorder import OrderRecorder
 from daemon.actors.settlement import SettlementActor, partition_of
 from daemon.actors.redis_mirror import RedisMirror
 from daemon.actors.sim_feeder import SimFeeder
+from daemon.amqp_topology import Topology
 from daemon.clock import Clock, LiveClock
 from daemon.config import Settings
 from daemon.database import create_pool, embedded_database_url
@@ -123,7 +124,16 @@ class Platform:
         if settings.redis_url:
             self.redis_mirror = RedisMirror(settings.redis_url, self.subscribe_market("redis"))
             self.extra_actors.append(Actor("redis_mirror", self.redis_mirror.run))
+        if settings.amqp_url:
+            from daemon.actors.order_intake import OrderIntake
+
+            self.intake = OrderIntake(self, settings.amqp_url, self.amqp_topology())
+            self.extra_actors.append(Actor("order_intake", self.intake.run))
         self.http: HttpServer | None = None
+
+    def amqp_topology(self) -> Topology:
+        """The RabbitMQ queues of the order intake (PAPERTRADE_AMQP_QUEUE)."""
+        return Topology(queue=self.settings.amqp_queue)
 
     def enable_http(self) -> HttpServer:
         """Add the HTTP/websocket actor: the API, the websocket hub, the web app."""
@@ -139,11 +149,22 @@ class Platform:
         settings = self.settings
         key = load_or_create_private_key(settings.data_dir, settings.jwt_private_key)
         self.ws_hub = WebsocketHub(self.book)
+        submit = None
+        if settings.amqp_url:
+            # One path for every order: the daemon's own POST /api/orders goes through the queue.
+            from daemon.edge.publisher import OrderPublisher
+
+            self.order_publisher = OrderPublisher(
+                settings.amqp_url, self.amqp_topology(), name="papertrade-daemon-api"
+            )
+            self.extra_actors.append(Actor("order_publisher", self.order_publisher.run))
+            submit = self.order_publisher.submit
         context = ApiContext(
             self,
             TokenMinter(key, self.clock, timedelta(seconds=settings.jwt_ttl_seconds)),
             TokenVerifier(key.public_key(), self.clock),
             self.ws_hub,
+            submit,
         )
         app = create_app(context, find_web_dir(settings.web_dir))
         self.http = HttpServer(access_log(app), settings.http_host, settings.http_port)
@@ -227,18 +248,22 @@ class Platform:
         Returns the stored order and whether it is new (False: a retry of a known order)."""
         stored, created = await self.recorder.record(order)
         if created:
-            log.info(
-                "order_accepted",
-                order_id=str(stored.id),
-                user_id=str(stored.user_id),
-                ticker_id=stored.ticker_id,
-                side=stored.side,
-                type=stored.type,
-                quantity=str(stored.quantity),
-            )
-            self.publish_order(OrderEvent(stored))
+            self.announce_accepted(stored)
             await self.inbox_of(stored.user_id).send(SettleOrder(stored))
         return stored, created
+
+    def announce_accepted(self, order: Order) -> None:
+        """Log and publish a newly recorded PENDING order (from the API or the intake queue)."""
+        log.info(
+            "order_accepted",
+            order_id=str(order.id),
+            user_id=str(order.user_id),
+            ticker_id=order.ticker_id,
+            side=order.side,
+            type=order.type,
+            quantity=str(order.quantity),
+        )
+        self.publish_order(OrderEvent(order))
 
     async def cancel(self, user_id: UUID, order_id: UUID) -> Order | None:
         """Cancel a PENDING order of `user_id`; the order as it ends up, None if not theirs."""

@@ -67,7 +67,8 @@ class OrderRecorder:
                 waiter.done.set_result(result)
 
     async def _insert(self, orders: list[Order]) -> list[tuple[Order, bool]]:
-        async with self._pool.acquire() as conn, conn.transaction():
+        # One INSERT is atomic on its own: no BEGIN/COMMIT round trips around it.
+        async with self._pool.acquire() as conn:
             inserted = {
                 row["id"]
                 for row in await conn.fetch(

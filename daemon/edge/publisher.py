@@ -15,6 +15,7 @@ from aio_pika.exceptions import CONNECTION_EXCEPTIONS, DeliveryError
 
 from daemon import amqp_topology
 from daemon.amqp_topology import Topology
+from daemon.api.errors import ServiceUnavailable
 from daemon.messages import Order
 from daemon.order_wire import CONTENT_TYPE, MESSAGE_TYPE, encode_order
 
@@ -22,7 +23,7 @@ log = structlog.get_logger(__name__)
 
 
 class PublishFailed(Exception):
-    """RabbitMQ did not confirm the order, so it was not accepted: answer 503, the client retries."""
+    """RabbitMQ did not confirm the order, so it was not accepted: 503, and the client retries."""
 
 
 class OrderPublisher:
@@ -107,6 +108,10 @@ class OrderPublisher:
         )
 
     async def submit(self, order: Order) -> tuple[Order, bool]:
-        """`publish` in the shape of `Platform.submit`, for the daemon's POST /api/orders."""
-        await self.publish(order)
+        """`publish` for POST /api/orders (in the shape of `Platform.submit`): the order is always
+        reported new, as the queue cannot tell; PublishFailed becomes 503 Service Unavailable."""
+        try:
+            await self.publish(order)
+        except PublishFailed as exc:
+            raise ServiceUnavailable(str(exc), headers={"Retry-After": "2"}) from None
         return order, True

@@ -1,0 +1,132 @@
+"""`papertrade edge`: the order intake of the always-online cloud VM (SPEC section 5D).
+
+No database: it verifies the token with the daemon's public key, validates the order with the
+daemon's own code, and answers 202 only once RabbitMQ has confirmed the order in its durable
+queue; 503 otherwise. The home daemon settles it whenever it next reads the queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from uuid import UUID
+
+import anyio
+import msgspec
+import structlog
+from litestar import Litestar, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import ClientException
+from litestar.params import JSONBody
+
+from daemon.actors.http_server import HttpServer
+from daemon.amqp_topology import Topology
+from daemon.api.app import access_log
+from daemon.api.context import AUTHENTICATED
+from daemon.api.errors import HANDLERS
+from daemon.api.ops_routes import healthz
+from daemon.api.views import OrderView, order_view
+from daemon.cli import _stop_on_signal
+from daemon.clock import Clock, LiveClock
+from daemon.config import Settings
+from daemon.edge.instruments import seeded_instruments
+from daemon.edge.publisher import OrderPublisher
+from daemon.instruments import Instrument
+from daemon.order_requests import OrderRejected, OrderRequest, build_order
+from daemon.supervisor import Actor, RestartPolicy, supervise
+from daemon.tokens import TokenVerifier, load_public_key
+
+log = structlog.get_logger(__name__)
+
+
+class EdgeContext:
+    """What the edge's handlers need, kept on `app.state.ctx`. The verifier has the name the
+    daemon's context gives it, so the daemon's auth dependency serves the edge unchanged."""
+
+    def __init__(
+        self,
+        verifier: TokenVerifier,
+        publisher: OrderPublisher,
+        instruments: Mapping[str, Instrument],
+        clock: Clock,
+    ) -> None:
+        self.verifier = verifier
+        self.publisher = publisher
+        self.instruments = instruments
+        self.clock = clock
+
+
+class EdgeReadiness(msgspec.Struct, frozen=True):
+    ready: bool
+    broker: bool  # connected to RabbitMQ
+
+
+def _edge(request: Request) -> EdgeContext:
+    return request.app.state.ctx
+
+
+@post(
+    "/api/orders",
+    status_code=202,
+    dependencies=AUTHENTICATED,
+    tags=["orders"],
+    summary="Place an order; answered once RabbitMQ has it, settled by the home daemon after",
+)
+async def place_order(
+    request: Request, user_id: NamedDependency[UUID], data: JSONBody[OrderRequest]
+) -> OrderView:
+    edge = _edge(request)
+    try:
+        order = build_order(data, user_id, edge.instruments, edge.clock.now())
+    except OrderRejected as exc:
+        raise ClientException(str(exc)) from None
+    await edge.publisher.submit(order)
+    return order_view(order)
+
+
+@get("/readyz", tags=["ops"], summary="Readiness: 200 while RabbitMQ is reachable")
+async def readyz(request: Request) -> Response[EdgeReadiness]:
+    broker = _edge(request).publisher.connected
+    return Response(EdgeReadiness(ready=broker, broker=broker), status_code=200 if broker else 503)
+
+
+def create_edge_app(context: EdgeContext) -> Litestar:
+    app = Litestar(
+        route_handlers=[place_order, healthz, readyz],
+        exception_handlers=HANDLERS,
+        openapi_config=None,
+        request_max_body_size=64 * 1024,
+        debug=False,
+        logging_config=None,  # `papertrade` configures logging (structlog) itself
+    )
+    app.state.ctx = context
+    return app
+
+
+async def run_edge(settings: Settings) -> None:
+    if not settings.amqp_url:
+        raise SystemExit(
+            "papertrade edge: set PAPERTRADE_AMQP_URL, the RabbitMQ that keeps the orders"
+        )
+    try:
+        key = load_public_key(settings.data_dir, settings.jwt_public_key)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(
+            f"papertrade edge: no usable token public key ({exc}); set PAPERTRADE_JWT_PUBLIC_KEY "
+            "to the daemon's jwt_ed25519.pub.pem (PEM text or a file path)"
+        ) from None
+    clock = LiveClock()
+    publisher = OrderPublisher(
+        settings.amqp_url, Topology(queue=settings.amqp_queue), name="papertrade-edge"
+    )
+    instruments = {instrument.ticker_id: instrument for instrument in seeded_instruments()}
+    app = create_edge_app(EdgeContext(TokenVerifier(key, clock), publisher, instruments, clock))
+    server = HttpServer(access_log(app), settings.http_host, settings.http_port)
+    policy = RestartPolicy(
+        max_restarts=settings.max_restarts, window=settings.restart_window_seconds
+    )
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(_stop_on_signal, tg.cancel_scope)
+        actors = [Actor("order_publisher", publisher.run), Actor("http", server.run)]
+        await supervise(actors, policy)
+        tg.cancel_scope.cancel()
+    log.info("stopped")
