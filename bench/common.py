@@ -16,7 +16,9 @@ from daemon.migrate import migrate
 
 ADMIN_URL = os.environ.get("PAPERTRADE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REPO = Path(__file__).resolve().parent.parent
-PERF_REFERENCE = Path(os.environ.get("PT_PERF_REFERENCE", REPO.parent / "shared" / "perf-reference"))
+PERF_REFERENCE = Path(
+    os.environ.get("PT_PERF_REFERENCE", REPO.parent / "shared" / "perf-reference")
+)
 
 
 @asynccontextmanager
@@ -36,7 +38,9 @@ async def scratch_database(prefix: str = "ptbench") -> AsyncIterator[str]:
         await admin.close()
 
 
-async def bulk_users(url: str, count: int, cash: Decimal = Decimal("10000000000")) -> list[uuid.UUID]:
+async def bulk_users(
+    url: str, count: int, cash: Decimal = Decimal("10000000000")
+) -> list[uuid.UUID]:
     """`count` users with wallets and opening deposits, inserted in bulk (no password hashing)."""
     ids = [uuid.uuid4() for _ in range(count)]
     conn = await asyncpg.connect(url)

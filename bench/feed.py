@@ -78,7 +78,6 @@ class Rig:
                 self.ws_delays.append((datetime.now(UTC) - data.received_at).total_seconds())
 
 
-
 def redis_probe(prefix: str, conn: Connection) -> None:
     """In a process of its own, as another host's consumer would be: subscribe to market_updates,
     note each message's delay since the quote was received, send back the ones inside a window.
@@ -216,13 +215,17 @@ async def main(args: argparse.Namespace) -> None:
             await rig.roller.flush()
             print(f"flat out, {args.quotes} quotes over {len(tickers)} tickers")
             print(f"  hub + price book:      {flat['hub_quotes_per_s']:>10,.0f} quotes/s")
-            print(f"  mirror written:        {rig.mirror.written - base_written:>10,}"
-                  f"  (dropped by mirror {rig.mirror.dropped - base_dropped},"
-                  f" by hub {rig.hub.dropped['redis'] - base_hub_drops['redis']})")
+            print(
+                f"  mirror written:        {rig.mirror.written - base_written:>10,}"
+                f"  (dropped by mirror {rig.mirror.dropped - base_dropped},"
+                f" by hub {rig.hub.dropped['redis'] - base_hub_drops['redis']})"
+            )
             print(f"  mirror caught up:      {drain * 1000:>10.0f} ms after the hub")
-            print(f"  candle roller ticks:   {rig.roller.ticks:>10,}"
-                  f"  (hub drops {rig.hub.dropped['candles'] - base_hub_drops['candles']},"
-                  f" flushes {rig.roller.flushes})")
+            print(
+                f"  candle roller ticks:   {rig.roller.ticks:>10,}"
+                f"  (hub drops {rig.hub.dropped['candles'] - base_hub_drops['candles']},"
+                f" flushes {rig.roller.flushes})"
+            )
             print(f"  ws probe hub drops:    {rig.hub.dropped['ws'] - base_hub_drops['ws']:>10,}")
 
             drops_before = dict(rig.hub.dropped)
@@ -232,17 +235,25 @@ async def main(args: argparse.Namespace) -> None:
             parent.send((window_start, datetime.now(UTC)))
             rig.redis_delays = await anyio.to_thread.run_sync(parent.recv)
             probe.join(5)
-            print(f"paced at {args.rate:,}/s for {args.seconds:g} s"
-                  f" (offered {result['offered_per_s']:,.0f}/s, {result['sent']:,} quotes)")
-            for label, delays in (("in-process subscriber", rig.ws_delays),
-                                  ("Redis pub/sub subscriber", rig.redis_delays)):
+            print(
+                f"paced at {args.rate:,}/s for {args.seconds:g} s"
+                f" (offered {result['offered_per_s']:,.0f}/s, {result['sent']:,} quotes)"
+            )
+            for label, delays in (
+                ("in-process subscriber", rig.ws_delays),
+                ("Redis pub/sub subscriber", rig.redis_delays),
+            ):
                 ms = [d * 1000 for d in delays]
                 if ms:
-                    print(f"  {label:<25} p50 {statistics.median(ms):7.2f} ms"
-                          f"  p99 {percentile(ms, 99):7.2f} ms  max {max(ms):7.2f} ms"
-                          f"  ({len(ms):,} samples)")
-            print(f"  hub drops: { {k: v - drops_before[k] for k, v in rig.hub.dropped.items()} }"
-                  f"  mirror written {rig.mirror.written - mirror_before:,}")
+                    print(
+                        f"  {label:<25} p50 {statistics.median(ms):7.2f} ms"
+                        f"  p99 {percentile(ms, 99):7.2f} ms  max {max(ms):7.2f} ms"
+                        f"  ({len(ms):,} samples)"
+                    )
+            print(
+                f"  hub drops: { {k: v - drops_before[k] for k, v in rig.hub.dropped.items()} }"
+                f"  mirror written {rig.mirror.written - mirror_before:,}"
+            )
             rows = await pool.fetchval("SELECT count(*) FROM candles_1m")
             print(f"  candle rows in PostgreSQL: {rows}")
             tg.cancel_scope.cancel()

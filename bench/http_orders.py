@@ -13,12 +13,12 @@ import argparse
 import asyncio
 import re
 import shutil
-import subprocess
 import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 
+import anyio
 import asyncpg
 
 from bench.common import bulk_users, scratch_database
@@ -56,11 +56,20 @@ async def run(clients: int, seconds: int, users: int, partitions: int) -> None:
             await asyncio.sleep(3)  # the sim feed's first prices
             script = data_dir / "orders.lua"
             script.write_text(LUA % ",".join(f'"{t}"' for t in tokens))
-            command = ["wrk", "-t1", f"-c{clients}", f"-d{seconds}s", "--latency", "-s", str(script), daemon.url]
-            out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+            command = [
+                "wrk",
+                "-t1",
+                f"-c{clients}",
+                f"-d{seconds}s",
+                "--latency",
+                "-s",
+                str(script),
+                daemon.url,
+            ]
+            out = (await anyio.run_process(command, check=True)).stdout.decode()
             settle_started = time.perf_counter()
             conn = await asyncpg.connect(url)
-            while await conn.fetchval("SELECT count(*) FROM orders WHERE status = 'PENDING'"):
+            while await conn.fetchval("SELECT count(*) FROM orders WHERE status = 'PENDING'"):  # noqa: ASYNC110 - polling another process
                 await asyncio.sleep(0.1)
             drained = time.perf_counter() - settle_started
             counts = dict(await conn.fetch("SELECT status, count(*) FROM orders GROUP BY status"))
@@ -76,7 +85,9 @@ async def run(clients: int, seconds: int, users: int, partitions: int) -> None:
     for label in ("50%", "90%", "99%"):
         found = re.search(rf"^\s+{re.escape(label)}\s+(\S+)", out, re.M)
         print(f"  latency p{label[:-1]}: {found[1] if found else '?'}")
-    print(f"  orders in the database: {counts}; last PENDING settled {drained:.2f} s after the load stopped")
+    print(
+        f"  orders in the database: {counts}; last PENDING settled {drained:.2f} s after the load stopped"
+    )
 
 
 def main() -> None:

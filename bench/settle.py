@@ -44,9 +44,16 @@ async def bench(orders: int, users: int, clients: int, partitions: int) -> float
                 while True:
                     now = datetime.now(UTC)
                     platform.book.update(
-                        Quote(ticker_id=BTC, price=Decimal("150000000"), bid=Decimal("149990000"),
-                              ask=Decimal("150010000"), currency="KRW-COIN", ts=now,
-                              received_at=now, source="bench")  # fmt: skip
+                        Quote(
+                            ticker_id=BTC,
+                            price=Decimal("150000000"),
+                            bid=Decimal("149990000"),
+                            ask=Decimal("150010000"),
+                            currency="KRW-COIN",
+                            ts=now,
+                            received_at=now,
+                            source="bench",
+                        )
                     )
                     await anyio.sleep(0.5)
 

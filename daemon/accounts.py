@@ -97,7 +97,9 @@ async def create_user(
         if invite_code is not None and not await conn.fetchval(
             query("invites_use"), invite_code, row["id"]
         ):
-            raise AccountError("that invite code is unknown or already used; ask for a new one", 403)
+            raise AccountError(
+                "that invite code is unknown or already used; ask for a new one", 403
+            )
         await conn.execute(query("wallets_open"), row["id"], initial_cash)
     return _user(row)
 
@@ -139,7 +141,9 @@ async def reset_account(pool: asyncpg.Pool, username: str, initial_cash: Decimal
         row = await conn.fetchrow(query("accounts_lock_wallet"), username)
         if row is None:
             raise AccountError(f"no user named {username!r}", 404)
-        await conn.execute(query("accounts_reset"), row["user_id"], initial_cash, row["balance_krw"])
+        await conn.execute(
+            query("accounts_reset"), row["user_id"], initial_cash, row["balance_krw"]
+        )
 
 
 async def create_invite(pool: asyncpg.Pool, created_by: uuid.UUID) -> tuple[str, datetime]:

@@ -86,8 +86,10 @@ def build_feeders(
 
     feeders: list[Feeder] = []
     kis: KisClient | None = None
-    if settings.kis_app_key and settings.kis_app_secret and (
-        "kis" in settings.feeds or "fx" in settings.feeds
+    if (
+        settings.kis_app_key
+        and settings.kis_app_secret
+        and ("kis" in settings.feeds or "fx" in settings.feeds)
     ):
         kis = KisClient(
             app_key=settings.kis_app_key,

@@ -404,4 +404,3 @@ def _output(body: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(output, dict):
         raise KisError("format", f"no output object in {str(body)[:100]}")
     return output
-

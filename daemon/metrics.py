@@ -15,7 +15,10 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.orders = Counter(
-            "papertrade_orders", "Orders by the state they reached", ["status"], registry=self.registry
+            "papertrade_orders",
+            "Orders by the state they reached",
+            ["status"],
+            registry=self.registry,
         )
         self.settlement_latency = Histogram(
             "papertrade_settlement_latency_seconds",
@@ -30,7 +33,9 @@ class Metrics:
         if order.status != "PENDING":
             self.settlement_latency.observe(max(0.0, now_seconds - order.created_at.timestamp()))
 
-    def add_gauges(self, read: Callable[[], Iterable[tuple[str, str, dict[str, str], float]]]) -> None:
+    def add_gauges(
+        self, read: Callable[[], Iterable[tuple[str, str, dict[str, str], float]]]
+    ) -> None:
         """Gauges computed at scrape time: `read` yields (name, help, labels, value)."""
         self.registry.register(_ScrapeGauges(read))
 
@@ -39,7 +44,9 @@ class Metrics:
 
 
 class _ScrapeGauges(Collector):
-    def __init__(self, read: Callable[[], Iterable[tuple[str, str, dict[str, str], float]]]) -> None:
+    def __init__(
+        self, read: Callable[[], Iterable[tuple[str, str, dict[str, str], float]]]
+    ) -> None:
         self._read = read
 
     def collect(self):  # type: ignore[no-untyped-def]

@@ -30,7 +30,7 @@ def parse_decimal(value: object, field: str = "value") -> Decimal:
 
     Refuses NaN, Infinity, more than 8 decimal places and magnitudes of 10^12 or more.
     """
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise MoneyError(f'{field} must be a decimal string such as "0.5", not a JSON number')
     if isinstance(value, int):
         number = Decimal(value)

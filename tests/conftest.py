@@ -66,7 +66,7 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 @pytest.fixture
 def redis_prefix() -> Iterator[str]:
     """A key prefix of this test's own, so runs never collide."""
-    yield f"pt-test-{RUN_ID}-{uuid.uuid4().hex[:8]}:"
+    return f"pt-test-{RUN_ID}-{uuid.uuid4().hex[:8]}:"
 
 
 # --- a running platform on the test's own database, with a clock the test controls ---

@@ -47,14 +47,18 @@ class DaemonProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"daemon exited {self.proc.returncode}: {self.log.read_text()[-3000:]}")
+                raise RuntimeError(
+                    f"daemon exited {self.proc.returncode}: {self.log.read_text()[-3000:]}"
+                )
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError(f"daemon did not serve within {timeout}s: {self.log.read_text()[-3000:]}")
+        raise RuntimeError(
+            f"daemon did not serve within {timeout}s: {self.log.read_text()[-3000:]}"
+        )
 
     def kill(self) -> None:
         """SIGKILL: no drain, no cleanup, as if the machine lost power."""

@@ -46,7 +46,9 @@ async def outcome(platform: Platform, order_id: uuid.UUID, timeout: float = 10) 
     raise AssertionError("event stream ended")
 
 
-async def outcomes(platform: Platform, order_ids: set[uuid.UUID], timeout: float = 30) -> dict[uuid.UUID, Order]:
+async def outcomes(
+    platform: Platform, order_ids: set[uuid.UUID], timeout: float = 30
+) -> dict[uuid.UUID, Order]:
     """Wait for every one of `order_ids` to leave PENDING."""
     ended: dict[uuid.UUID, Order] = {}
     if not order_ids:
@@ -77,7 +79,9 @@ async def ledger_sum(platform: Platform, user: User) -> Decimal:
     )
 
 
-async def position(platform: Platform, user: User, ticker_id: str) -> tuple[Decimal, Decimal] | None:
+async def position(
+    platform: Platform, user: User, ticker_id: str
+) -> tuple[Decimal, Decimal] | None:
     row = await platform.pool.fetchrow(
         "SELECT quantity, average_price FROM portfolios WHERE user_id = $1 AND ticker_id = $2",
         user.id,

@@ -50,9 +50,7 @@ ticks = st.lists(
 @settings(max_examples=200, deadline=None)
 @given(ticks)
 def test_roll_up_invariants(raw: list[tuple[str, int, Decimal, Decimal]]) -> None:
-    quotes = [
-        quote(t, T0 + timedelta(milliseconds=ms), str(p), str(v)) for t, ms, p, v in raw
-    ]
+    quotes = [quote(t, T0 + timedelta(milliseconds=ms), str(p), str(v)) for t, ms, p, v in raw]
     bars = roll_up(quotes)
     groups: dict[tuple[str, datetime], list[Quote]] = {}
     for q in quotes:
@@ -146,7 +144,10 @@ async def test_roller_restart_keeps_open_and_adds_volume(pool: asyncpg.Pool) -> 
     forming = restarted.forming(eth)
     assert forming is not None
     assert (forming.open, forming.low, forming.close, forming.volume) == (
-        Decimal(50), Decimal(40), Decimal(40), Decimal(5)
+        Decimal(50),
+        Decimal(40),
+        Decimal(40),
+        Decimal(5),
     )
     stored = await _stored(pool)
     assert stored[(eth, T0)] == (Decimal(50), Decimal(50), Decimal(40), Decimal(40), Decimal(5))

@@ -153,7 +153,11 @@ async def test_feeder_streams_polls_echoes_and_reconnects(fake: FakeKis, tmp_pat
             )
             aapl = await next_quote(receive, lambda q: q.ticker_id == "US-STOCK-AAPL")
             assert (aapl.price, aapl.bid, aapl.ask, aapl.volume, aapl.ts) == (
-                Decimal("241.8500"), Decimal("241.84"), Decimal("241.86"), Decimal(10), AT
+                Decimal("241.8500"),
+                Decimal("241.84"),
+                Decimal("241.86"),
+                Decimal(10),
+                AT,
             )
             assert aapl.prev_close == Decimal("240.6200")  # up ("2") by 1.2300
 

@@ -52,10 +52,14 @@ async def test_market_buy_pays_the_ask_plus_fee_exactly(database_url: str) -> No
 async def test_sell_receives_the_bid_minus_fee_and_keeps_average(database_url: str) -> None:
     clock = TestClock(KRX_OPEN)
     async with running_platform(database_url, clock) as platform:
-        platform.book.update(quote(clock, SAMSUNG, "71000", bid="70900", ask="71100", currency="KRW"))
+        platform.book.update(
+            quote(clock, SAMSUNG, "71000", bid="70900", ask="71100", currency="KRW")
+        )
         user = await new_user(platform)
         await place(platform, user, SAMSUNG, "BUY", "10")
-        platform.book.update(quote(clock, SAMSUNG, "72000", bid="71900", ask="72100", currency="KRW"))
+        platform.book.update(
+            quote(clock, SAMSUNG, "72000", bid="71900", ask="72100", currency="KRW")
+        )
         sold = await place(platform, user, SAMSUNG, "SELL", "4")
 
         assert sold.status == "FILLED"
@@ -100,7 +104,9 @@ async def test_not_enough_cash_or_holdings_fails(
         assert (order.status, order.reason) == ("FAILED", reason)
         assert await wallet(platform, user) == INITIAL
         assert await position(platform, user, BTC) is None
-        row = await platform.pool.fetchrow("SELECT status, reason FROM orders WHERE id = $1", order.id)
+        row = await platform.pool.fetchrow(
+            "SELECT status, reason FROM orders WHERE id = $1", order.id
+        )
         assert (row["status"], row["reason"]) == ("FAILED", reason)
 
 
@@ -134,7 +140,9 @@ async def test_usd_asset_converts_at_the_current_rate(database_url: str) -> None
     async with running_platform(database_url, clock) as platform:
         clock.advance(11)  # past the start-up grace in which orders wait for a first price
         user = await new_user(platform)
-        platform.book.update(quote(clock, AAPL, "230.15", bid="230.10", ask="230.20", currency="USD"))
+        platform.book.update(
+            quote(clock, AAPL, "230.15", bid="230.10", ask="230.20", currency="USD")
+        )
         assert (await place(platform, user, AAPL, "BUY", "2")).reason == "stale_fx_rate"
 
         platform.book.update(usd_krw(clock, "1452.35"))
@@ -160,7 +168,10 @@ async def test_limit_order_rests_until_the_price_crosses(database_url: str) -> N
         clock.advance(1)
         platform.book.update(quote(clock, BTC, "149500000", ask="149600000"))
         clock.advance(1)
-        assert await platform.pool.fetchval("SELECT status FROM orders WHERE id = $1", order.id) == "PENDING"
+        assert (
+            await platform.pool.fetchval("SELECT status FROM orders WHERE id = $1", order.id)
+            == "PENDING"
+        )
         platform.book.update(quote(clock, BTC, "148000000", ask="148500000"))
         clock.advance(1)
         filled = await outcome(platform, order.id)
@@ -181,12 +192,15 @@ async def test_cancel_a_resting_limit_order(database_url: str) -> None:
         assert cancelled is not None
         assert (cancelled.status, cancelled.reason) == ("CANCELLED", "user_cancelled")
         again = await platform.cancel(user.id, order.id)
-        assert again is not None and again.status == "CANCELLED"
+        assert again is not None
+        assert again.status == "CANCELLED"
 
 
 async def test_limit_order_expires(database_url: str) -> None:
     clock = TestClock(KRX_OPEN)
-    async with running_platform(database_url, clock, PAPERTRADE_LIMIT_ORDER_TTL_HOURS="1") as platform:
+    async with running_platform(
+        database_url, clock, PAPERTRADE_LIMIT_ORDER_TTL_HOURS="1"
+    ) as platform:
         user = await new_user(platform)
         platform.book.update(quote(clock, BTC, "150000000"))
         order = await submit(platform, user, BTC, "BUY", "0.001", limit_price="1000")
@@ -219,9 +233,12 @@ async def test_pending_orders_are_settled_after_a_restart(database_url: str) -> 
         platform.book.update(quote(clock, BTC, "150000000"))
         settled = await outcomes(platform, pending)
         assert {o.status for o in settled.values()} == {"FILLED"}
-        assert await platform.pool.fetchval(
-            "SELECT count(*) FROM cash_ledger WHERE order_id = ANY($1::uuid[])", list(pending)
-        ) == 3
+        assert (
+            await platform.pool.fetchval(
+                "SELECT count(*) FROM cash_ledger WHERE order_id = ANY($1::uuid[])", list(pending)
+            )
+            == 3
+        )
         assert await ledger_sum(platform, user) == await wallet(platform, user)
         assert await position(platform, user, BTC) == (Decimal("0.003"), Decimal("150000000"))
 
@@ -246,9 +263,12 @@ async def test_a_duplicate_delivery_settles_once(database_url: str) -> None:
         await inbox.send(SettleOrder(order))  # redelivered, e.g. by the broker
         second = await place(platform, user, BTC, "BUY", "0.001")
         assert second.status == "FILLED"
-        assert await platform.pool.fetchval(
-            "SELECT count(*) FROM cash_ledger WHERE order_id = $1", order.id
-        ) == 1
+        assert (
+            await platform.pool.fetchval(
+                "SELECT count(*) FROM cash_ledger WHERE order_id = $1", order.id
+            )
+            == 1
+        )
         assert await position(platform, user, BTC) == (Decimal("0.002"), Decimal("150000000"))
 
 
@@ -279,7 +299,10 @@ async def test_same_client_order_id_is_the_same_order(database_url: str) -> None
         again = await submit(platform, user, BTC, "BUY", "0.001", client_order_id="abc-1")
         assert again.id == first.id
         assert again.status == "FILLED"
-        assert await platform.pool.fetchval("SELECT count(*) FROM orders WHERE user_id = $1", user.id) == 1
+        assert (
+            await platform.pool.fetchval("SELECT count(*) FROM orders WHERE user_id = $1", user.id)
+            == 1
+        )
 
 
 async def test_value_too_large_is_refused_not_truncated(database_url: str) -> None:

@@ -84,11 +84,15 @@ async def test_books_always_balance(platform, steps) -> None:  # type: ignore[no
 
     pool = platform.pool
     balance = await pool.fetchval("SELECT balance_krw FROM wallets WHERE user_id = $1", user.id)
-    ledger = await pool.fetchval("SELECT sum(amount_krw) FROM cash_ledger WHERE user_id = $1", user.id)
+    ledger = await pool.fetchval(
+        "SELECT sum(amount_krw) FROM cash_ledger WHERE user_id = $1", user.id
+    )
     assert isinstance(balance, Decimal)
     assert balance == ledger == cash
     assert balance >= 0
-    rows = await pool.fetch("SELECT ticker_id, quantity FROM portfolios WHERE user_id = $1", user.id)
+    rows = await pool.fetch(
+        "SELECT ticker_id, quantity FROM portfolios WHERE user_id = $1", user.id
+    )
     positions = {row["ticker_id"]: row["quantity"] for row in rows}
     for ticker in TICKERS:
         assert positions.get(ticker, Decimal(0)) == held[ticker]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import anyio
 import pytest
 
@@ -27,7 +29,7 @@ async def test_a_crash_restarts_only_that_actor() -> None:
     async with anyio.create_task_group() as tg:
         tg.start_soon(supervise, [Actor("flaky", flaky), Actor("steady", steady)], FAST)
         with anyio.fail_after(5):
-            while runs["flaky"] < 3:
+            while runs["flaky"] < 3:  # noqa: ASYNC110 - watching a counter the actor bumps
                 await anyio.sleep(0.01)
         steady_stop.set()
     assert runs == {"flaky": 3, "steady": 1}
@@ -61,7 +63,7 @@ async def test_backoff_grows_between_restarts() -> None:
 
     with anyio.fail_after(5):
         await supervise([Actor("crash", crash)], policy)
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert gaps[0] >= 0.02
     assert gaps[1] >= 0.04
     assert gaps[2] >= 0.08

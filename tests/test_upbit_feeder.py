@@ -129,8 +129,12 @@ async def test_streams_exact_quotes_through_ccxt(fake: FakeUpbit) -> None:
         assert fake.count("/v1/ticker") == polls  # streaming: no polling
         assert feeder.connected
         assert feeder.last_received is not None
-        subscribed = {code for request in fake.subscriptions for item in request
-                      for code in item.get("codes", [])}
+        subscribed = {
+            code
+            for request in fake.subscriptions
+            for item in request
+            for code in item.get("codes", [])
+        }
         assert subscribed == {"KRW-BTC", "KRW-ETH"}
         tg.cancel_scope.cancel()
 

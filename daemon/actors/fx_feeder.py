@@ -1,6 +1,7 @@
 """The FX feeder: USD/KRW from KIS (the overseas price detail's `t_rate`, today's rate) when KIS
 is configured, else, or while KIS fails, from a keyless public daily reference rate.
 """
+
 from __future__ import annotations
 
 import json

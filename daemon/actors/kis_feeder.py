@@ -1,6 +1,7 @@
 """The KIS feeder: KRX and US stock trades streamed over the KIS websocket (H0STCNT0, HDFSCNT0),
 and REST quotes polled, within the rate limit, for whatever the stream does not cover.
 """
+
 from __future__ import annotations
 
 import math
@@ -42,7 +43,15 @@ _KRX = dict(
     symbol=0, time=1, price=2, sign=3, diff=4, ask=10, bid=11, volume=12, cumulative=13, date=33
 )
 _US = dict(
-    key=0, kst_date=6, kst_time=7, price=11, sign=12, diff=13, bid=15, ask=16, volume=19,
+    key=0,
+    kst_date=6,
+    kst_time=7,
+    price=11,
+    sign=12,
+    diff=13,
+    bid=15,
+    ask=16,
+    volume=19,
     cumulative=20,
 )
 _BAD_RECORD = (KeyError, IndexError, ValueError, ArithmeticError)

@@ -1,6 +1,7 @@
 """The Redis mirror: each quote SET to `price:{TICKER_ID}` (TTL 5 s), PUBLISHed on `market_updates`,
 without ever slowing the in-process path.
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -24,7 +24,7 @@ from daemon import settlement_store as store
 from daemon.clock import Clock
 from daemon.fills import NO_POSITION, Fill, MarketState, Rejection, Rest, decide
 from daemon.instruments import Instrument
-from daemon.messages import CancelOrder, Order, OrderEvent, SettleOrder, SettlementCommand
+from daemon.messages import CancelOrder, Order, OrderEvent, SettlementCommand, SettleOrder
 from daemon.price_book import PriceBook
 from daemon.sqlfiles import query
 
@@ -188,7 +188,9 @@ class SettlementActor:
             match outcome:
                 case Fill():
                     self._apply_fill(batch, user, order, outcome, now)
-                case Rejection(reason=reason) if reason in _WAITS_FOR_PRICES and now < self._grace_until:
+                case Rejection(reason=reason) if (
+                    reason in _WAITS_FOR_PRICES and now < self._grace_until
+                ):
                     resting.append(order)
                 case Rejection(reason=reason):
                     batch.ended.append(_end(order, "FAILED", reason))

@@ -93,9 +93,7 @@ class UpbitFeeder:
         backoff_max: float = 30.0,
         timeout: float = 10.0,
     ) -> None:
-        self._instruments = {
-            f"KRW-{i.symbol}": i for i in instruments if i.market == "CRYPTO"
-        }
+        self._instruments = {f"KRW-{i.symbol}": i for i in instruments if i.market == "CRYPTO"}
         self._out = out
         self._clock = clock
         self._api_url = api_url
@@ -173,7 +171,10 @@ class UpbitFeeder:
                 delay = backoff.next_delay()
                 if self.streaming or not failing:
                     log.warning(
-                        "upbit_stream_down", feed=self.name, channel=channel, error=repr(exc),
+                        "upbit_stream_down",
+                        feed=self.name,
+                        channel=channel,
+                        error=repr(exc),
                         retry_in=round(delay, 2),
                     )
                 failing = True

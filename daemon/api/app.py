@@ -11,8 +11,8 @@ from litestar.config.compression import CompressionConfig
 from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import NotFoundException
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityScheme
 from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -62,7 +62,9 @@ def create_app(context: ApiContext, web_dir: Path | None = None) -> Litestar:
                     path="/assets",
                     directories=[web_dir / "assets"],
                     name="web_assets",
-                    cache_control=CacheControlHeader(max_age=31_536_000, public=True, immutable=True),
+                    cache_control=CacheControlHeader(
+                        max_age=31_536_000, public=True, immutable=True
+                    ),
                 )
             )
         route_handlers.append(
@@ -109,7 +111,9 @@ def create_app(context: ApiContext, web_dir: Path | None = None) -> Litestar:
         ),
         request_max_body_size=64 * 1024,
         # Answers under 1 KiB (an order, a quote) are sent as they are; gzip only pays above.
-        compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=6),
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=1024, gzip_compress_level=6
+        ),
         debug=False,
         logging_config=None,  # the daemon configures logging (structlog) itself
     )

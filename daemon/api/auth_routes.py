@@ -7,8 +7,8 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.params import JSONBody
 
 from daemon import accounts
 from daemon.api.context import ADMIN, AUTHENTICATED, ctx
@@ -36,7 +36,9 @@ class AuthController(Controller):
     path = "/api"
     tags = ["auth"]
 
-    @post("/auth/signup", status_code=201, summary="Create an account (starts with the initial cash)")
+    @post(
+        "/auth/signup", status_code=201, summary="Create an account (starts with the initial cash)"
+    )
     async def signup(self, request: Request, data: JSONBody[SignupRequest]) -> UserView:
         context = ctx(request.app.state)
         mode = context.platform.settings.signup
@@ -61,7 +63,9 @@ class AuthController(Controller):
             raise _bad_request(str(exc)) from None
         return _view(user)
 
-    @post("/auth/login", status_code=200, summary="Exchange username and password for a bearer token")
+    @post(
+        "/auth/login", status_code=200, summary="Exchange username and password for a bearer token"
+    )
     async def login(self, request: Request, data: JSONBody[LoginRequest]) -> TokenView:
         context = ctx(request.app.state)
         address = request.client.host if request.client else "unknown"
@@ -100,7 +104,9 @@ class AuthController(Controller):
         summary="Create a one-time invite code (ADMIN only)",
     )
     async def create_invite(self, request: Request, admin_id: NamedDependency[UUID]) -> InviteView:
-        code, created_at = await accounts.create_invite(ctx(request.app.state).platform.pool, admin_id)
+        code, created_at = await accounts.create_invite(
+            ctx(request.app.state).platform.pool, admin_id
+        )
         return InviteView(code=code, created_at=created_at)
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Literal
 
 from litestar import Controller, Request, get
-from litestar.exceptions import ClientException, NotFoundException
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, Parameter
 
 from daemon.api.context import ctx
@@ -26,7 +26,9 @@ def _instrument(platform: Platform, ticker_id: FromPath[str]) -> Instrument:
         raise NotFoundException(str(exc)) from None
     instrument = platform.instruments.get(ticker_id)
     if instrument is None:
-        raise NotFoundException(f"{ticker_id} is not traded here; GET /api/instruments lists what is")
+        raise NotFoundException(
+            f"{ticker_id} is not traded here; GET /api/instruments lists what is"
+        )
     return instrument
 
 
@@ -63,7 +65,10 @@ class MarketController(Controller):
     @get("/quotes", summary="The latest quote of every instrument that has one")
     async def quotes(self, request: Request) -> list[QuoteView]:
         book = ctx(request.app.state).platform.book
-        return [QuoteView(**quote_fields(q, book)) for q in sorted(book.quotes(), key=lambda q: q.ticker_id)]
+        return [
+            QuoteView(**quote_fields(q, book))
+            for q in sorted(book.quotes(), key=lambda q: q.ticker_id)
+        ]
 
     @get("/quotes/{ticker_id:str}", summary="The latest quote of one instrument")
     async def quote(self, request: Request, ticker_id: FromPath[str]) -> QuoteView:
@@ -78,10 +83,14 @@ class MarketController(Controller):
     async def fx(self, request: Request) -> list[FxView]:
         book = ctx(request.app.state).platform.book
         return [
-            FxView(pair=r.pair, rate=r.rate, ts=r.ts, stale=book.is_stale(r)) for r in book.fx_rates()
+            FxView(pair=r.pair, rate=r.rate, ts=r.ts, stale=book.is_stale(r))
+            for r in book.fx_rates()
         ]
 
-    @get("/candles/{ticker_id:str}", summary="1-minute OHLCV bars, oldest first, the forming bar last")
+    @get(
+        "/candles/{ticker_id:str}",
+        summary="1-minute OHLCV bars, oldest first, the forming bar last",
+    )
     async def candles(
         self,
         request: Request,
@@ -96,12 +105,12 @@ class MarketController(Controller):
         if forming is not None:
             bars = [b for b in bars if b.time != forming.time] + [forming]
         return [
-            CandleView(time=b.time, open=b.open, high=b.high, low=b.low, close=b.close, volume=b.volume)
+            CandleView(
+                time=b.time, open=b.open, high=b.high, low=b.low, close=b.close, volume=b.volume
+            )
             for b in bars[-limit:]
         ]
 
     @get("/reasons", summary="Every reason code an order can fail or be cancelled with")
     async def reasons(self) -> list[ReasonView]:
         return [ReasonView(code=code, text=text) for code, text in REASONS.items()]
-
-

@@ -49,7 +49,9 @@ async def readyz(request: Request) -> Response[Readiness]:
     for feeder in platform.feeders:
         age = None if feeder.last_received is None else (now - feeder.last_received).total_seconds()
         fresh = age is not None and age <= FEED_FRESH_SECONDS
-        feeds.append(FeedState(name=feeder.name, connected=feeder.connected, age_seconds=age, fresh=fresh))
+        feeds.append(
+            FeedState(name=feeder.name, connected=feeder.connected, age_seconds=age, fresh=fresh)
+        )
     settlement = all(actor.ready.is_set() for actor in platform.settlement)
     ready = database and settlement and all(f.fresh for f in feeds)
     body = Readiness(ready=ready, database=database, settlement=settlement, feeds=feeds)

@@ -6,8 +6,8 @@ from typing import Literal
 from uuid import UUID
 
 from litestar import Controller, Request, delete, get, post
-from litestar.exceptions import ClientException, NotFoundException
 from litestar.di import NamedDependency
+from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from daemon.actors.settlement import order_from_row
@@ -40,7 +40,9 @@ class OrderController(Controller):
         description="quantity and limit_price are decimal strings (at most 8 decimal places). "
         "The same client_order_id again returns the same order instead of a new one.",
     )
-    async def place(self, request: Request, user_id: NamedDependency[UUID], data: JSONBody[OrderRequest]) -> OrderView:
+    async def place(
+        self, request: Request, user_id: NamedDependency[UUID], data: JSONBody[OrderRequest]
+    ) -> OrderView:
         context = ctx(request.app.state)
         platform = context.platform
         try:
@@ -70,7 +72,9 @@ class OrderController(Controller):
         return [order_view(order_from_row(row)) for row in rows]
 
     @get("/{order_id:str}", summary="One of your orders")
-    async def get_order(self, request: Request, user_id: NamedDependency[UUID], order_id: FromPath[str]) -> OrderView:
+    async def get_order(
+        self, request: Request, user_id: NamedDependency[UUID], order_id: FromPath[str]
+    ) -> OrderView:
         row = await ctx(request.app.state).platform.pool.fetchrow(
             query("orders_get_own"), _order_id(order_id), user_id
         )
@@ -79,7 +83,9 @@ class OrderController(Controller):
         return order_view(order_from_row(row))
 
     @delete("/{order_id:str}", status_code=200, summary="Cancel a PENDING order")
-    async def cancel(self, request: Request, user_id: NamedDependency[UUID], order_id: FromPath[str]) -> OrderView:
+    async def cancel(
+        self, request: Request, user_id: NamedDependency[UUID], order_id: FromPath[str]
+    ) -> OrderView:
         order = await ctx(request.app.state).platform.cancel(user_id, _order_id(order_id))
         if order is None:
             raise NotFoundException(f"you have no order {order_id}")

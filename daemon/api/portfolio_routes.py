@@ -16,12 +16,15 @@ from daemon.portfolios import load_portfolio, standings
 from daemon.sqlfiles import query
 
 
-
 class PortfolioController(Controller):
     path = "/api"
     tags = ["portfolio"]
 
-    @get("/portfolio", dependencies=AUTHENTICATED, summary="Cash, positions valued now in KRW, and equity")
+    @get(
+        "/portfolio",
+        dependencies=AUTHENTICATED,
+        summary="Cash, positions valued now in KRW, and equity",
+    )
     async def portfolio(self, request: Request, user_id: NamedDependency[UUID]) -> PortfolioView:
         platform = ctx(request.app.state).platform
         portfolio = await load_portfolio(platform.pool, platform.book, user_id)
@@ -51,11 +54,16 @@ class PortfolioController(Controller):
         summary="Equity over time, oldest first, ending with the equity now",
     )
     async def history(
-        self, request: Request, user_id: NamedDependency[UUID], days: int = Parameter(default=30, ge=1, le=3650)
+        self,
+        request: Request,
+        user_id: NamedDependency[UUID],
+        days: int = Parameter(default=30, ge=1, le=3650),
     ) -> list[EquityPointView]:
         platform = ctx(request.app.state).platform
         now = platform.clock.now()
-        rows = await platform.pool.fetch(query("equity_history"), user_id, now - timedelta(days=days))
+        rows = await platform.pool.fetch(
+            query("equity_history"), user_id, now - timedelta(days=days)
+        )
         points = [EquityPointView(time=r["time"], equity_krw=r["equity_krw"]) for r in rows]
         current = await load_portfolio(platform.pool, platform.book, user_id)
         if current is not None:
@@ -67,6 +75,8 @@ class PortfolioController(Controller):
         platform = ctx(request.app.state).platform
         ranked = await standings(platform.pool, platform.book)
         return [
-            RankingView(rank=i, nickname=s.nickname, equity_krw=s.equity_krw, return_pct=s.return_pct)
+            RankingView(
+                rank=i, nickname=s.nickname, equity_krw=s.equity_krw, return_pct=s.return_pct
+            )
             for i, s in enumerate(ranked, start=1)
         ]

@@ -48,15 +48,10 @@ class FxMessage(msgspec.Struct, frozen=True, tag_field="type", tag="fx"):
     ts: datetime
 
 
-class CandleMessage(msgspec.Struct, frozen=True, tag_field="type", tag="candle"):
-    ticker_id: str
-    interval: Literal["1m"]
-    time: datetime
-    open: Decimal
-    high: Decimal
-    low: Decimal
-    close: Decimal
-    volume: Decimal
+class CandleMessage(CandleBar, frozen=True, kw_only=True, tag_field="type", tag="candle"):
+    """The forming 1-minute bar of a subscribed ticker: a CandleBar tagged for the wire."""
+
+    interval: Literal["1m"] = "1m"
 
 
 class Subscribed(msgspec.Struct, frozen=True, tag_field="type", tag="subscribed"):
@@ -109,7 +104,4 @@ def fx_message(rate: FxRate) -> FxMessage:
 
 
 def candle_message(bar: CandleBar) -> CandleMessage:
-    return CandleMessage(
-        ticker_id=bar.ticker_id, interval="1m", time=bar.time, open=bar.open, high=bar.high,
-        low=bar.low, close=bar.close, volume=bar.volume,
-    )  # fmt: skip
+    return CandleMessage(**msgspec.structs.asdict(bar))

@@ -66,19 +66,19 @@ async def start_api(database_url: str, tmp_path, clock: TestClock, **env: str): 
 @pytest.fixture
 async def api(database_url: str, tmp_path) -> AsyncIterator[Api]:  # type: ignore[no-untyped-def]
     clock = TestClock(KRX_OPEN)
-    async with await start_api(database_url, tmp_path, clock) as platform:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(platform.serve)
-            assert platform.http is not None
-            with anyio.fail_after(10):
-                await platform.http.serving.wait()
-                for actor in platform.settlement:
-                    await actor.ready.wait()
-            clock.advance(11)  # past the start-up grace: missing prices fail at once
-            async with httpx.AsyncClient(
-                base_url=f"http://127.0.0.1:{platform.http.port}", timeout=10
-            ) as client:
-                yield Api(platform, client, clock)
-            tg.cancel_scope.cancel()
-
-
+    async with (
+        await start_api(database_url, tmp_path, clock) as platform,
+        anyio.create_task_group() as tg,
+    ):
+        tg.start_soon(platform.serve)
+        assert platform.http is not None
+        with anyio.fail_after(10):
+            await platform.http.serving.wait()
+            for actor in platform.settlement:
+                await actor.ready.wait()
+        clock.advance(11)  # past the start-up grace: missing prices fail at once
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{platform.http.port}", timeout=10
+        ) as client:
+            yield Api(platform, client, clock)
+        tg.cancel_scope.cancel()

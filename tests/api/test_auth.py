@@ -15,22 +15,29 @@ pytestmark = pytest.mark.anyio
 
 async def test_signup_login_me(api: Api) -> None:
     created = await api.client.post(
-        "/api/auth/signup", json={"username": "alice_1", "password": "password123", "nickname": "앨리스"}
+        "/api/auth/signup",
+        json={"username": "alice_1", "password": "password123", "nickname": "앨리스"},
     )
     assert created.status_code == 201
     body = created.json()
     assert set(body) == {"id", "username", "nickname", "role"}
     assert (body["username"], body["nickname"], body["role"]) == ("alice_1", "앨리스", "USER")
 
-    login = await api.client.post("/api/auth/login", json={"username": "alice_1", "password": "password123"})
+    login = await api.client.post(
+        "/api/auth/login", json={"username": "alice_1", "password": "password123"}
+    )
     assert login.status_code == 200
     token = login.json()
     assert token["token_type"] == "bearer"
     assert token["expires_in"] == 86400
-    me = await api.client.get("/api/me", headers={"Authorization": f"Bearer {token['access_token']}"})
+    me = await api.client.get(
+        "/api/me", headers={"Authorization": f"Bearer {token['access_token']}"}
+    )
     assert me.status_code == 200
     assert me.json() == body
-    wallet = await api.platform.pool.fetchval("SELECT balance_krw FROM wallets WHERE user_id = $1::uuid", body["id"])
+    wallet = await api.platform.pool.fetchval(
+        "SELECT balance_krw FROM wallets WHERE user_id = $1::uuid", body["id"]
+    )
     assert str(wallet) == "10000000.00000000"
 
 
@@ -64,20 +71,28 @@ async def test_bad_signups_are_400_and_create_nothing(api: Api, payload: dict, w
 async def test_wrong_password_is_401_and_too_many_is_429(api: Api) -> None:
     await api.user("dave_1")
     for _ in range(10):
-        wrong = await api.client.post("/api/auth/login", json={"username": "dave_1", "password": "nope-nope"})
+        wrong = await api.client.post(
+            "/api/auth/login", json={"username": "dave_1", "password": "nope-nope"}
+        )
         assert wrong.status_code == 401
         assert wrong.json()["detail"] == "wrong username or password"
-    limited = await api.client.post("/api/auth/login", json={"username": "dave_1", "password": "password123"})
+    limited = await api.client.post(
+        "/api/auth/login", json={"username": "dave_1", "password": "password123"}
+    )
     assert limited.status_code == 429
     assert int(limited.headers["retry-after"]) > 0
-    unknown = await api.client.post("/api/auth/login", json={"username": "nobody", "password": "password123"})
+    unknown = await api.client.post(
+        "/api/auth/login", json={"username": "nobody", "password": "password123"}
+    )
     assert unknown.status_code == 401
 
 
 async def test_missing_forged_and_expired_tokens_are_401(api: Api) -> None:
     headers = await api.user()
     assert (await api.client.get("/api/me")).status_code == 401
-    assert (await api.client.get("/api/me", headers={"Authorization": "Bearer nonsense"})).status_code == 401
+    assert (
+        await api.client.get("/api/me", headers={"Authorization": "Bearer nonsense"})
+    ).status_code == 401
 
     token = headers["Authorization"].split()[1]
     header, payload, signature = token.split(".")
@@ -105,7 +120,9 @@ async def test_token_from_another_key_is_refused(api: Api, database_url: str, tm
     other_key = load_or_create_private_key(tmp_path / "other", None)
     import uuid
 
-    forged = TokenMinter(other_key, api.clock, timedelta(hours=1)).mint(uuid.UUID(me["id"]), "ADMIN")
+    forged = TokenMinter(other_key, api.clock, timedelta(hours=1)).mint(
+        uuid.UUID(me["id"]), "ADMIN"
+    )
     response = await api.client.get("/api/me", headers={"Authorization": f"Bearer {forged}"})
     assert response.status_code == 401
 
@@ -128,21 +145,30 @@ async def test_invite_only_signup(database_url: str, tmp_path) -> None:  # type:
     from tests.conftest import KRX_OPEN
 
     clock = TestClock(KRX_OPEN)
-    async with await start_api(database_url, tmp_path, clock, PAPERTRADE_SIGNUP="invite") as platform:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(platform.serve)
-            await platform.http.serving.wait()
-            admin = await create_user(platform.pool, "admin_1", "password123", "Admin", platform.settings.initial_cash_krw, "ADMIN")
-            code, _ = await create_invite(platform.pool, admin.id)
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{platform.http.port}") as client:
-                body = {"username": "friend_1", "password": "password123", "nickname": "Friend"}
-                assert (await client.post("/api/auth/signup", json=body)).status_code == 403
-                wrong = await client.post("/api/auth/signup", json={**body, "invite_code": "bogus"})
-                assert wrong.status_code == 403
-                ok = await client.post("/api/auth/signup", json={**body, "invite_code": code})
-                assert ok.status_code == 201
-                reused = await client.post(
-                    "/api/auth/signup", json={**body, "username": "friend_2", "invite_code": code}
-                )
-                assert reused.status_code == 403
-            tg.cancel_scope.cancel()
+    async with (
+        await start_api(database_url, tmp_path, clock, PAPERTRADE_SIGNUP="invite") as platform,
+        anyio.create_task_group() as tg,
+    ):
+        tg.start_soon(platform.serve)
+        await platform.http.serving.wait()
+        admin = await create_user(
+            platform.pool,
+            "admin_1",
+            "password123",
+            "Admin",
+            platform.settings.initial_cash_krw,
+            "ADMIN",
+        )
+        code, _ = await create_invite(platform.pool, admin.id)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{platform.http.port}") as client:
+            body = {"username": "friend_1", "password": "password123", "nickname": "Friend"}
+            assert (await client.post("/api/auth/signup", json=body)).status_code == 403
+            wrong = await client.post("/api/auth/signup", json={**body, "invite_code": "bogus"})
+            assert wrong.status_code == 403
+            ok = await client.post("/api/auth/signup", json={**body, "invite_code": code})
+            assert ok.status_code == 201
+            reused = await client.post(
+                "/api/auth/signup", json={**body, "username": "friend_2", "invite_code": code}
+            )
+            assert reused.status_code == 403
+        tg.cancel_scope.cancel()

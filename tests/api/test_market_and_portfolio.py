@@ -25,7 +25,8 @@ async def test_instruments_say_whether_open(api: Api) -> None:
     }  # fmt: skip
     assert by_id["US-STOCK-AAPL"]["is_open"] is False
     assert by_id["US-STOCK-AAPL"]["currency"] == "USD"
-    assert by_id[BTC]["is_open"] is True and by_id[BTC]["next_open"] is None
+    assert by_id[BTC]["is_open"] is True
+    assert by_id[BTC]["next_open"] is None
 
 
 async def test_quotes_and_staleness(api: Api) -> None:
@@ -34,7 +35,9 @@ async def test_quotes_and_staleness(api: Api) -> None:
     assert (await api.client.get("/api/quotes/garbage")).status_code == 404
     api.platform.book.update(quote(api.clock, BTC, "150000000", bid="149990000", ask="150010000"))
     body = (await api.client.get(f"/api/quotes/{BTC}")).json()
-    assert body["price"] == "150000000" and body["bid"] == "149990000" and body["stale"] is False
+    assert body["price"] == "150000000"
+    assert body["bid"] == "149990000"
+    assert body["stale"] is False
     assert body["ts"].endswith("Z")
     api.clock.advance(6)
     assert (await api.client.get(f"/api/quotes/{BTC}")).json()["stale"] is True
@@ -55,10 +58,14 @@ async def test_candles_oldest_first_with_the_forming_bar_last(api: Api) -> None:
         " ($1, '2026-11-25T00:58:00Z', 10, 12, 9, 11, 5), ($1, '2026-11-25T00:59:00Z', 11, 13, 10, 12, 7)",
         BTC,
     )
-    candles = (await api.client.get(f"/api/candles/{BTC}", params={"interval": "1m", "limit": 10})).json()
+    candles = (
+        await api.client.get(f"/api/candles/{BTC}", params={"interval": "1m", "limit": 10})
+    ).json()
     assert [c["time"] for c in candles] == ["2026-11-25T00:58:00Z", "2026-11-25T00:59:00Z"]
     assert candles[0]["open"] == "10.00000000"
-    assert (await api.client.get(f"/api/candles/{BTC}", params={"interval": "7m"})).status_code == 400
+    assert (
+        await api.client.get(f"/api/candles/{BTC}", params={"interval": "7m"})
+    ).status_code == 400
     assert (await api.client.get(f"/api/candles/{BTC}", params={"limit": 0})).status_code == 400
     assert (await api.client.get("/api/candles/NOPE")).status_code == 404
 

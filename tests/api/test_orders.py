@@ -40,7 +40,8 @@ async def test_place_then_fill(api: Api) -> None:
     assert filled["fee_krw"] == "75.00500000"
     assert filled["applied_exchange_rate"] == "1.00000000"
     assert filled["filled_at"].endswith("Z")
-    assert filled["reason"] is None and filled["reason_text"] is None
+    assert filled["reason"] is None
+    assert filled["reason_text"] is None
 
     portfolio = (await api.client.get("/api/portfolio", headers=headers)).json()
     assert portfolio["cash_krw"] == "9849914.99500000"
@@ -61,8 +62,12 @@ async def test_failure_has_a_code_and_a_sentence(api: Api) -> None:
 async def test_same_client_order_id_is_the_same_order(api: Api) -> None:
     api.platform.book.update(quote(api.clock, BTC, "150000000"))
     headers = await api.user()
-    first = await api.client.post("/api/orders", json=buy(client_order_id="retry-1"), headers=headers)
-    again = await api.client.post("/api/orders", json=buy(client_order_id="retry-1"), headers=headers)
+    first = await api.client.post(
+        "/api/orders", json=buy(client_order_id="retry-1"), headers=headers
+    )
+    again = await api.client.post(
+        "/api/orders", json=buy(client_order_id="retry-1"), headers=headers
+    )
     assert first.status_code == again.status_code == 202
     assert first.json()["id"] == again.json()["id"]
     assert len((await api.client.get("/api/orders", headers=headers)).json()) == 1
@@ -74,7 +79,9 @@ async def test_orders_are_private(api: Api) -> None:
     mallory = await api.user()
     order = (await api.client.post("/api/orders", json=buy(limit_price=None), headers=alice)).json()
     assert (await api.client.get(f"/api/orders/{order['id']}", headers=mallory)).status_code == 404
-    assert (await api.client.delete(f"/api/orders/{order['id']}", headers=mallory)).status_code == 404
+    assert (
+        await api.client.delete(f"/api/orders/{order['id']}", headers=mallory)
+    ).status_code == 404
     assert (await api.client.get("/api/orders", headers=mallory)).json() == []
     assert (await api.client.get(f"/api/orders/{uuid.uuid4()}", headers=alice)).status_code == 404
     assert (await api.client.get("/api/orders/not-a-uuid", headers=alice)).status_code == 404
@@ -83,12 +90,21 @@ async def test_orders_are_private(api: Api) -> None:
 async def test_cancel_pending_limit_then_409_after(api: Api) -> None:
     api.platform.book.update(quote(api.clock, BTC, "150000000"))
     headers = await api.user()
-    body = {"ticker_id": BTC, "side": "BUY", "type": "LIMIT", "quantity": "0.001", "limit_price": "1000"}
+    body = {
+        "ticker_id": BTC,
+        "side": "BUY",
+        "type": "LIMIT",
+        "quantity": "0.001",
+        "limit_price": "1000",
+    }
     order = (await api.client.post("/api/orders", json=body, headers=headers)).json()
     assert order["limit_price"] == "1000.00000000"
     cancelled = await api.client.delete(f"/api/orders/{order['id']}", headers=headers)
     assert cancelled.status_code == 200
-    assert (cancelled.json()["status"], cancelled.json()["reason"]) == ("CANCELLED", "user_cancelled")
+    assert (cancelled.json()["status"], cancelled.json()["reason"]) == (
+        "CANCELLED",
+        "user_cancelled",
+    )
     filled = (await api.client.post("/api/orders", json=buy(), headers=headers)).json()
     await api.settled(headers, filled["id"])
     late = await api.client.delete(f"/api/orders/{filled['id']}", headers=headers)
@@ -100,18 +116,28 @@ async def test_filters_and_newest_first(api: Api) -> None:
     api.platform.book.update(quote(api.clock, BTC, "150000000"))
     headers = await api.user()
     ids = []
-    for n in range(3):
+    for _n in range(3):
         api.clock.advance(1)
-        ids.append((await api.client.post("/api/orders", json=buy("0.001"), headers=headers)).json()["id"])
+        ids.append(
+            (await api.client.post("/api/orders", json=buy("0.001"), headers=headers)).json()["id"]
+        )
     for order_id in ids:
         await api.settled(headers, order_id)
     listing = (await api.client.get("/api/orders", params={"limit": 2}, headers=headers)).json()
     assert [o["id"] for o in listing] == ids[::-1][:2]
-    filled = (await api.client.get("/api/orders", params={"status": "FILLED"}, headers=headers)).json()
+    filled = (
+        await api.client.get("/api/orders", params={"status": "FILLED"}, headers=headers)
+    ).json()
     assert len(filled) == 3
-    assert (await api.client.get("/api/orders", params={"status": "FAILED"}, headers=headers)).json() == []
-    assert (await api.client.get("/api/orders", params={"status": "nope"}, headers=headers)).status_code == 400
-    assert (await api.client.get("/api/orders", params={"limit": 0}, headers=headers)).status_code == 400
+    assert (
+        await api.client.get("/api/orders", params={"status": "FAILED"}, headers=headers)
+    ).json() == []
+    assert (
+        await api.client.get("/api/orders", params={"status": "nope"}, headers=headers)
+    ).status_code == 400
+    assert (
+        await api.client.get("/api/orders", params={"limit": 0}, headers=headers)
+    ).status_code == 400
 
 
 BAD_ORDERS = [
@@ -145,10 +171,14 @@ BAD_ORDERS = [
 
 
 @pytest.mark.parametrize(("body", "words"), BAD_ORDERS)
-async def test_bad_orders_are_400_with_a_reason_and_write_nothing(api: Api, body: object, words: str) -> None:
+async def test_bad_orders_are_400_with_a_reason_and_write_nothing(
+    api: Api, body: object, words: str
+) -> None:
     headers = await api.user()
     response = await api.client.post(
-        "/api/orders", content=json.dumps(body), headers={**headers, "content-type": "application/json"}
+        "/api/orders",
+        content=json.dumps(body),
+        headers={**headers, "content-type": "application/json"},
     )
     assert response.status_code == 400, response.text
     detail = response.json()["detail"]
@@ -156,7 +186,9 @@ async def test_bad_orders_are_400_with_a_reason_and_write_nothing(api: Api, body
     assert await api.platform.pool.fetchval("SELECT count(*) FROM orders") == 0
 
 
-@pytest.mark.parametrize("raw", [b"{", b"not json", b"\xff\xfe", b'{"ticker_id": "CRYPTO-COIN-BTC",}', b""])
+@pytest.mark.parametrize(
+    "raw", [b"{", b"not json", b"\xff\xfe", b'{"ticker_id": "CRYPTO-COIN-BTC",}', b""]
+)
 async def test_malformed_json_is_400(api: Api, raw: bytes) -> None:
     headers = await api.user()
     response = await api.client.post(

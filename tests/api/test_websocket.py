@@ -7,6 +7,7 @@ import socket
 from decimal import Decimal
 
 import anyio
+import anyio.lowlevel
 import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed
@@ -60,7 +61,10 @@ async def test_order_events_go_to_their_owner_only(api: Api) -> None:
     api.platform.book.update(quote(api.clock, BTC, "150000000"))
     alice = await api.user()
     bob = await api.user()
-    async with websockets.connect(ws_url(api)) as ws_alice, websockets.connect(ws_url(api)) as ws_bob:
+    async with (
+        websockets.connect(ws_url(api)) as ws_alice,
+        websockets.connect(ws_url(api)) as ws_bob,
+    ):
         await ws_alice.send(json.dumps({"op": "auth", "token": alice["Authorization"].split()[1]}))
         await ws_bob.send(json.dumps({"op": "auth", "token": bob["Authorization"].split()[1]}))
         assert (await next_of(ws_alice, "auth"))["ok"] is True
@@ -121,7 +125,9 @@ async def test_a_slow_client_loses_old_quotes_but_stalls_nobody(api: Api) -> Non
                 for n in range(count):
                     hub.on_market(quote(api.clock, BTC, str(1000 + n)))
                     if n % 200 == 0:
-                        await anyio.sleep(0)  # let the senders run, as between real ticks
+                        await (
+                            anyio.lowlevel.checkpoint()
+                        )  # let the senders run, as between real ticks
                 last = None
                 while last != str(1000 + count - 1):
                     message = json.loads(await fast.recv())

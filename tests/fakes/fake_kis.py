@@ -10,15 +10,13 @@ import json
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
-from http import HTTPStatus
 
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
-from websockets.http11 import Request as WsRequest
-from websockets.http11 import Response as WsResponse
 
 from daemon.kis_client import KST
-from tests.fakes.http_server import HttpServer, Request, Response
+from tests.fakes.exchange import FakeExchange
+from tests.fakes.http_server import Request, Response
 
 OK = {"rt_cd": "0", "msg_cd": "MCA00000", "msg1": "정상처리 되었습니다."}
 RATE_LIMITED = {"rt_cd": "1", "msg_cd": "EGW00201", "msg1": "초당 거래건수를 초과하였습니다."}
@@ -53,14 +51,13 @@ def us_record(
     ]  # fmt: skip
 
 
-class FakeKis:
+class FakeKis(FakeExchange):
+    ws_path = ""
+
     def __init__(self, app_key: str = "PSfakeappkey", app_secret: str = "fakesecret") -> None:
+        super().__init__()
         self.app_key = app_key
         self.app_secret = app_secret
-        self.http = HttpServer(self._handle)
-        self._ws_server: Server | None = None
-        self._connections: set[ServerConnection] = set()
-        self.ws_port = 0
         self.tokens: set[str] = set()
         self.approval_keys: set[str] = set()
         self.max_subscriptions = 40
@@ -74,31 +71,6 @@ class FakeKis:
         self.subscribe_requests: list[dict] = []
         self.echoes: list[str] = []
         self.connections_opened = 0
-        self.ws_enabled = True
-
-    @property
-    def api_url(self) -> str:
-        return self.http.url
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.ws_port}"
-
-    def count(self, path: str) -> int:
-        return sum(1 for request in self.http.requests if request.path == path)
-
-    async def start(self) -> None:
-        await self.http.start()
-        self._ws_server = await serve(
-            self._ws_handler, "127.0.0.1", self.ws_port, process_request=self._gate
-        )
-        self.ws_port = self._ws_server.sockets[0].getsockname()[1]
-
-    async def close(self) -> None:
-        await self.http.close()
-        if self._ws_server is not None:
-            self._ws_server.close()
-            await self._ws_server.wait_closed()
 
     # -- test controls ---------------------------------------------------------------------
 
@@ -231,11 +203,6 @@ class FakeKis:
 
     # -- websocket ---------------------------------------------------------------------------
 
-    async def _gate(self, connection: ServerConnection, request: WsRequest) -> WsResponse | None:
-        if not self.ws_enabled:
-            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "websocket disabled\n")
-        return None
-
     async def _ws_handler(self, connection: ServerConnection) -> None:
         self.connections_opened += 1
         connection.subscribed = []  # type: ignore[attr-defined]
@@ -273,4 +240,3 @@ class FakeKis:
                 "output": {"iv": secrets.token_hex(8), "key": secrets.token_hex(16)},
             }
         return {"header": answer_header, "body": result}
-

@@ -12,14 +12,12 @@ import json
 import time
 from dataclasses import dataclass
 from decimal import Decimal
-from http import HTTPStatus
 
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
-from websockets.http11 import Request as WsRequest
-from websockets.http11 import Response as WsResponse
 
-from tests.fakes.http_server import HttpServer, Request, Response
+from tests.fakes.exchange import FakeExchange
+from tests.fakes.http_server import Request, Response
 
 NAMES = {"BTC": ("비트코인", "Bitcoin"), "ETH": ("이더리움", "Ethereum"), "XRP": ("리플", "XRP")}
 
@@ -36,42 +34,16 @@ class Market:
     prev_closing_price: str = "1000"
 
 
-class FakeUpbit:
+class FakeUpbit(FakeExchange):
+    ws_path = "/websocket/v1"
+
     def __init__(self, markets: dict[str, str]) -> None:
+        super().__init__()
         now = int(time.time() * 1000)
         self.markets = {
             code: Market(code, price, trade_timestamp=now) for code, price in markets.items()
         }
-        self.http = HttpServer(self._handle)
-        self._ws_server: Server | None = None
-        self._connections: set[ServerConnection] = set()
         self.subscriptions: list[list[dict]] = []
-        self.ws_enabled = True
-        self.ws_port = 0
-
-    @property
-    def api_url(self) -> str:
-        return self.http.url
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.ws_port}/websocket/v1"
-
-    def count(self, path: str) -> int:
-        return sum(1 for request in self.http.requests if request.path == path)
-
-    async def start(self) -> None:
-        await self.http.start()
-        self._ws_server = await serve(
-            self._ws_handler, "127.0.0.1", self.ws_port, process_request=self._gate
-        )
-        self.ws_port = self._ws_server.sockets[0].getsockname()[1]
-
-    async def close(self) -> None:
-        await self.http.close()
-        if self._ws_server is not None:
-            self._ws_server.close()
-            await self._ws_server.wait_closed()
 
     # -- test controls ---------------------------------------------------------------------
 
@@ -121,11 +93,6 @@ class FakeUpbit:
         return Response.json({"error": {"name": 404, "message": "Not found"}}, status=404)
 
     # -- websocket ---------------------------------------------------------------------------
-
-    async def _gate(self, connection: ServerConnection, request: WsRequest) -> WsResponse | None:
-        if not self.ws_enabled:
-            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "websocket disabled\n")
-        return None
 
     async def _ws_handler(self, connection: ServerConnection) -> None:
         self._connections.add(connection)

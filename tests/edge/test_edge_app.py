@@ -1,0 +1,144 @@
+"""`papertrade edge` with no daemon anywhere: tokens, validation, 202 only with RabbitMQ's confirm."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import aio_pika
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from daemon.accounts import User
+from daemon.clock import TestClock
+from daemon.order_wire import decode_order
+from daemon.tokens import TokenMinter
+from tests.edge.conftest import AMQP_URL, BTC, Keys, buy, running_edge, take_all
+from tests.fakes.tcp_proxy import TcpProxy
+from tests.fakes.waiting import eventually
+
+pytestmark = pytest.mark.anyio
+ORDER_FIELDS = {
+    "id", "client_order_id", "ticker_id", "side", "type", "status", "quantity", "limit_price",
+    "price", "currency", "applied_exchange_rate", "total_krw", "fee_krw", "reason",
+    "reason_text", "created_at", "filled_at",
+}  # fmt: skip
+# The edge has no database: a user only has to exist in a valid token.
+ALICE = User(id=uuid.uuid4(), username="alice", nickname="alice", role="USER")
+
+
+async def test_an_order_is_answered_202_once_it_is_in_the_queue(
+    queue: str, keys: Keys, clock: TestClock
+) -> None:
+    async with running_edge(queue, keys, clock) as edge:
+        response = await edge.post(buy("0.5"), keys.headers(ALICE))
+        assert response.status_code == 202, response.text
+        order = response.json()
+        assert set(order) == ORDER_FIELDS
+        assert order["status"] == "PENDING"
+        assert order["quantity"] == "0.50000000"
+        assert order["currency"] == "KRW-COIN"
+        assert order["created_at"] == "2026-11-25T01:00:00Z"
+        (message,) = await take_all(queue)
+    assert message.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
+    assert message.message_id == order["id"]
+    queued = decode_order(message.body)
+    assert str(queued.id) == order["id"]
+    assert queued.user_id == ALICE.id
+    assert queued.ticker_id == BTC
+
+
+async def test_a_retry_with_the_same_client_order_id_is_the_same_order(
+    queue: str, keys: Keys, clock: TestClock
+) -> None:
+    async with running_edge(queue, keys, clock) as edge:
+        first = await edge.post(buy(client_order_id="retry-1"), keys.headers(ALICE))
+        clock.advance(5)
+        again = await edge.post(buy(client_order_id="retry-1"), keys.headers(ALICE))
+        other = await edge.post(buy(client_order_id="retry-2"), keys.headers(ALICE))
+    assert first.status_code == again.status_code == other.status_code == 202
+    assert first.json()["id"] == again.json()["id"] != other.json()["id"]
+    # Both copies are queued; the daemon records the id once (tests/edge/test_intake.py).
+    ids = [decode_order(m.body).id for m in await take_all(queue)]
+    assert [str(i) for i in ids] == [first.json()["id"], first.json()["id"], other.json()["id"]]
+
+
+async def test_forged_expired_or_missing_tokens_are_401(
+    queue: str, keys: Keys, clock: TestClock
+) -> None:
+    forger = TokenMinter(Ed25519PrivateKey.generate(), clock, timedelta(hours=1))
+    expired = TokenMinter(keys.minter._key, TestClock(clock.now() - timedelta(hours=3)),
+                          timedelta(hours=1))  # fmt: skip
+    async with running_edge(queue, keys, clock) as edge:
+        for headers in (
+            {"Authorization": f"Bearer {forger.mint(ALICE.id, 'USER')}"},
+            {"Authorization": f"Bearer {expired.mint(ALICE.id, 'USER')}"},
+            {"Authorization": "Bearer not.a.token"},
+            {},
+        ):
+            response = await edge.post(buy(), headers)
+            assert response.status_code == 401, headers
+            assert set(response.json()) == {"status_code", "detail"}
+        assert "expired" in (
+            await edge.post(buy(), {"Authorization": f"Bearer {expired.mint(ALICE.id, 'USER')}"})
+        ).json()["detail"]
+    assert await take_all(queue) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        (buy(ticker_id="CRYPTO-COIN-NOPE"), "not traded here"),
+        (buy(ticker_id="btc"), "ticker"),
+        (buy(quantity=0.1), "quantity"),
+        (buy(quantity="0"), "greater than 0"),
+        (buy(quantity="0.000000001"), "quantity"),
+        (buy(type="LIMIT"), "limit_price"),
+        (buy(surprise=1), "surprise"),
+    ],
+)
+async def test_bad_orders_are_400_as_at_the_daemon(
+    queue: str, keys: Keys, clock: TestClock, body: dict, detail: str
+) -> None:
+    async with running_edge(queue, keys, clock) as edge:
+        response = await edge.post(body, keys.headers(ALICE))
+    assert response.status_code == 400, response.text
+    assert detail in response.json()["detail"]
+    assert await take_all(queue) == []
+
+
+async def test_no_confirm_is_503_never_202(queue: str, keys: Keys, clock: TestClock) -> None:
+    """Unroutable (the queue is gone) and unreachable (the network is cut): 503 with a detail.
+    When the network is back, the edge reconnects by itself and accepts orders again."""
+    proxy = TcpProxy("127.0.0.1", 5672)
+    await proxy.start()
+    url = AMQP_URL.replace(":5672", f":{proxy.port}")
+    try:
+        async with running_edge(queue, keys, clock, amqp_url=url) as edge:
+            assert (await edge.client.get("/healthz")).status_code == 200
+            assert (await edge.client.get("/readyz")).json() == {"ready": True, "broker": True}
+
+            connection = await aio_pika.connect(AMQP_URL)
+            async with connection:
+                await (await connection.channel()).queue_delete(queue)
+            gone = await edge.post(buy(), keys.headers(ALICE))
+            assert gone.status_code == 503
+            assert "RabbitMQ refused the order" in gone.json()["detail"]
+
+            await proxy.cut()
+            await eventually(lambda: not edge.publisher.connected)
+            cut = await edge.post(buy(), keys.headers(ALICE))
+            assert cut.status_code == 503
+            assert "cannot be reached" in cut.json()["detail"]
+            assert cut.headers["retry-after"] == "2"
+            readiness = await edge.client.get("/readyz")
+            assert readiness.status_code == 503
+            assert readiness.json() == {"ready": False, "broker": False}
+
+            await proxy.start()
+            await eventually(lambda: edge.publisher.connected, seconds=10)
+            back = await edge.post(buy(), keys.headers(ALICE))  # topology declared again
+            assert back.status_code == 202, back.text
+    finally:
+        await proxy.close()
+    assert [str(decode_order(m.body).id) for m in await take_all(queue)] == [back.json()["id"]]

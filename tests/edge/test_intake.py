@@ -1,0 +1,223 @@
+"""The daemon's intake actor on the real RabbitMQ and PostgreSQL: backlog, one path for every
+order, duplicates, poison messages, and a dropped connection on both sides."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import aio_pika
+import anyio
+import asyncpg
+import httpx
+import pytest
+
+from daemon.amqp_topology import Topology
+from daemon.clock import TestClock
+from daemon.edge.publisher import OrderPublisher
+from daemon.order_requests import OrderRequest, build_order, order_id_for
+from daemon.order_wire import decode_order, encode_order
+from tests.edge.conftest import (
+    AMQP_URL,
+    BTC,
+    Keys,
+    assert_books_balance,
+    buy,
+    depth,
+    new_user,
+    orders_of,
+    running_daemon,
+    running_edge,
+    sell,
+    take_all,
+    wait_settled,
+)
+from tests.fakes.tcp_proxy import TcpProxy
+from tests.fakes.waiting import eventually
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_orders_taken_while_the_daemon_is_down_settle_once_when_it_starts(
+    database_url: str, pool: asyncpg.Pool, queue: str, keys: Keys, clock: TestClock,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    alice, bob = await new_user(pool), await new_user(pool)
+    accepted: list[dict] = []
+    async with running_edge(queue, keys, clock) as edge:
+        for n in range(20):
+            for user, body in ((alice, buy("0.002")), (bob, buy("0.001"))):
+                response = await edge.post(body, keys.headers(user))
+                assert response.status_code == 202, response.text
+                accepted.append(response.json())
+            if n % 5 == 4:
+                response = await edge.post(sell("0.003"), keys.headers(alice))
+                assert response.status_code == 202
+                accepted.append(response.json())
+        for _ in range(3):  # a client retrying: one order
+            retried = await edge.post(buy(client_order_id="once"), keys.headers(bob))
+            assert retried.status_code == 202
+        accepted.append(retried.json())
+    assert await depth(queue) == len(accepted) + 2
+
+    async with running_daemon(database_url, queue, clock, tmp_path):
+        await wait_settled(pool, {uuid.UUID(o["id"]) for o in accepted})
+    orders = await orders_of(pool, [alice.id, bob.id])
+    assert sorted(str(o.id) for o in orders) == sorted(o["id"] for o in accepted)
+    assert {o.status for o in orders} == {"FILLED"}
+    await assert_books_balance(pool, [alice.id, bob.id])
+    assert await depth(queue) == 0
+    assert await take_all(Topology(queue=queue).dead_letter_queue) == []
+
+
+async def test_the_daemons_own_api_goes_through_the_queue(
+    database_url: str, pool: asyncpg.Pool, queue: str, clock: TestClock, tmp_path: Path
+) -> None:
+    """With AMQP configured, POST /api/orders of the daemon publishes to the queue like the
+    edge: the order settles through the intake, and with the broker out of reach it is 503."""
+    proxy = TcpProxy("127.0.0.1", 5672)
+    await proxy.start()
+    url = AMQP_URL.replace(":5672", f":{proxy.port}")
+    try:
+        async with running_daemon(database_url, queue, clock, tmp_path, http=True, amqp_url=url) as platform:
+            assert platform.http is not None
+            keys = Keys(tmp_path, clock)  # the key pair the daemon made in its data folder
+            user = await new_user(pool)
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{platform.http.port}") as api:
+                await eventually(lambda: platform.order_publisher.connected)
+                placed = [
+                    await api.post("/api/orders", json=buy(client_order_id="a"), headers=keys.headers(user))
+                    for _ in range(2)
+                ]
+                assert [r.status_code for r in placed] == [202, 202]
+                assert placed[0].json()["id"] == placed[1].json()["id"]
+                order_id = uuid.UUID(placed[0].json()["id"])
+                await wait_settled(pool, {order_id})
+                shown = (await api.get(f"/api/orders/{order_id}", headers=keys.headers(user))).json()
+                assert shown["status"] == "FILLED"
+
+                await proxy.cut()
+                await eventually(lambda: not platform.order_publisher.connected)
+                refused = await api.post("/api/orders", json=buy(), headers=keys.headers(user))
+                assert refused.status_code == 503
+                assert "not accepted" in refused.json()["detail"]
+    finally:
+        await proxy.close()
+    assert [o.id for o in await orders_of(pool, [user.id])] == [order_id]
+    await assert_books_balance(pool, [user.id])
+
+
+async def test_redelivered_copies_settle_once(
+    database_url: str, pool: asyncpg.Pool, queue: str, clock: TestClock, tmp_path: Path
+) -> None:
+    user = await new_user(pool)
+    async with running_daemon(database_url, queue, clock, tmp_path) as platform:
+        order = build_order(
+            OrderRequest(ticker_id=BTC, side="BUY", quantity="0.01"), user.id,
+            platform.instruments, clock.now(),
+        )  # fmt: skip
+        publisher = OrderPublisher(AMQP_URL, Topology(queue=queue), name="pt-test-copies")
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(publisher.run)
+            await eventually(lambda: publisher.connected)
+            for _ in range(5):  # at-least-once: the same message, again and again
+                await publisher.publish(order)
+            await wait_settled(pool, {order.id})
+            tg.cancel_scope.cancel()
+        await eventually(lambda: not platform.intake._settling, seconds=5)
+    (stored,) = await orders_of(pool, [user.id])
+    assert stored.status == "FILLED"
+    await assert_books_balance(pool, [user.id])
+    assert await depth(queue) == 0
+
+
+async def test_poison_messages_are_dead_lettered_and_the_intake_keeps_going(
+    database_url: str, pool: asyncpg.Pool, queue: str, keys: Keys, clock: TestClock,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    user = await new_user(pool)
+    topology = Topology(queue=queue)
+    async with running_daemon(database_url, queue, clock, tmp_path) as platform, running_edge(
+        queue, keys, clock
+    ) as edge:
+        # A limit order far below the price rests, PENDING; then a message about it that
+        # cannot be read arrives (a newer version, say): the order is marked FAILED.
+        resting = (await edge.post(buy(type="LIMIT", limit_price="1"), keys.headers(user))).json()
+        await eventually(lambda: sum(a.resting_orders for a in platform.settlement) == 1)
+        connection = await aio_pika.connect(AMQP_URL)
+        async with connection:
+            channel = await connection.channel()
+            await channel.default_exchange.publish(
+                aio_pika.Message(b'{"version": 99}', message_id=resting["id"]), routing_key=queue
+            )
+            # An order of an account that does not exist: recording it fails every time.
+            stranger = build_order(
+                OrderRequest(ticker_id=BTC, side="BUY", quantity="0.01"), uuid.uuid4(),
+                platform.instruments, clock.now(),
+            )  # fmt: skip
+            await channel.default_exchange.publish(
+                aio_pika.Message(encode_order(stranger), message_id=str(stranger.id)),
+                routing_key=queue,
+            )
+        await wait_settled(pool, {uuid.UUID(resting["id"])})
+        after = (await edge.post(buy(), keys.headers(user))).json()
+        await wait_settled(pool, {uuid.UUID(after["id"])})
+        dead_letters = topology.dead_letter_queue
+        with anyio.fail_after(10):
+            while await depth(dead_letters) < 2:  # noqa: ASYNC110
+                await anyio.sleep(0.05)
+    statuses = {str(o.id): (o.status, o.reason) for o in await orders_of(pool, [user.id])}
+    assert statuses == {resting["id"]: ("FAILED", "undeliverable"), after["id"]: ("FILLED", None)}
+    dead = await take_all(dead_letters)
+    assert dead[0].body == b'{"version": 99}'
+    assert decode_order(dead[1].body).id == stranger.id
+    # Tried six times (given back five), then rejected on the last delivery the queue allows.
+    assert [d["reason"] for d in dead[1].headers["x-death"]] == ["rejected"]
+    assert await depth(queue) == 0
+
+
+async def test_a_dropped_connection_is_survived_by_edge_and_daemon(
+    database_url: str, pool: asyncpg.Pool, queue: str, keys: Keys, clock: TestClock,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """Both sides reach RabbitMQ through a proxy that the test cuts in the middle of a stream of
+    orders: every order answered 202 settles exactly once; none answered 503 is required to."""
+    users = [await new_user(pool) for _ in range(3)]
+    proxy = TcpProxy("127.0.0.1", 5672)
+    await proxy.start()
+    url = AMQP_URL.replace(":5672", f":{proxy.port}")
+    accepted: set[uuid.UUID] = set()
+    attempted: set[uuid.UUID] = set()
+    answers: list[int] = []
+
+    async def place(edge, n: int) -> None:  # type: ignore[no-untyped-def]
+        user = users[n % len(users)]
+        attempted.add(order_id_for(user.id, f"o{n}"))
+        response = await edge.post(buy("0.001", client_order_id=f"o{n}"), keys.headers(user))
+        answers.append(response.status_code)
+        if response.status_code == 202:
+            accepted.add(uuid.UUID(response.json()["id"]))
+
+    try:
+        async with running_daemon(database_url, queue, clock, tmp_path, amqp_url=url) as platform, running_edge(
+            queue, keys, clock, amqp_url=url
+        ) as edge:
+            async with anyio.create_task_group() as tg:
+                for n in range(60):
+                    tg.start_soon(place, edge, n)
+                    if n == 30:
+                        await proxy.cut()
+                    await anyio.sleep(0.005)
+            assert 503 in answers
+            await proxy.start()
+            await eventually(lambda: edge.publisher.connected and platform.intake.consuming.is_set(),
+                             seconds=10)  # fmt: skip
+            for n in range(60, 80):
+                await place(edge, n)
+            assert answers[-20:] == [202] * 20
+            await wait_settled(pool, accepted)
+    finally:
+        await proxy.close()
+    recorded = {o.id for o in await orders_of(pool, [u.id for u in users])}
+    assert accepted <= recorded <= attempted
+    await assert_books_balance(pool, [u.id for u in users])
