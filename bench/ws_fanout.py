@@ -69,6 +69,16 @@ class _Shared:
         self.keys: set[tuple[str, str]] = set()  # (ticker or FX pair, ts) seen in the window
         self.delays = array("d")
         self.last_in_window = 0.0
+        self.rounds: dict[str, list[float]] = {}  # ts -> [first, last] delivery delay
+
+    def delivered(self, ts: str, delay: float) -> None:
+        span = self.rounds.get(ts)
+        if span is None:
+            self.rounds[ts] = [delay, delay]
+        elif delay < span[0]:
+            span[0] = delay
+        elif delay > span[1]:
+            span[1] = delay
 
     def seconds(self, ts: str) -> float:
         found = self.ts_seconds.get(ts)
@@ -185,6 +195,7 @@ class _Client(asyncio.Protocol):
             if start <= sent < end:
                 self.count += 1
                 shared.delays.append(now - sent)
+                shared.delivered(message.ts, now - sent)
                 shared.keys.add((message.ticker_id or message.pair, message.ts))
                 shared.last_in_window = now
                 return
@@ -204,7 +215,6 @@ async def _connect(shared: _Shared, port: int, deflate: bool, gate: asyncio.Sema
 
 
 async def _worker(pipe: Connection, port: int, count: int, deflate: bool) -> None:
-    loop = asyncio.get_running_loop()
     shared = _Shared()
     gate = asyncio.Semaphore(HANDSHAKE_CONCURRENCY)
     results = await asyncio.gather(
@@ -214,9 +224,7 @@ async def _worker(pipe: Connection, port: int, count: int, deflate: bool) -> Non
     errors = sorted({repr(r) for r in results if isinstance(r, BaseException)})
     pipe.send(("connected", len(clients), errors[:3]))
 
-    orders: asyncio.Queue[object] = asyncio.Queue()
-    loop.add_reader(pipe.fileno(), lambda: orders.put_nowait(pipe.recv()))
-    start, end = await orders.get()  # type: ignore[misc]
+    start, end = await asyncio.to_thread(pipe.recv)
     shared.window = (start, end)
     await asyncio.sleep(max(0.0, start - time.time()))
     cpu_start = time.process_time()
@@ -235,14 +243,14 @@ async def _worker(pipe: Connection, port: int, count: int, deflate: bool) -> Non
                 "closed": sum(c.closed for c in clients),
                 "other": sum(c.other for c in clients),
                 "keys": shared.keys,
+                "rounds": shared.rounds,
                 "delays": shared.delays.tobytes(),
                 "cpu_seconds": cpu_window,
                 "deflate": any(c._inflater is not None for c in clients),
             },
         )
     )
-    await orders.get()  # "bye": the main process has read the daemon's metrics
-    loop.remove_reader(pipe.fileno())
+    await asyncio.to_thread(pipe.recv)  # "bye": the main process has read the daemon's metrics
     for client in clients:
         if client.transport is not None:
             client.transport.close()
@@ -372,6 +380,17 @@ def _run_window(daemon: DaemonProcess, args: argparse.Namespace, pipes: list[Con
         print(f"  tick-to-client delay: p50 {percentile(ms, 0.5):.1f} ms, "
               f"p90 {percentile(ms, 0.9):.1f} ms, p99 {percentile(ms, 0.99):.1f} ms, "
               f"max {ms[-1]:.1f} ms")  # fmt: skip
+    rounds_seen: dict[str, list[float]] = {}
+    for r in results:
+        for ts, (first, last) in r["rounds"].items():
+            span = rounds_seen.setdefault(ts, [first, last])
+            span[0], span[1] = min(span[0], first), max(span[1], last)
+    if rounds_seen:
+        firsts = [first * 1000 for first, _ in rounds_seen.values()]
+        lasts = [last * 1000 for _, last in rounds_seen.values()]
+        print(f"  per feed round (median over rounds): first message to a client after "
+              f"{percentile(firsts, 0.5):.1f} ms, the round complete at every client after "
+              f"{percentile(lasts, 0.5):.1f} ms")  # fmt: skip
     print(f"  dropped for slow clients (papertrade_websocket_dropped): {dropped:g}; "
           f"dropped before the websocket hub (market_dropped): {hub_dropped:g}")  # fmt: skip
     print(f"  CPU during the window: daemon {daemon_cpu * 100:.0f}% of one core, client "

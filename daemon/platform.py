@@ -21,6 +21,7 @@ from daemon.actors.candle_roller import CandleRoller
 from daemon.actors.equity_recorder import EquityRecorder
 from daemon.actors.http_server import HttpServer
 from daemon.actors.market_hub import MarketHub
+from daemon.actors.notifier import DiscordNotifier
 from daemon.actors.order_recorder import OrderRecorder
 from daemon.actors.settlement import SettlementActor, partition_of
 from daemon.actors.redis_mirror import RedisMirror
@@ -121,6 +122,16 @@ class Platform:
             Actor("candles", self.candles.run),
             Actor("equity_recorder", self.equity.run),
         ]
+        if settings.discord_webhook_url:
+            self.notifier = DiscordNotifier(
+                settings.discord_webhook_url,
+                self.listen_orders(),
+                pool,
+                self.book,
+                clock,
+                instruments=self.instruments,
+            )
+            self.extra_actors.append(Actor("notifier", self.notifier.run))
         if settings.redis_url:
             self.redis_mirror = RedisMirror(settings.redis_url, self.subscribe_market("redis"))
             self.extra_actors.append(Actor("redis_mirror", self.redis_mirror.run))

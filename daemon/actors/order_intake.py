@@ -79,14 +79,13 @@ class OrderIntake:
         # Orders sent to settlement and not yet committed: a redelivery waits for the same event.
         self._settling: dict[UUID, anyio.Event] = {}
         self.consuming = anyio.Event()  # set once the consumer is attached (again after a restart)
+        self.acknowledged = 0  # messages acknowledged, since the start of the process
 
     async def run(self) -> None:
         self._settling.clear()
         # Unbounded in type only: RabbitMQ sends at most `prefetch` unacknowledged messages per
         # channel (a few times that across reconnections, until the stale ones are handled).
-        delivered, deliveries = anyio.create_memory_object_stream[AbstractIncomingMessage](
-            math.inf
-        )
+        delivered, deliveries = anyio.create_memory_object_stream[AbstractIncomingMessage](math.inf)
         handed_over, handed = anyio.create_memory_object_stream[_Delivery](math.inf)
 
         async def on_message(message: AbstractIncomingMessage) -> None:
@@ -206,52 +205,53 @@ class OrderIntake:
         """Acknowledge in delivery order, many at once: `ack(multiple=True)` on a message also
         acknowledges every earlier one of its channel, and all of those have been dealt with
         (acknowledged here, or rejected or given back as they were handled)."""
-        async for delivery in handed:
-            newest = delivery if await self._settled(delivery) else None
-            while True:
-                try:
-                    delivery = handed.receive_nowait()
-                except (anyio.WouldBlock, anyio.EndOfStream):
-                    break
-                if delivery.settled is None or delivery.settled.is_set():
-                    self._forget(delivery)
-                    newest = delivery
-                    continue
-                if newest is not None:
-                    await self._ack(newest)
-                newest = delivery if await self._settled(delivery) else None
-            if newest is not None:
-                await self._ack(newest)
+        async for first in handed:
+            ready: list[_Delivery] = []  # settled, in order, not yet acknowledged
+            delivery: _Delivery | None = first
+            while delivery is not None:
+                if delivery.settled is not None and not delivery.settled.is_set():
+                    await self._ack(ready)
+                    ready = []
+                    if not await self._settled(delivery):
+                        delivery = _next_waiting(handed)
+                        continue
+                self._forget(delivery)
+                ready.append(delivery)
+                delivery = _next_waiting(handed)
+            await self._ack(ready)
 
     async def _settled(self, delivery: _Delivery) -> bool:
         """Wait for settlement to commit the delivery's order; if it does not in time (settlement
         stuck or restarted), give the message back to the queue and say False."""
-        if delivery.settled is not None:
-            with anyio.move_on_after(self._settle_timeout):
-                await delivery.settled.wait()
-            if not delivery.settled.is_set():
-                self._forget(delivery)
-                await self._give_back(
-                    delivery.message,
-                    delivery.order,
-                    f"settlement did not commit it within {self._settle_timeout:g} s",
-                )
-                return False
+        assert delivery.settled is not None
+        with anyio.move_on_after(self._settle_timeout):
+            await delivery.settled.wait()
+        if delivery.settled.is_set():
+            return True
         self._forget(delivery)
-        return True
+        await self._give_back(
+            delivery.message,
+            delivery.order,
+            f"settlement did not commit it within {self._settle_timeout:g} s",
+        )
+        return False
 
     def _forget(self, delivery: _Delivery) -> None:
         order_id = delivery.order.id
         if delivery.settled is not None and self._settling.get(order_id) is delivery.settled:
             del self._settling[order_id]
 
-    async def _ack(self, delivery: _Delivery) -> None:
+    async def _ack(self, ready: list[_Delivery]) -> None:
+        if not ready:
+            return
         try:
-            await delivery.message.ack(multiple=True)
+            await ready[-1].message.ack(multiple=True)
         except CONNECTION_EXCEPTIONS as exc:
-            # The channel it came on is gone; RabbitMQ delivers it again, and the order, settled
-            # by then, is only acknowledged.
-            log.info("intake_ack_lost", order_id=str(delivery.order.id), error=repr(exc))
+            # The channel they came on is gone; RabbitMQ delivers them again, and their orders,
+            # settled by then, are only acknowledged.
+            log.info("intake_ack_lost", messages=len(ready), error=repr(exc))
+            return
+        self.acknowledged += len(ready)
 
     # --- failures -------------------------------------------------------------------------------
 
@@ -309,6 +309,13 @@ class OrderIntake:
             except store.StaleState:
                 return None  # settled meanwhile
         return failed
+
+
+def _next_waiting(handed: ObjectReceiveStream[_Delivery]) -> _Delivery | None:
+    try:
+        return handed.receive_nowait()
+    except (anyio.WouldBlock, anyio.EndOfStream):
+        return None
 
 
 def _delivery_count(message: AbstractIncomingMessage) -> int:

@@ -33,6 +33,11 @@ from daemon.tokens import TokenError
 log = structlog.get_logger(__name__)
 HEARTBEAT = timedelta(seconds=15)
 MAX_FRAME = 64 * 1024
+COALESCE_SECONDS = 0.01  # how long a woken sender waits for more before it writes
+# ASGI extension of our HTTP server (daemon/actors/http_server.py): {"type": SEND_BATCH,
+# "texts": [...]} sends each text as its own frame, all in one socket write. Without it every
+# message is its own ASGI send and its own system call, which 1,000 clients cannot afford.
+SEND_BATCH = "papertrade.websocket.send_batch"
 _decoder = msgspec.json.Decoder(ClientOp)
 
 
@@ -73,15 +78,23 @@ async def ws_endpoint(socket: WebSocket) -> None:
 
 
 async def _send_loop(socket: WebSocket, client: WsClient, scope: anyio.CancelScope) -> None:
+    send = socket.send  # plain ASGI events: send_text's two extra layers cost per message
+    batched = SEND_BATCH in (socket.scope.get("extensions") or {})
     try:
         while True:
             with anyio.move_on_after(HEARTBEAT.total_seconds()):
                 await client.wakeup.wait()
+            if client.wakeup.is_set():
+                # A feed's round of ticks arrives as a burst: one wake-up should carry all of it.
+                await anyio.sleep(COALESCE_SECONDS)
             batch = client.take()
             if not batch:
                 batch = [encode(Heartbeat(ts=_now(socket)))]
-            for text in batch:
-                await socket.send_text(text)
+            if batched:
+                await send({"type": SEND_BATCH, "texts": batch})  # type: ignore[typeddict-item]
+            else:
+                for text in batch:
+                    await send({"type": "websocket.send", "text": text})
     except (WebSocketDisconnect, RuntimeError, OSError):
         scope.cancel()  # the peer is gone: stop receiving too
 

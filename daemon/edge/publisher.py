@@ -41,18 +41,20 @@ class OrderPublisher:
         self._name = name
         self._confirm_timeout = confirm_timeout
         self._reconnect_interval = reconnect_interval
-        self._connection: aio_pika.RobustConnection | None = None
         self._channel: AbstractRobustChannel | None = None
+        self._ready = False
 
     @property
     def connected(self) -> bool:
-        """Whether RabbitMQ is reachable right now (as far as the open connection knows)."""
-        return (
-            self._connection is not None
-            and self._connection.connected.is_set()
-            and self._channel is not None
-            and not self._channel.is_closed
-        )
+        """Whether RabbitMQ is reachable right now (as far as the open connection knows) and the
+        topology is declared: after a reconnection, only once aio-pika has declared it again."""
+        return self._channel is not None and self._ready
+
+    def _lost(self, *_: object) -> None:
+        self._ready = False
+
+    def _restored(self, *_: object) -> None:
+        self._ready = True
 
     async def run(self) -> None:
         """Connect (waiting for RabbitMQ as long as it takes), declare the topology, then keep the
@@ -61,11 +63,14 @@ class OrderPublisher:
         try:
             channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
             await amqp_topology.declare(channel, self._topology)
-            self._connection, self._channel = connection, channel
+            connection.close_callbacks.add(self._lost)
+            # Called once the channel is open again and its declarations are restored.
+            connection.reconnect_callbacks.add(self._restored)
+            self._channel, self._ready = channel, True
             log.info("order_publisher_ready", queue=self._topology.queue)
             await anyio.sleep_forever()
         finally:
-            self._connection = self._channel = None
+            self._channel, self._ready = None, False
             await amqp_topology.close(connection)
 
     async def publish(self, order: Order) -> None:

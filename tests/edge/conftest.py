@@ -181,7 +181,9 @@ class OrderRow(msgspec.Struct):
     reason: str | None
 
 
-async def orders_of(conn: asyncpg.Connection | asyncpg.Pool, user_ids: list[uuid.UUID]) -> list[OrderRow]:
+async def orders_of(
+    conn: asyncpg.Connection | asyncpg.Pool, user_ids: list[uuid.UUID]
+) -> list[OrderRow]:
     rows = await conn.fetch(
         "SELECT id, user_id, side, status, quantity, total_krw, fee_krw, reason FROM orders"
         " WHERE user_id = ANY($1::uuid[])",
@@ -191,18 +193,21 @@ async def orders_of(conn: asyncpg.Connection | asyncpg.Pool, user_ids: list[uuid
 
 
 async def wait_settled(
-    conn: asyncpg.Connection | asyncpg.Pool, order_ids: set[uuid.UUID], timeout: float = 20
+    conn: asyncpg.Connection | asyncpg.Pool, order_ids: set[uuid.UUID], seconds: float = 20
 ) -> None:
     """Until every one of `order_ids` is recorded and no longer PENDING."""
-    with anyio.fail_after(timeout):
-        while await conn.fetchval(
+    with anyio.fail_after(seconds):
+        # Polling: the orders may be settled by another process, which signals nothing here.
+        while await conn.fetchval(  # noqa: ASYNC110
             "SELECT count(*) FROM orders WHERE id = ANY($1::uuid[]) AND status <> 'PENDING'",
             list(order_ids),
         ) < len(order_ids):
             await anyio.sleep(0.05)
 
 
-async def assert_books_balance(conn: asyncpg.Connection | asyncpg.Pool, user_ids: list[uuid.UUID]) -> None:
+async def assert_books_balance(
+    conn: asyncpg.Connection | asyncpg.Pool, user_ids: list[uuid.UUID]
+) -> None:
     """Each FILLED order moved cash and quantity exactly once, and nothing else moved them:
     wallets, the cash ledger and positions all equal the sums over FILLED orders."""
     orders = await orders_of(conn, user_ids)
@@ -228,7 +233,8 @@ async def assert_books_balance(conn: asyncpg.Connection | asyncpg.Pool, user_ids
 
 
 def _cash_move(order: OrderRow) -> Decimal:
-    assert order.total_krw is not None and order.fee_krw is not None
+    assert order.total_krw is not None
+    assert order.fee_krw is not None
     if order.side == "BUY":
         return -(order.total_krw + order.fee_krw)
     return order.total_krw - order.fee_krw

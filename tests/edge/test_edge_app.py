@@ -1,4 +1,4 @@
-"""`papertrade edge` with no daemon anywhere: tokens, validation, 202 only with RabbitMQ's confirm."""
+"""`papertrade edge` with no daemon anywhere: tokens, validation, 202 only on RabbitMQ's confirm."""
 
 from __future__ import annotations
 
@@ -79,9 +79,14 @@ async def test_forged_expired_or_missing_tokens_are_401(
             response = await edge.post(buy(), headers)
             assert response.status_code == 401, headers
             assert set(response.json()) == {"status_code", "detail"}
-        assert "expired" in (
-            await edge.post(buy(), {"Authorization": f"Bearer {expired.mint(ALICE.id, 'USER')}"})
-        ).json()["detail"]
+        assert (
+            "expired"
+            in (
+                await edge.post(
+                    buy(), {"Authorization": f"Bearer {expired.mint(ALICE.id, 'USER')}"}
+                )
+            ).json()["detail"]
+        )
     assert await take_all(queue) == []
 
 

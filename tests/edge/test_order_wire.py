@@ -10,6 +10,7 @@ import msgspec
 import pytest
 
 from daemon.edge.instruments import seeded_instruments
+from daemon.messages import Order
 from daemon.order_requests import OrderRequest, build_order
 from daemon.order_wire import WireError, decode_order, encode_order, order_id_hint
 
@@ -17,10 +18,12 @@ INSTRUMENTS = {i.ticker_id: i for i in seeded_instruments()}
 NOW = datetime(2026, 11, 25, 1, 2, 3, 456789, tzinfo=UTC)
 
 
-def order(**request: object):  # type: ignore[no-untyped-def]
-    fields = {"ticker_id": "US-STOCK-BRK.B", "side": "BUY", "type": "LIMIT", "quantity": "0.12345678",
-              "limit_price": "499.99", "client_order_id": "c-1", **request}  # fmt: skip
-    return build_order(OrderRequest(**fields), uuid.uuid4(), INSTRUMENTS, NOW)  # type: ignore[arg-type]
+def order() -> Order:
+    request = OrderRequest(
+        ticker_id="US-STOCK-BRK.B", side="BUY", type="LIMIT", quantity="0.12345678",
+        limit_price="499.99", client_order_id="c-1",
+    )  # fmt: skip
+    return build_order(request, uuid.uuid4(), INSTRUMENTS, NOW)
 
 
 def test_an_order_survives_the_trip_exactly() -> None:

@@ -25,12 +25,18 @@ def _named(kind: str, name: str) -> dict:
 def test_the_code_and_the_definitions_file_agree() -> None:
     topology = Topology()
     intake = _named("queues", topology.queue)
-    assert intake["durable"] and not intake["auto_delete"]
+    assert intake["durable"]
+    assert not intake["auto_delete"]
     assert intake["arguments"] == topology.queue_arguments()
     dead_letters = _named("queues", topology.dead_letter_queue)
-    assert dead_letters["durable"] and dead_letters["arguments"] == {"x-queue-type": "quorum"}
+    assert dead_letters["durable"]
+    assert dead_letters["arguments"] == {"x-queue-type": "quorum"}
     exchange = _named("exchanges", DEAD_LETTER_EXCHANGE)
-    assert (exchange["type"], exchange["durable"], exchange["auto_delete"]) == ("direct", True, False)
+    assert (exchange["type"], exchange["durable"], exchange["auto_delete"]) == (
+        "direct",
+        True,
+        False,
+    )
     assert {
         "source": DEAD_LETTER_EXCHANGE,
         "vhost": "/",
