@@ -104,7 +104,15 @@ class Platform:
             )
         self.feeders: list[Feeder] = []
         if "sim" in settings.feeds:
-            self.feeders.append(SimFeeder(instruments, self.market_in, clock, calendar=calendar))
+            self.feeders.append(
+                SimFeeder(
+                    instruments,
+                    self.market_in,
+                    clock,
+                    calendar=calendar,
+                    emit_fx="fx" not in settings.feeds,
+                )
+            )
         self.feeders += build_feeders(settings, instruments, self.market_in, clock)
         self.metrics = Metrics()
         self.metrics.add_gauges(self._gauges)

@@ -52,6 +52,7 @@ class SimFeeder:
         interval: float = 1.0,
         seed: int | None = None,
         usd_krw: Decimal = Decimal("1450.00"),
+        emit_fx: bool = True,
     ) -> None:
         self._instruments = list(instruments)
         self._out = out
@@ -61,6 +62,7 @@ class SimFeeder:
         self._rng = random.Random(seed)
         self._prices = {i.ticker_id: i.sim_start_price for i in self._instruments}
         self._usd_krw = usd_krw
+        self._emit_fx = emit_fx  # off when the real `fx` feed runs: one source of USD/KRW
         self.connected = True
         self.last_received: datetime | None = None
 
@@ -74,10 +76,11 @@ class SimFeeder:
         now = self._clock.now()
         for instrument in self._instruments:
             await self._out.send(self._step(instrument, now))
-        self._usd_krw += Decimal("0.05") * self._rng.randint(-3, 3)
-        await self._out.send(
-            FxRate(pair=USD_KRW, rate=self._usd_krw, ts=now, received_at=now, source="sim")
-        )
+        if self._emit_fx:
+            self._usd_krw += Decimal("0.05") * self._rng.randint(-3, 3)
+            await self._out.send(
+                FxRate(pair=USD_KRW, rate=self._usd_krw, ts=now, received_at=now, source="sim")
+            )
         self.last_received = now
 
     def _step(self, instrument: Instrument, now: datetime) -> Quote:

@@ -1,0 +1,81 @@
+"""The offline `sim` feed: Decimal prices on exchange ticks, still when a market is closed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import anyio
+import pytest
+
+from daemon.actors.sim_feeder import SimFeeder, tick_size
+from daemon.clock import TestClock
+from daemon.instruments import Instrument
+from daemon.market_hours import MarketHours
+from daemon.messages import FxRate, MarketData, Quote
+
+pytestmark = pytest.mark.anyio
+INSTRUMENTS = [
+    Instrument(ticker_id="KRX-STOCK-005930", name="Samsung Electronics", name_ko="삼성전자",
+               market="KRX", currency="KRW", exchange="KOSPI", sim_start_price=Decimal(71000)),
+    Instrument(ticker_id="US-STOCK-AAPL", name="Apple", name_ko="애플", market="US",
+               currency="USD", exchange="NAS", sim_start_price=Decimal("230.15")),
+    Instrument(ticker_id="CRYPTO-COIN-BTC", name="Bitcoin", name_ko="비트코인", market="CRYPTO",
+               currency="KRW-COIN", exchange="UPBIT", sim_start_price=Decimal(150000000)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("market", "price", "tick"),
+    [("KRX", "1999", "1"), ("KRX", "71000", "100"), ("KRX", "900000", "1000"),
+     ("US", "230.15", "0.01"), ("CRYPTO", "150000000", "1000"), ("CRYPTO", "3200", "5")],
+)  # fmt: skip
+def test_tick_sizes(market: str, price: str, tick: str) -> None:
+    assert tick_size(market, Decimal(price)) == Decimal(tick)
+
+
+async def run_ticks(feeder: SimFeeder, receive, count: int) -> list[MarketData]:  # type: ignore[no-untyped-def]
+    for _ in range(count):
+        await feeder.tick()
+    out = []
+    while True:
+        try:
+            out.append(receive.receive_nowait())
+        except anyio.WouldBlock:
+            return out
+
+
+async def test_open_markets_move_on_ticks_and_closed_ones_hold() -> None:
+    # 10:00 KST on a Wednesday: KRX and crypto open, NYSE closed.
+    clock = TestClock(datetime(2026, 11, 25, 1, 0, tzinfo=UTC))
+    send, receive = anyio.create_memory_object_stream[MarketData](10_000)
+    feeder = SimFeeder(INSTRUMENTS, send, clock, calendar=MarketHours(), seed=7)
+    data = await run_ticks(feeder, receive, 50)
+    quotes = [d for d in data if isinstance(d, Quote)]
+    by_ticker: dict[str, list[Quote]] = {}
+    for q in quotes:
+        by_ticker.setdefault(q.ticker_id, []).append(q)
+    for ticker, series in by_ticker.items():
+        for q in series:
+            assert isinstance(q.price, Decimal)
+            assert q.bid is not None
+            assert q.ask is not None
+            assert q.bid < q.price < q.ask
+            assert q.price % tick_size(ticker.split("-")[0], q.price) == 0
+    assert len({q.price for q in by_ticker["KRX-STOCK-005930"]}) > 5
+    assert len({q.price for q in by_ticker["CRYPTO-COIN-BTC"]}) > 5
+    assert {q.price for q in by_ticker["US-STOCK-AAPL"]} == {Decimal("230.15")}
+    assert all(q.volume == 0 for q in by_ticker["US-STOCK-AAPL"])
+    assert sum(isinstance(d, FxRate) for d in data) == 50
+    assert feeder.last_received == clock.now()
+
+
+async def test_seeded_runs_repeat_and_fx_can_be_left_to_the_fx_feed() -> None:
+    clock = TestClock(datetime(2026, 11, 25, 1, 0, tzinfo=UTC))
+    runs = []
+    for _ in range(2):
+        send, receive = anyio.create_memory_object_stream[MarketData](10_000)
+        feeder = SimFeeder(INSTRUMENTS, send, clock, seed=42, emit_fx=False)
+        runs.append([(d.ticker_id, d.price) for d in await run_ticks(feeder, receive, 20)])
+    assert runs[0] == runs[1]
+    assert len(runs[0]) == 20 * len(INSTRUMENTS)  # quotes only: no FxRate
