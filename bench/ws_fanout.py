@@ -1,9 +1,10 @@
 """Websocket fan-out: K clients on WS /ws of a real `papertrade run`, each subscribed to every
 ticker; prints whether every client got every tick and the tick-to-client delay.
 
-The tick source is the daemon's own `sim` feed (every instrument and USD/KRW once a second).
-The delay of a message is the client's receive time minus the message's own `ts` (for `sim`,
-the instant the tick was made). Only messages whose `ts` lies in the measured window count,
+The tick source is the daemon's own `sim` feed (every instrument and USD/KRW once a second, in
+one burst); `--upbit-rate R` adds a steady stream of R trades a second from a fake Upbit on
+loopback (tests/fakes). The delay of a message is the client's receive time minus the
+message's own `ts` (for `sim`, the instant the tick was made; for Upbit, the trade's time). Only messages whose `ts` lies in the measured window count,
 so every client should see exactly the same set of (ticker, ts) pairs.
 
 Clients run in several OS processes, each an asyncio loop of raw sockets with minimal frame
@@ -12,7 +13,7 @@ do not offer permessage-deflate; `--deflate` offers it as browsers do (the daemo
 so it compresses every frame for every client).
 
     .venv/bin/python -m bench.ws_fanout [--clients 1000] [--seconds 20] [--procs 2] [--deflate]
-        [--py-spy /tmp/ws.txt]
+        [--upbit-rate 0] [--py-spy /tmp/ws.txt]
 """
 
 from __future__ import annotations
@@ -21,25 +22,31 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import itertools
 import multiprocessing
 import os
+import random
 import re
 import shutil
+import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import zlib
 from array import array
+from collections import Counter
 from datetime import datetime
 from multiprocessing.connection import Connection
+from operator import itemgetter
 from pathlib import Path
 
 import httpx
-import msgspec
 import psutil
 
-from bench.common import REPO, percentile, scratch_database
+from bench.common import percentile, scratch_database
 from tests.daemon_process import DaemonProcess
+from tests.fakes.fake_upbit import FakeUpbit
 
 HOST = "127.0.0.1"
 SUBSCRIBE_ALL = b'{"op":"subscribe","tickers":["*"]}'
@@ -50,41 +57,55 @@ MAX_TAIL_SECONDS = 30.0  # ...or this long after the window closes, whatever hap
 _DEFLATE_TAIL = b"\x00\x00\xff\xff"
 
 
-class _Message(msgspec.Struct):
-    """The few fields a client looks at; msgspec skips the rest without building them."""
-
-    type: str
-    ticker_id: str = ""
-    pair: str = ""
-    ts: str = ""
+# One quote or FX message: its ticker (or pair) and its ts, skipping the fields in between one
+# at a time. Run over a whole chunk of frames at once: the frame headers between the JSON texts
+# cannot be part of a match.
+_TICK = re.compile(
+    rb'\{"type":"(?:quote","ticker_id|fx","pair)":"([^"]*)",'
+    rb'(?:"[a-z_]+":(?:"[^"]*"|[^,"]*),)*?"ts":"([^"]*)"'
+)
+_SUBSCRIBED = b'{"type":"subscribed"'
 
 
 class _Shared:
     """One worker process's tallies, shared by its clients (one event loop, no locks)."""
 
     def __init__(self) -> None:
-        self.decoder = msgspec.json.Decoder(_Message)
-        self.ts_seconds: dict[str, float] = {}  # every client sees the same few ts strings
+        self.ts_seconds: dict[bytes, float] = {}  # every client sees the same few ts strings
         self.window = (float("inf"), float("inf"))
-        self.keys: set[tuple[str, str]] = set()  # (ticker or FX pair, ts) seen in the window
+        self.keys: set[tuple[bytes, bytes]] = set()  # (ticker or FX pair, ts), any ts
         self.delays = array("d")
         self.last_in_window = 0.0
-        self.rounds: dict[str, list[float]] = {}  # ts -> [first, last] delivery delay
+        self.rounds: dict[bytes, list[float]] = {}  # ts -> [first, last] delivery delay
 
-    def delivered(self, ts: str, delay: float) -> None:
-        span = self.rounds.get(ts)
-        if span is None:
-            self.rounds[ts] = [delay, delay]
-        elif delay < span[0]:
-            span[0] = delay
-        elif delay > span[1]:
-            span[1] = delay
-
-    def seconds(self, ts: str) -> float:
+    def seconds(self, ts: bytes) -> float:
         found = self.ts_seconds.get(ts)
         if found is None:
-            found = self.ts_seconds[ts] = datetime.fromisoformat(ts).timestamp()
+            found = self.ts_seconds[ts] = datetime.fromisoformat(ts.decode()).timestamp()
         return found
+
+    def in_window(self, ts: bytes) -> bool:
+        start, end = self.window
+        return start <= self.seconds(ts) < end
+
+    def tally(self, found: list[tuple[bytes, bytes]], now: float) -> int:
+        """Record quotes and rates received at `now`; returns how many are in the window."""
+        self.keys.update(found)
+        counted = 0
+        for ts, count in Counter(map(itemgetter(1), found)).items():
+            if not self.in_window(ts):
+                continue
+            delay = now - self.ts_seconds[ts]
+            counted += count
+            self.delays.extend([delay] * count)
+            span = self.rounds.get(ts)
+            if span is None:
+                self.rounds[ts] = [delay, delay]
+            else:
+                span[0], span[1] = min(span[0], delay), max(span[1], delay)
+        if counted:
+            self.last_in_window = now
+        return counted
 
 
 def _frame(opcode: int, payload: bytes) -> bytes:
@@ -100,6 +121,8 @@ def _frame(opcode: int, payload: bytes) -> bytes:
 
 
 class _Client(asyncio.Protocol):
+    """A websocket client that counts frames and scans them, never decoding JSON."""
+
     def __init__(self, shared: _Shared, port: int, deflate: bool) -> None:
         self._shared = shared
         self._port = port
@@ -110,8 +133,8 @@ class _Client(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.subscribed = asyncio.get_running_loop().create_future()
         self.closed = False
-        self.count = 0  # messages whose ts is in the window
-        self.other = 0  # anything else after subscribing (snapshot, candles, heartbeats)
+        self.count = 0  # quote and FX messages whose ts is in the window
+        self.frames = 0  # every message received after the upgrade
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
@@ -136,73 +159,69 @@ class _Client(asyncio.Protocol):
         now = time.time()
         buffer = self._buffer
         buffer += data
-        if not self._upgraded:
-            end = buffer.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            head = bytes(buffer[:end]).lower()
-            if not head.startswith(b"http/1.1 101"):
-                self.subscribed.set_exception(ConnectionError(head.split(b"\r\n")[0].decode()))
-                assert self.transport is not None
-                self.transport.close()
-                return
-            if b"permessage-deflate" in head:
-                self._inflater = zlib.decompressobj(-15)
-            del buffer[: end + 4]
-            self._upgraded = True
-            assert self.transport is not None
-            self.transport.write(_frame(0x1, SUBSCRIBE_ALL))
-        view = memoryview(buffer)
-        pos, size = 0, len(buffer)
-        try:
-            while size - pos >= 2:
-                first, length = buffer[pos], buffer[pos + 1] & 0x7F
-                head = 2
-                if length == 126:
-                    if size - pos < 4:
-                        break
-                    length, head = int.from_bytes(view[pos + 2 : pos + 4], "big"), 4
-                elif length == 127:
-                    if size - pos < 10:
-                        break
-                    length, head = int.from_bytes(view[pos + 2 : pos + 10], "big"), 10
-                if size - pos < head + length:
+        if not self._upgraded and not self._upgrade(buffer):
+            return
+        # Walk the frame headers only; the texts of complete plain frames are scanned together.
+        pos, size, frames, special = 0, len(buffer), 0, []
+        while size - pos >= 2:
+            first, length = buffer[pos], buffer[pos + 1]  # server frames are never masked
+            head = 2
+            if length >= 126:
+                head = 4 if length == 126 else 10
+                if size - pos < head:
                     break
-                payload = bytes(view[pos + head : pos + head + length])
-                pos += head + length
-                opcode = first & 0x0F
-                if opcode == 0x1:
-                    if first & 0x40:
-                        assert self._inflater is not None
-                        payload = self._inflater.decompress(payload + _DEFLATE_TAIL)
-                    self._on_text(payload, now)
-                elif opcode == 0x9:  # ping: answer, or uvicorn closes us after ws_ping_timeout
-                    assert self.transport is not None
-                    self.transport.write(_frame(0xA, payload))
-                elif opcode == 0x8:
-                    assert self.transport is not None
-                    self.transport.close()
-        finally:
-            view.release()
-        del buffer[:pos]
-
-    def _on_text(self, payload: bytes, now: float) -> None:
-        shared = self._shared
-        message = shared.decoder.decode(payload)
-        if message.ts and message.type in ("quote", "fx"):
-            sent = shared.seconds(message.ts)
-            start, end = shared.window
-            if start <= sent < end:
-                self.count += 1
-                shared.delays.append(now - sent)
-                shared.delivered(message.ts, now - sent)
-                shared.keys.add((message.ticker_id or message.pair, message.ts))
-                shared.last_in_window = now
-                return
-        if message.type == "subscribed" and not self.subscribed.done():
+                length = int.from_bytes(buffer[pos + 2 : pos + head], "big")
+            if size - pos < head + length:
+                break
+            if first != 0x81:  # not a whole uncompressed text message
+                special.append((first, bytes(buffer[pos + head : pos + head + length])))
+            pos += head + length
+            frames += 1
+        if not pos:
+            return
+        self.frames += frames
+        found = _TICK.findall(buffer, 0, pos)
+        if not self.subscribed.done() and buffer.find(_SUBSCRIBED, 0, pos) >= 0:
             self.subscribed.set_result(None)
-        else:
-            self.other += 1
+        del buffer[:pos]
+        for first, payload in special:
+            found += self._special(first, payload)
+        if found:
+            self.count += self._shared.tally(found, now)
+
+    def _upgrade(self, buffer: bytearray) -> bool:
+        end = buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return False
+        assert self.transport is not None
+        head = bytes(buffer[:end]).lower()
+        if not head.startswith(b"http/1.1 101"):
+            self.subscribed.set_exception(ConnectionError(head.split(b"\r\n")[0].decode()))
+            self.transport.close()
+            return False
+        if b"permessage-deflate" in head:
+            self._inflater = zlib.decompressobj(-15)
+        del buffer[: end + 4]
+        self._upgraded = True
+        self.transport.write(_frame(0x1, SUBSCRIBE_ALL))
+        return True
+
+    def _special(self, first: int, payload: bytes) -> list[tuple[bytes, bytes]]:
+        assert self.transport is not None
+        opcode = first & 0x0F
+        if opcode == 0x1 and first & 0x40:  # compressed (permessage-deflate, RSV1)
+            assert self._inflater is not None
+            text = self._inflater.decompress(payload + _DEFLATE_TAIL)
+            if not self.subscribed.done() and text.startswith(_SUBSCRIBED):
+                self.subscribed.set_result(None)
+            return _TICK.findall(text)
+        if opcode == 0x9:  # ping: answer, or uvicorn closes us after ws_ping_timeout
+            self.transport.write(_frame(0xA, payload))
+        elif opcode == 0x8:
+            self.transport.close()
+        elif opcode != 0xA:
+            raise ValueError(f"unexpected frame {first:#x}: fragmented messages are not expected")
+        return []
 
 
 async def _connect(shared: _Shared, port: int, deflate: bool, gate: asyncio.Semaphore) -> _Client:
@@ -227,9 +246,10 @@ async def _worker(pipe: Connection, port: int, count: int, deflate: bool) -> Non
     start, end = await asyncio.to_thread(pipe.recv)
     shared.window = (start, end)
     await asyncio.sleep(max(0.0, start - time.time()))
-    cpu_start = time.process_time()
+    cpu_start, frames_start = time.process_time(), sum(c.frames for c in clients)
     await asyncio.sleep(max(0.0, end - time.time()))
     cpu_window = time.process_time() - cpu_start
+    frames_window = sum(c.frames for c in clients) - frames_start
     while time.time() < end + MAX_TAIL_SECONDS:
         now = time.time()
         if now > end + QUIET_SECONDS and now - shared.last_in_window > QUIET_SECONDS:
@@ -241,8 +261,8 @@ async def _worker(pipe: Connection, port: int, count: int, deflate: bool) -> Non
             {
                 "counts": [c.count for c in clients],
                 "closed": sum(c.closed for c in clients),
-                "other": sum(c.other for c in clients),
-                "keys": shared.keys,
+                "frames": frames_window,
+                "keys": {key for key in shared.keys if shared.in_window(key[1])},
                 "rounds": shared.rounds,
                 "delays": shared.delays.tobytes(),
                 "cpu_seconds": cpu_window,
@@ -327,17 +347,17 @@ def _run_window(daemon: DaemonProcess, args: argparse.Namespace, pipes: list[Con
     profiler = None
     time.sleep(max(0.0, start - time.time()))
     if args.py_spy:
-        spy = REPO / ".venv" / "bin" / "py-spy"
+        spy = Path(sys.executable).parent / "py-spy"  # installed in the venv
         profiler = subprocess.Popen(
-            [str(spy), "record", "-p", str(daemon.proc.pid), "-d", str(int(args.seconds)),
-             "-f", "raw", "-o", args.py_spy],
+            [str(spy), "record", "--nonblocking", "-p", str(daemon.proc.pid),
+             "-d", str(int(args.seconds)), "-f", "raw", "-o", args.py_spy],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )  # fmt: skip
     cpu_before = daemon_ps.cpu_times()
     psutil.cpu_percent(None)
     time.sleep(max(0.0, end - time.time()))
     cpu_after = daemon_ps.cpu_times()
-    machine = psutil.cpu_percent(None)
+    machine = psutil.cpu_percent(None)  # all cores together, 0-100
     daemon_cpu = (
         (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)
     ) / args.seconds
@@ -349,66 +369,119 @@ def _run_window(daemon: DaemonProcess, args: argparse.Namespace, pipes: list[Con
         if profiler.returncode:
             print(f"py-spy failed: {err.decode()[-500:]}")
 
+    _report(args, connected, errors, connect_seconds, results, before, after)
+    cpus = os.cpu_count() or 1
+    client_cpu = sum(r["cpu_seconds"] for r in results) / args.seconds
+    others = machine / 100 * cpus - daemon_cpu - client_cpu
+    print(f"  CPU during the window: daemon {daemon_cpu * 100:.0f}% of one core, client "
+          f"processes {client_cpu * 100:.0f}%, anything else on the machine {others * 100:.0f}% "
+          f"({cpus} cores)")  # fmt: skip
+
+
+def _report(
+    args: argparse.Namespace,
+    connected: int,
+    errors: list[str],
+    connect_seconds: float,
+    results: list[dict],
+    before: str,
+    after: str,
+) -> None:
     counts = [n for r in results for n in r["counts"]]
-    keys: set[tuple[str, str]] = set().union(*(r["keys"] for r in results))
+    keys: set[tuple[bytes, bytes]] = set().union(*(r["keys"] for r in results))
     delays = array("d")
     for r in results:
         delays.frombytes(r["delays"])
     ticks = len(keys)
-    rounds = len({ts for _, ts in keys})
     complete = sum(1 for n in counts if n == ticks)
     missing = sum(max(0, ticks - n) for n in counts)
-    client_cpu = sum(r["cpu_seconds"] for r in results) / args.seconds
-    dropped = _metric(after, "papertrade_websocket_dropped") - _metric(
-        before, "papertrade_websocket_dropped"
-    )
-    hub_dropped = _metric(after, 'papertrade_market_dropped{subscriber="websockets"}')
-    deflate = "permessage-deflate" if any(r["deflate"] for r in results) else "no compression"
+    extra = sum(max(0, n - ticks) for n in counts)
+    rounds: dict[bytes, list[float]] = {}  # ts -> [first, last] delivery delay over all clients
+    for r in results:
+        for ts, (first, last) in r["rounds"].items():
+            span = rounds.setdefault(ts, [first, last])
+            span[0], span[1] = min(span[0], first), max(span[1], last)
+    instants = sorted(datetime.fromisoformat(ts.decode()).timestamp() for ts in rounds)
+    period = statistics.median(b - a for a, b in itertools.pairwise(instants)) if rounds else 0
 
+    def metric(name: str) -> float:
+        return _metric(after, name) - _metric(before, name)
+
+    deflate = "permessage-deflate" if any(r["deflate"] for r in results) else "no compression"
+    feed = f"sim feed + fake Upbit {args.upbit_rate:g} trades/s" if args.upbit_rate else "sim feed"
     print(f"WS /ws fan-out: {args.clients} clients in {args.procs} processes, {deflate}, "
-          f"sim feed, {args.seconds:g} s window (by tick ts), {os.cpu_count()} CPUs")  # fmt: skip
+          f"{feed}, {args.seconds:g} s window (by tick ts)")  # fmt: skip
     print(f"  connected and subscribed: {connected}/{args.clients} in {connect_seconds:.1f} s"
           + (f"; errors: {errors}" if errors else ""))  # fmt: skip
-    print(f"  tick rate: {ticks / args.seconds:.1f} messages/s ({ticks} distinct (ticker, ts) "
-          f"in {rounds} feed rounds)")  # fmt: skip
-    print(f"  delivered: {len(delays) / args.seconds:,.0f} messages/s to clients "
-          f"(expected {ticks * connected / args.seconds:,.0f})")  # fmt: skip
-    print(f"  clients that got every tick: {complete}/{connected}; messages missing: {missing}; "
-          f"connections closed early: {sum(r['closed'] for r in results)}")  # fmt: skip
+    print(f"  ticks: {ticks / args.seconds:.1f}/s, quotes and USD/KRW ({ticks} distinct "
+          f"(ticker, ts), {len(rounds)} distinct ts, median {period:.3f} s apart)")  # fmt: skip
+    print(f"  delivered: {len(delays) / args.seconds:,.0f} ticks/s to clients (every client "
+          f"every tick: {ticks * connected / args.seconds:,.0f}/s); all messages incl. candles: "
+          f"{sum(r['frames'] for r in results) / args.seconds:,.0f}/s")  # fmt: skip
+    print(f"  clients that got every tick: {complete}/{connected}; ticks missing: {missing}, "
+          f"duplicated: {extra}; connections closed early: "
+          f"{sum(r['closed'] for r in results)}")  # fmt: skip
     if delays:
         ms = sorted(d * 1000 for d in delays)
         print(f"  tick-to-client delay: p50 {percentile(ms, 0.5):.1f} ms, "
               f"p90 {percentile(ms, 0.9):.1f} ms, p99 {percentile(ms, 0.99):.1f} ms, "
               f"max {ms[-1]:.1f} ms")  # fmt: skip
-    rounds_seen: dict[str, list[float]] = {}
-    for r in results:
-        for ts, (first, last) in r["rounds"].items():
-            span = rounds_seen.setdefault(ts, [first, last])
-            span[0], span[1] = min(span[0], first), max(span[1], last)
-    if rounds_seen:
-        firsts = [first * 1000 for first, _ in rounds_seen.values()]
-        lasts = [last * 1000 for _, last in rounds_seen.values()]
-        print(f"  per feed round (median over rounds): first message to a client after "
-              f"{percentile(firsts, 0.5):.1f} ms, the round complete at every client after "
-              f"{percentile(lasts, 0.5):.1f} ms")  # fmt: skip
-    print(f"  dropped for slow clients (papertrade_websocket_dropped): {dropped:g}; "
-          f"dropped before the websocket hub (market_dropped): {hub_dropped:g}")  # fmt: skip
-    print(f"  CPU during the window: daemon {daemon_cpu * 100:.0f}% of one core, client "
-          f"processes {client_cpu * 100:.0f}%, machine {machine:.0f}% of all cores")  # fmt: skip
+        firsts = [first * 1000 for first, _ in rounds.values()]
+        lasts = [last * 1000 for _, last in rounds.values()]
+        print(f"  per distinct ts (median): first tick at a client after "
+              f"{statistics.median(firsts):.1f} ms, every tick at every client after "
+              f"{statistics.median(lasts):.1f} ms")  # fmt: skip
+    slow = metric("papertrade_websocket_dropped")
+    early = metric('papertrade_market_dropped{subscriber="websockets"}')
+    print(f"  dropped for slow clients (papertrade_websocket_dropped): {slow:g}; "
+          f"before the websocket hub (papertrade_market_dropped): {early:g}")  # fmt: skip
+
+
+async def _trade(fake: FakeUpbit, rate: float, stop: asyncio.Event) -> None:
+    """Trades on the fake Upbit at `rate` a second, its markets in turn, until `stop`."""
+    loop = asyncio.get_running_loop()
+    prices = {code: int(market.trade_price) for code, market in fake.markets.items()}
+    codes = list(prices)
+    due = loop.time()
+    for n in itertools.count():
+        if stop.is_set():
+            return
+        code = codes[n % len(codes)]
+        prices[code] += random.choice((-1, 1)) * max(1, prices[code] // 10_000)
+        await fake.trade(code, str(prices[code]))
+        due += 1 / rate
+        await asyncio.sleep(max(0.0, due - loop.time()))
 
 
 async def run(args: argparse.Namespace) -> None:
-    async with scratch_database() as url:
+    async with scratch_database() as url, contextlib.AsyncExitStack() as stack:
         data_dir = Path(tempfile.mkdtemp(prefix="ptbench-ws-"))
+        stack.callback(shutil.rmtree, data_dir, ignore_errors=True)
         env = {"PAPERTRADE_LOG_LEVEL": "warning", "PAPERTRADE_FEEDS": "sim"}
+        fake = None
+        if args.upbit_rate:
+            fake = FakeUpbit({"KRW-BTC": "150000000", "KRW-ETH": "5000000", "KRW-XRP": "3000"})
+            await fake.start()
+            stack.push_async_callback(fake.close)
+            env |= {
+                "PAPERTRADE_FEEDS": "sim,upbit",
+                "PAPERTRADE_UPBIT_API_URL": fake.api_url,
+                "PAPERTRADE_UPBIT_WS_URL": fake.ws_url,
+            }
         daemon = DaemonProcess(data_dir, url, **env)
-        daemon.start()
+        await asyncio.to_thread(daemon.start)
+        stack.callback(daemon.stop)
+        stop = asyncio.Event()
+        trading = None
+        if fake is not None:
+            trading = asyncio.create_task(_trade(fake, args.upbit_rate, stop))
         try:
-            await asyncio.sleep(2)  # the sim feed's first round
+            await asyncio.sleep(3)  # the first sim round; the Upbit feeder's markets and stream
             await asyncio.to_thread(_measure, daemon, args)
         finally:
-            daemon.stop()
-            shutil.rmtree(data_dir, ignore_errors=True)
+            stop.set()
+            if trading is not None:
+                await trading
 
 
 def main() -> None:
@@ -417,6 +490,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--procs", type=int, default=2, help="client processes")
     parser.add_argument("--deflate", action="store_true", help="offer permessage-deflate")
+    parser.add_argument(
+        "--upbit-rate",
+        type=float,
+        default=0,
+        help="also feed a fake Upbit this many trades a second (BTC, ETH, XRP in turn)",
+    )
     parser.add_argument("--py-spy", metavar="PATH", help="py-spy the daemon during the window")
     args = parser.parse_args()
     asyncio.run(run(args))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import gc
 import getpass
-import signal
 import sys
 from collections.abc import Awaitable, Callable
 
@@ -17,16 +16,9 @@ from daemon.config import ConfigError, Settings, load_settings
 from daemon.database import create_pool, embedded_database_url
 from daemon.logs import configure_logging
 from daemon.migrate import migrate
+from daemon.signals import stop_on_signal
 
 log = structlog.get_logger(__name__)
-
-
-async def _stop_on_signal(scope: anyio.CancelScope) -> None:
-    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-        async for signum in signals:
-            log.info("shutdown_requested", signal=signal.Signals(signum).name)
-            scope.cancel()
-            return
 
 
 async def run_daemon(settings: Settings) -> None:
@@ -37,7 +29,7 @@ async def run_daemon(settings: Settings) -> None:
         # collect the young generation less often (it dominates tail latency under load).
         gc.freeze()
         gc.set_threshold(50_000, 20, 100)
-        tg.start_soon(_stop_on_signal, tg.cancel_scope)
+        tg.start_soon(stop_on_signal, tg.cancel_scope)
         await platform.serve()
         tg.cancel_scope.cancel()
     log.info("stopped")

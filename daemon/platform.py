@@ -23,13 +23,14 @@ from daemon.actors.http_server import HttpServer
 from daemon.actors.market_hub import MarketHub
 from daemon.actors.notifier import DiscordNotifier
 from daemon.actors.order_recorder import OrderRecorder
-from daemon.actors.settlement import SettlementActor, partition_of
 from daemon.actors.redis_mirror import RedisMirror
+from daemon.actors.settlement import SettlementActor, partition_of
 from daemon.actors.sim_feeder import SimFeeder
 from daemon.amqp_topology import Topology
 from daemon.clock import Clock, LiveClock
 from daemon.config import Settings
 from daemon.database import create_pool, embedded_database_url
+from daemon.edge.publisher import OrderPublisher
 from daemon.feeds import Feeder, build_feeders
 from daemon.fees import FeeSchedule, parse_fee_schedule
 from daemon.instruments import Instrument, load_instruments
@@ -40,8 +41,8 @@ from daemon.messages import (
     MarketData,
     Order,
     OrderEvent,
-    SettleOrder,
     SettlementCommand,
+    SettleOrder,
 )
 from daemon.metrics import Metrics
 from daemon.migrate import migrate
@@ -119,9 +120,7 @@ class Platform:
         self.candle_bars, candle_bars_out = anyio.create_memory_object_stream[CandleBar](
             MARKET_BUFFER
         )
-        self.candles = CandleRoller(
-            pool, self.subscribe_market("candles"), self.candle_bars, clock
-        )
+        self.candles = CandleRoller(pool, self.subscribe_market("candles"), self.candle_bars, clock)
         self._candle_bars_out = candle_bars_out
         self.equity = EquityRecorder(
             pool, self.book, clock, timedelta(seconds=settings.equity_interval_seconds)
@@ -149,6 +148,7 @@ class Platform:
             self.intake = OrderIntake(self, settings.amqp_url, self.amqp_topology())
             self.extra_actors.append(Actor("order_intake", self.intake.run))
         self.http: HttpServer | None = None
+        self.order_publisher: OrderPublisher | None = None  # set in edge mode, by enable_http
 
     def amqp_topology(self) -> Topology:
         """The RabbitMQ queues of the order intake (PAPERTRADE_AMQP_QUEUE)."""
@@ -156,7 +156,8 @@ class Platform:
 
     def enable_http(self) -> HttpServer:
         """Add the HTTP/websocket actor: the API, the websocket hub, the web app."""
-        from daemon.api.app import access_log, create_app, find_web_dir
+        from daemon.api.access_log import access_log
+        from daemon.api.app import create_app, find_web_dir
         from daemon.api.context import ApiContext
         from daemon.api.ws_hub import WebsocketHub
         from daemon.tokens import (
@@ -171,7 +172,6 @@ class Platform:
         submit = None
         if settings.amqp_url:
             # One path for every order: the daemon's own POST /api/orders goes through the queue.
-            from daemon.edge.publisher import OrderPublisher
 
             self.order_publisher = OrderPublisher(
                 settings.amqp_url, self.amqp_topology(), name="papertrade-daemon-api"
@@ -211,7 +211,11 @@ class Platform:
             yield ("papertrade_market_dropped", "Quotes a slow subscriber missed",
                    {"subscriber": name}, dropped)  # fmt: skip
         for feeder in self.feeders:
-            age = -1.0 if feeder.last_received is None else (now - feeder.last_received).total_seconds()
+            age = (
+                -1.0
+                if feeder.last_received is None
+                else (now - feeder.last_received).total_seconds()
+            )
             yield ("papertrade_feed_age_seconds", "Seconds since a feed's last message (-1: none yet)",
                    {"feed": feeder.name}, age)  # fmt: skip
         if self.http is not None:

@@ -6,6 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import structlog
 
 from daemon.clock import TestClock
 from daemon.messages import SettleOrder
@@ -313,3 +314,29 @@ async def test_value_too_large_is_refused_not_truncated(database_url: str) -> No
         order = await place(platform, user, BTC, "BUY", "999999")
         assert (order.status, order.reason) == ("FAILED", "value_too_large")
         assert timedelta(0) <= clock.now() - order.created_at
+
+
+async def test_the_same_order_twice_in_one_batch_settles_once(database_url: str) -> None:
+    clock = TestClock(KRX_OPEN)
+    async with running_platform(database_url, clock) as platform:
+        platform.book.update(quote(clock, BTC, "150000000"))
+        user = await new_user(platform)
+        request = OrderRequest(ticker_id=BTC, side="BUY", quantity="0.001")
+        order, _ = await platform.recorder.record(
+            build_order(request, user.id, platform.instruments, clock.now())
+        )
+        inbox = platform.inbox_of(user.id)
+        with structlog.testing.capture_logs() as logs:
+            inbox.send_nowait(SettleOrder(order))  # both land in the inbox before the actor
+            inbox.send_nowait(SettleOrder(order))  # runs, so they are one batch
+            settled = await outcome(platform, order.id)
+        assert settled.status == "FILLED"
+        assert not [e for e in logs if e["event"] in ("actor_crashed", "settlement_state_stale")]
+        later = await place(platform, user, BTC, "BUY", "0.001")  # the actor is still healthy
+        assert later.status == "FILLED"
+        assert (
+            await platform.pool.fetchval(
+                "SELECT count(*) FROM cash_ledger WHERE order_id = $1", order.id
+            )
+            == 1
+        )

@@ -148,8 +148,13 @@ class SettlementActor:
     async def _settle(self, commands: list[SettleOrder]) -> None:
         if not commands:
             return
-        fresh = [c.order for c in commands if c.order.id not in self._recent]
-        fresh = [o for o in fresh if o.id not in self._resting]
+        # Drop what is already done or resting, and repeats within the batch (redeliveries).
+        unique = {c.order.id: c.order for c in reversed(commands)}
+        fresh = [
+            order
+            for order_id, order in reversed(unique.items())
+            if order_id not in self._recent and order_id not in self._resting
+        ]
         for attempt in range(_STALE_RETRIES + 1):
             try:
                 await self._settle_once(fresh)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-import structlog
 from litestar import Litestar, Request, Response
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import CacheControlHeader
@@ -14,7 +12,6 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from daemon.api.auth_routes import AuthController
 from daemon.api.context import ApiContext
@@ -25,7 +22,6 @@ from daemon.api.order_routes import OrderController
 from daemon.api.portfolio_routes import PortfolioController
 from daemon.api.ws_route import ws_endpoint
 
-log = structlog.get_logger("papertrade.access")
 _API_PREFIXES = ("/api", "/ws", "/schema", "/healthz", "/readyz", "/metrics")
 _PLACEHOLDER = """<!doctype html><html lang="en"><meta charset="utf-8"><title>papertrade</title>
 <body style="font-family:system-ui;max-width:40em;margin:4em auto;line-height:1.5">
@@ -119,34 +115,3 @@ def create_app(context: ApiContext, web_dir: Path | None = None) -> Litestar:
     )
     app.state.ctx = context
     return app
-
-
-def access_log(app: ASGIApp) -> ASGIApp:
-    """Structured access log lines: method, path, status, milliseconds."""
-
-    async def logged(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 0
-
-        async def capture(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await app(scope, receive, capture)
-        finally:
-            log.info(
-                "http_request",
-                method=scope["method"],
-                path=scope["path"],
-                status=status,
-                ms=round((time.perf_counter() - started) * 1000, 2),
-                client=(scope.get("client") or ("", 0))[0],
-            )
-
-    return logged

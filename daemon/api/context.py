@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 class ApiContext:
     def __init__(
         self,
-        platform: "Platform",
+        platform: Platform,
         minter: TokenMinter,
         verifier: TokenVerifier,
         hub: WebsocketHub,

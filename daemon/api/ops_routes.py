@@ -27,6 +27,7 @@ class Readiness(msgspec.Struct, frozen=True):
     ready: bool
     database: bool
     settlement: bool
+    broker: bool | None  # RabbitMQ reachable; null when orders do not go through it
     feeds: list[FeedState]
 
 
@@ -53,8 +54,12 @@ async def readyz(request: Request) -> Response[Readiness]:
             FeedState(name=feeder.name, connected=feeder.connected, age_seconds=age, fresh=fresh)
         )
     settlement = all(actor.ready.is_set() for actor in platform.settlement)
-    ready = database and settlement and all(f.fresh for f in feeds)
-    body = Readiness(ready=ready, database=database, settlement=settlement, feeds=feeds)
+    publisher = platform.order_publisher
+    broker = None if publisher is None else publisher.connected
+    ready = database and settlement and broker is not False and all(f.fresh for f in feeds)
+    body = Readiness(
+        ready=ready, database=database, settlement=settlement, broker=broker, feeds=feeds
+    )
     return Response(body, status_code=200 if ready else 503)
 
 

@@ -1,16 +1,19 @@
 """Websocket fan-out: each client has a bounded quote backlog (drop-oldest) and an unbounded
 queue for its own order events (never dropped), so a slow browser stalls nobody else.
 
-Every message is encoded once and the same text is queued to each interested client.
+Every message is encoded once and the same text is queued to each interested client. Market
+data is gathered for a moment after a burst starts and then handed to every client at once, so
+a feed's round of ticks costs one wake-up and one write per client, not one per client per tick.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from uuid import UUID
 
 import anyio
+import anyio.lowlevel
 import msgspec
 import structlog
 from anyio.abc import ObjectReceiveStream
@@ -29,6 +32,8 @@ from daemon.price_book import PriceBook
 log = structlog.get_logger(__name__)
 
 ALL = "*"
+COALESCE_SECONDS = 0.01  # from the first message of a burst to handing it to the clients
+WAKE_GROUP = 100  # clients whose senders run in one turn of the event loop
 _encoder = msgspec.json.Encoder()
 
 
@@ -44,8 +49,12 @@ class WsClient:
         self.priority: deque[str] = deque()  # order events and replies: never dropped
         self.dropped = 0
         self.wakeup = anyio.Event()
+        # The hub's own tuple when the queue holds exactly one burst and nothing else: handed
+        # back as it is, so the server can frame it once for every client that gets it.
+        self._shared: tuple[str, ...] | None = None
 
     def push(self, text: str, *, droppable: bool) -> None:
+        self._shared = None
         if droppable:
             if len(self.quotes) == self.quotes.maxlen:
                 self.dropped += 1
@@ -54,22 +63,44 @@ class WsClient:
             self.priority.append(text)
         self.wakeup.set()
 
-    def take(self) -> list[str]:
+    def push_market(self, texts: tuple[str, ...]) -> None:
+        """`push(text, droppable=True)` for each of `texts`, with one wake-up."""
+        room = self.quotes.maxlen or 0
+        overflow = len(self.quotes) + len(texts) - room
+        if overflow > 0:
+            self.dropped += overflow
+        whole = not self.quotes and not self.priority and len(texts) <= room
+        self._shared = texts if whole else None
+        self.quotes.extend(texts)
+        self.wakeup.set()
+
+    def take(self) -> Sequence[str]:
         """Everything queued, order events first."""
         self.wakeup = anyio.Event()
-        batch = list(self.priority) + list(self.quotes)
-        self.priority.clear()
+        if self._shared is not None:
+            batch: Sequence[str] = self._shared
+            self._shared = None
+        elif not self.priority:
+            batch = list(self.quotes)
+        else:
+            batch = list(self.priority) + list(self.quotes)
+            self.priority.clear()
         self.quotes.clear()
         return batch
 
 
 class WebsocketHub:
-    def __init__(self, book: PriceBook, backlog: int = 512) -> None:
+    def __init__(
+        self, book: PriceBook, backlog: int = 512, coalesce: float = COALESCE_SECONDS
+    ) -> None:
         self._book = book
         self._backlog = backlog
+        self._coalesce = coalesce
         self.clients: set[WsClient] = set()
         self._by_ticker: defaultdict[str, set[WsClient]] = defaultdict(set)
         self._by_user: defaultdict[UUID, set[WsClient]] = defaultdict(set)
+        self._burst: list[tuple[str | None, str]] = []  # (ticker id, text), not yet handed out
+        self._burst_started = anyio.Event()
         self.messages_sent = 0
 
     def connect(self) -> WsClient:
@@ -111,13 +142,40 @@ class WebsocketHub:
                     del self._by_ticker[ticker]
 
     def _fan_out(self, ticker_id: str | None, text: str) -> None:
-        targets = self._by_ticker.get(ALL, set())
-        if ticker_id is not None:
-            targets = targets | self._by_ticker.get(ticker_id, set())
-        for client in targets:
-            client.push(text, droppable=True)
+        """Queue `text` for the subscribers of `ticker_id` (None: of everything) in this burst."""
+        self._burst.append((ticker_id, text))
+        self._burst_started.set()
+
+    def _take_burst(self) -> list[tuple[WsClient, tuple[str, ...]]]:
+        """Who gets what of the burst so far; the burst starts afresh."""
+        burst, self._burst = self._burst, []
+        self._burst_started = anyio.Event()
+        everything = tuple(text for _, text in burst)
+        deliveries = [(client, everything) for client in self._by_ticker.get(ALL, ())]
+        tickers = {ticker for ticker, _ in burst if ticker is not None}
+        for client in {c for t in tickers & self._by_ticker.keys() for c in self._by_ticker[t]}:
+            if ALL not in client.tickers:
+                wanted = client.tickers
+                texts = tuple(text for ticker, text in burst if ticker in wanted)
+                deliveries.append((client, texts))
+        return deliveries
+
+    async def _hand_out(self) -> None:
+        while True:
+            await self._burst_started.wait()
+            # The rest of the burst arrives meanwhile: one wake-up per client carries it all.
+            await anyio.sleep(self._coalesce)
+            deliveries = self._take_burst()
+            for start in range(0, len(deliveries), WAKE_GROUP):
+                for client, texts in deliveries[start : start + WAKE_GROUP]:
+                    client.push_market(texts)
+                # The event loop writes its sockets once a turn: let these clients' senders run
+                # (and their bytes leave) before waking the next group.
+                await anyio.lowlevel.checkpoint()
 
     def on_market(self, data: MarketData) -> None:
+        if not self._by_ticker:
+            return  # nobody listens: skip the encoding
         match data:
             case Quote():
                 self._fan_out(data.ticker_id, encode(QuoteMessage(**quote_fields(data, self._book))))
@@ -125,6 +183,8 @@ class WebsocketHub:
                 self._fan_out(None, encode(fx_message(data)))
 
     def on_candle(self, bar: CandleBar) -> None:
+        if not self._by_ticker:
+            return
         self._fan_out(bar.ticker_id, encode(candle_message(bar)))
 
     def on_order(self, event: OrderEvent) -> None:
@@ -148,6 +208,7 @@ class WebsocketHub:
                 handle(item)
 
         async with anyio.create_task_group() as tg:
+            tg.start_soon(self._hand_out)
             tg.start_soon(pump, market, self.on_market)
             tg.start_soon(pump, orders, self.on_order)
             if candles is not None:

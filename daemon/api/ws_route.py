@@ -33,10 +33,10 @@ from daemon.tokens import TokenError
 log = structlog.get_logger(__name__)
 HEARTBEAT = timedelta(seconds=15)
 MAX_FRAME = 64 * 1024
-COALESCE_SECONDS = 0.01  # how long a woken sender waits for more before it writes
 # ASGI extension of our HTTP server (daemon/actors/http_server.py): {"type": SEND_BATCH,
-# "texts": [...]} sends each text as its own frame, all in one socket write. Without it every
-# message is its own ASGI send and its own system call, which 1,000 clients cannot afford.
+# "texts": [...]} sends each text as its own frame, all in one socket write; a tuple may be the
+# very one other clients get too (WsClient.take), so the server may frame it once. Without the
+# extension every message is its own ASGI send and system call: 1,000 clients cannot afford it.
 SEND_BATCH = "papertrade.websocket.send_batch"
 _decoder = msgspec.json.Decoder(ClientOp)
 
@@ -82,13 +82,12 @@ async def _send_loop(socket: WebSocket, client: WsClient, scope: anyio.CancelSco
     batched = SEND_BATCH in (socket.scope.get("extensions") or {})
     try:
         while True:
-            with anyio.move_on_after(HEARTBEAT.total_seconds()):
+            with anyio.move_on_after(HEARTBEAT.total_seconds()) as idle:
                 await client.wakeup.wait()
-            if client.wakeup.is_set():
-                # A feed's round of ticks arrives as a burst: one wake-up should carry all of it.
-                await anyio.sleep(COALESCE_SECONDS)
             batch = client.take()
             if not batch:
+                if not idle.cancelled_caught:
+                    continue  # woken for what an earlier batch already carried
                 batch = [encode(Heartbeat(ts=_now(socket)))]
             if batched:
                 await send({"type": SEND_BATCH, "texts": batch})  # type: ignore[typeddict-item]

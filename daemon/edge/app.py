@@ -20,18 +20,18 @@ from litestar.params import JSONBody
 
 from daemon.actors.http_server import HttpServer
 from daemon.amqp_topology import Topology
-from daemon.api.app import access_log
+from daemon.api.access_log import access_log
 from daemon.api.context import AUTHENTICATED
 from daemon.api.errors import HANDLERS
 from daemon.api.ops_routes import healthz
 from daemon.api.views import OrderView, order_view
-from daemon.cli import _stop_on_signal
 from daemon.clock import Clock, LiveClock
 from daemon.config import Settings
 from daemon.edge.instruments import seeded_instruments
 from daemon.edge.publisher import OrderPublisher
 from daemon.instruments import Instrument
 from daemon.order_requests import OrderRejected, OrderRequest, build_order
+from daemon.signals import stop_on_signal
 from daemon.supervisor import Actor, RestartPolicy, supervise
 from daemon.tokens import TokenVerifier, load_public_key
 
@@ -125,7 +125,7 @@ async def run_edge(settings: Settings) -> None:
         max_restarts=settings.max_restarts, window=settings.restart_window_seconds
     )
     async with anyio.create_task_group() as tg:
-        tg.start_soon(_stop_on_signal, tg.cancel_scope)
+        tg.start_soon(stop_on_signal, tg.cancel_scope)
         actors = [Actor("order_publisher", publisher.run), Actor("http", server.run)]
         await supervise(actors, policy)
         tg.cancel_scope.cancel()

@@ -84,9 +84,9 @@ class Keys:
 
     def __init__(self, data_dir: Path, clock: Clock) -> None:
         self.data_dir = data_dir
-        private = load_or_create_private_key(data_dir, None)
-        self.public: Ed25519PublicKey = private.public_key()
-        self.minter = TokenMinter(private, clock, timedelta(hours=1))
+        self.private = load_or_create_private_key(data_dir, None)
+        self.public: Ed25519PublicKey = self.private.public_key()
+        self.minter = TokenMinter(self.private, clock, timedelta(hours=1))
 
     def headers(self, user: User) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.minter.mint(user.id, user.role)}"}

@@ -1,0 +1,18 @@
+"""SIGTERM and SIGINT end the process cleanly: one task owns the signals and cancels the root scope."""
+
+from __future__ import annotations
+
+import signal
+
+import anyio
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+async def stop_on_signal(scope: anyio.CancelScope) -> None:
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for signum in signals:
+            log.info("shutdown_requested", signal=signal.Signals(signum).name)
+            scope.cancel()
+            return
