@@ -3,14 +3,14 @@ ticker; prints whether every client got every tick and the tick-to-client delay.
 
 The tick source is the daemon's own `sim` feed (every instrument and USD/KRW once a second, in
 one burst); `--upbit-rate R` adds a steady stream of R trades a second from a fake Upbit on
-loopback (tests/fakes). The delay of a message is the client's receive time minus the
-message's own `ts` (for `sim`, the instant the tick was made; for Upbit, the trade's time). Only messages whose `ts` lies in the measured window count,
-so every client should see exactly the same set of (ticker, ts) pairs.
+loopback (tests/fakes). A message's delay is the client's receive time minus the message's own
+`ts` (for `sim` the instant the tick was made, for Upbit the trade's time). Only messages whose
+`ts` lies in the measured window count, so every client should see the same (ticker, ts) pairs.
 
-Clients run in several OS processes, each an asyncio loop of raw sockets with minimal frame
-parsing (the `websockets` client costs more CPU than the server it measures). By default they
-do not offer permessage-deflate; `--deflate` offers it as browsers do (the daemon accepts it,
-so it compresses every frame for every client).
+Clients run in several OS processes, each an asyncio loop of raw sockets that walks the frame
+headers and scans the texts with one regex per chunk, never decoding JSON (the `websockets`
+client would cost more CPU than the server it measures). `--deflate` offers permessage-deflate
+as browsers do; the first line says what the daemon agreed to.
 
     .venv/bin/python -m bench.ws_fanout [--clients 1000] [--seconds 20] [--procs 2] [--deflate]
         [--upbit-rate 0] [--py-spy /tmp/ws.txt]
@@ -243,8 +243,12 @@ async def _worker(pipe: Connection, port: int, count: int, deflate: bool) -> Non
     errors = sorted({repr(r) for r in results if isinstance(r, BaseException)})
     pipe.send(("connected", len(clients), errors[:3]))
 
-    start, end = await asyncio.to_thread(pipe.recv)
-    shared.window = (start, end)
+    window = await asyncio.to_thread(pipe.recv)
+    if window == "bye":  # the main process gave up (another client process failed)
+        for client in clients:
+            client.transport.close()  # type: ignore[union-attr]
+        return
+    start, end = shared.window = window
     await asyncio.sleep(max(0.0, start - time.time()))
     cpu_start, frames_start = time.process_time(), sum(c.frames for c in clients)
     await asyncio.sleep(max(0.0, end - time.time()))
@@ -408,6 +412,8 @@ def _report(
         return _metric(after, name) - _metric(before, name)
 
     deflate = "permessage-deflate" if any(r["deflate"] for r in results) else "no compression"
+    if args.deflate:
+        deflate = f"permessage-deflate offered, {deflate} agreed"
     feed = f"sim feed + fake Upbit {args.upbit_rate:g} trades/s" if args.upbit_rate else "sim feed"
     print(f"WS /ws fan-out: {args.clients} clients in {args.procs} processes, {deflate}, "
           f"{feed}, {args.seconds:g} s window (by tick ts)")  # fmt: skip

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import anyio
 import structlog
 import uvicorn
 from litestar.types import ASGIApp
+from uvicorn.protocols.utils import ClientDisconnected
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.exceptions import InvalidState
+from websockets.protocol import State
+
+from daemon.api.ws_route import SEND_BATCH
 
 log = structlog.get_logger(__name__)
 
@@ -19,6 +25,63 @@ class _Server(uvicorn.Server):
     def capture_signals(self) -> Iterator[None]:
         # The daemon owns SIGTERM/SIGINT and cancels every actor, this one included.
         yield
+
+
+_SHORT_HEADERS = [bytes((0x81, n)) for n in range(126)]  # FIN + text, unmasked, length < 126
+
+
+def _text_frames(texts: Sequence[str]) -> bytes:
+    """Server-to-client text frames (RFC 6455 5.2), one per text, uncompressed, concatenated."""
+    parts: list[bytes] = []
+    for text in texts:
+        data = text.encode()
+        size = len(data)
+        if size < 126:
+            parts.append(_SHORT_HEADERS[size])
+        elif size < 65536:
+            parts.append(b"\x81\x7e" + size.to_bytes(2, "big"))
+        else:
+            parts.append(b"\x81\x7f" + size.to_bytes(8, "big"))
+        parts.append(data)
+    return b"".join(parts)
+
+
+class _WebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's websockets protocol plus one ASGI extension, SEND_BATCH: many text messages,
+    each its own frame, written to the socket at once (one system call, not one per frame)."""
+
+    _framed: tuple[Sequence[str], bytes] | None = None  # the last tuple of texts, framed
+
+    async def run_asgi(self) -> None:
+        self.scope["extensions"][SEND_BATCH] = {}  # type: ignore[index]
+        await super().run_asgi()
+
+    async def send(self, message):  # type: ignore[no-untyped-def]
+        if message["type"] != SEND_BATCH:
+            await super().send(message)
+            return
+        await self.writable.wait()
+        if self.disconnected:
+            raise ClientDisconnected()
+        if not self.handshake_complete or self.close_sent:
+            raise RuntimeError(f"{SEND_BATCH} before accept or after close")
+        if self.conn.state is not State.OPEN:
+            raise ClientDisconnected()
+        if self.conn.extensions:  # permessage-deflate: each client's own compressor frames it
+            try:
+                for text in message["texts"]:
+                    self.conn.send_text(text.encode())
+            except InvalidState:
+                raise ClientDisconnected() from None
+            self.transport.write(b"".join(self.conn.data_to_send()))
+        else:
+            texts = message["texts"]
+            cache = _WebSocketProtocol._framed  # the same burst goes to many clients in a row
+            if cache is None or cache[0] is not texts:
+                cache = _WebSocketProtocol._framed = (texts, _text_frames(texts))
+                if not isinstance(texts, tuple):  # a list may change: keep no copy of it
+                    _WebSocketProtocol._framed = None
+            self.transport.write(cache[1])
 
 
 class HttpServer:
@@ -46,7 +109,11 @@ class HttpServer:
             lifespan="off",
             log_config=None,
             access_log=False,
+            ws=_WebSocketProtocol,
             ws_max_size=64 * 1024,
+            # Compressing every frame once per client costs more than the fan-out itself (a quote
+            # is ~250 bytes; a browser's share is ~30 KB/s uncompressed).
+            ws_per_message_deflate=False,
             ws_ping_interval=20,
             ws_ping_timeout=20,
             timeout_graceful_shutdown=5,

@@ -161,10 +161,14 @@ class WebsocketHub:
         return deliveries
 
     async def _hand_out(self) -> None:
+        rested_at = 0.0  # when the event loop has been free as long as the last hand-out took
         while True:
             await self._burst_started.wait()
             # The rest of the burst arrives meanwhile: one wake-up per client carries it all.
-            await anyio.sleep(self._coalesce)
+            # Under a steady stream of ticks, resting as long as the last hand-out took keeps
+            # the fan-out to half the event loop; orders and the API need the other half.
+            await anyio.sleep(max(self._coalesce, rested_at - anyio.current_time()))
+            started = anyio.current_time()
             deliveries = self._take_burst()
             for start in range(0, len(deliveries), WAKE_GROUP):
                 for client, texts in deliveries[start : start + WAKE_GROUP]:
@@ -172,6 +176,8 @@ class WebsocketHub:
                 # The event loop writes its sockets once a turn: let these clients' senders run
                 # (and their bytes leave) before waking the next group.
                 await anyio.lowlevel.checkpoint()
+            finished = anyio.current_time()
+            rested_at = finished + (finished - started)
 
     def on_market(self, data: MarketData) -> None:
         if not self._by_ticker:
