@@ -87,3 +87,21 @@ def pgbench_reference(seconds: int = 10) -> float | None:
     except ValueError:
         print(f"pgbench reference printed {out!r}")
         return None
+
+
+# wrk request script: POST a small market BUY of BTC, each request as the next of many users.
+_WRK_ORDERS = """
+tokens = {%s}
+counter = 0
+request = function()
+  counter = counter + 1
+  local token = tokens[(counter %% #tokens) + 1]
+  return wrk.format("POST", "/api/orders",
+    {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token},
+    '{"ticker_id":"CRYPTO-COIN-BTC","side":"BUY","type":"MARKET","quantity":"0.0001"}')
+end
+"""
+
+
+def write_wrk_orders_script(path: Path, tokens: list[str]) -> None:
+    path.write_text(_WRK_ORDERS % ",".join(f'"{t}"' for t in tokens))

@@ -34,7 +34,7 @@ import aio_pika
 import anyio
 import httpx
 
-from bench.common import bulk_users, percentile, scratch_database
+from bench.common import bulk_users, percentile, scratch_database, write_wrk_orders_script
 from daemon.amqp_topology import Topology
 from daemon.clock import LiveClock
 from daemon.config import load_settings
@@ -45,17 +45,6 @@ from tests.daemon_process import free_port
 
 AMQP_URL = os.environ.get("PAPERTRADE_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672/")
 BTC = "CRYPTO-COIN-BTC"
-LUA = """
-tokens = {%s}
-counter = 0
-request = function()
-  counter = counter + 1
-  local token = tokens[(counter %% #tokens) + 1]
-  return wrk.format("POST", "/api/orders",
-    {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token},
-    '{"ticker_id":"CRYPTO-COIN-BTC","side":"BUY","type":"MARKET","quantity":"0.0001"}')
-end
-"""
 
 
 class Edge:
@@ -148,7 +137,7 @@ async def bench(clients: int, seconds: int, users: int, prefetch: int) -> None:
     async with scratch_database() as url:
         tokens = [minter.mint(user_id, "USER") for user_id in await bulk_users(url, users)]
         script = data_dir / "orders.lua"
-        script.write_text(LUA % ",".join(f'"{t}"' for t in tokens))
+        write_wrk_orders_script(script, tokens)
         edge = Edge(data_dir, queue)
         try:
             await edge.ready()

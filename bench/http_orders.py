@@ -21,22 +21,10 @@ from pathlib import Path
 import anyio
 import asyncpg
 
-from bench.common import bulk_users, scratch_database
+from bench.common import bulk_users, scratch_database, write_wrk_orders_script
 from daemon.clock import LiveClock
 from daemon.tokens import TokenMinter, load_or_create_private_key
 from tests.daemon_process import DaemonProcess
-
-LUA = """
-tokens = {%s}
-counter = 0
-request = function()
-  counter = counter + 1
-  local token = tokens[(counter %% #tokens) + 1]
-  return wrk.format("POST", "/api/orders",
-    {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token},
-    '{"ticker_id":"CRYPTO-COIN-BTC","side":"BUY","type":"MARKET","quantity":"0.0001"}')
-end
-"""
 
 
 async def run(clients: int, seconds: int, users: int, partitions: int) -> None:
@@ -55,7 +43,7 @@ async def run(clients: int, seconds: int, users: int, partitions: int) -> None:
         try:
             await asyncio.sleep(3)  # the sim feed's first prices
             script = data_dir / "orders.lua"
-            script.write_text(LUA % ",".join(f'"{t}"' for t in tokens))
+            write_wrk_orders_script(script, tokens)
             command = [
                 "wrk",
                 "-t1",
