@@ -166,7 +166,7 @@ def retry_after_seconds(response: httpx.Response, default: float = 1.0) -> float
     if not isinstance(wait, int | float) or isinstance(wait, bool):
         wait = response.headers.get("retry-after")
     try:
-        seconds = float(wait)  # type: ignore[arg-type]
+        seconds = float(wait)  # type: ignore[arg-type]  # ok-float: seconds, not money
     except (TypeError, ValueError):
         return default
     return min(max(seconds, 0.0), MAX_RETRY_AFTER) if math.isfinite(seconds) else default
@@ -383,7 +383,7 @@ class DiscordNotifier:
         if response.headers.get("x-ratelimit-remaining") != "0":
             return
         try:
-            wait = float(response.headers.get("x-ratelimit-reset-after", "0"))
+            wait = float(response.headers.get("x-ratelimit-reset-after", "0"))  # ok-float: seconds
         except ValueError:
             return
         if math.isfinite(wait) and wait > 0:
