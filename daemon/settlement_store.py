@@ -75,18 +75,19 @@ def _count(status: str) -> int:
 async def commit(conn: asyncpg.Connection, batch: Batch, now: datetime) -> None:
     """Write `batch` atomically, or raise StaleState having written nothing."""
     async with conn.transaction():
-        ids = batch.order_ids()
-        pending = {row["id"] for row in await conn.fetch(query("settlement_lock_pending"), ids)}
-        if len(pending) != len(ids):
-            raise StaleState("orders no longer pending", frozenset(set(ids) - pending))
         await _write_orders(conn, batch)
         await _write_money(conn, batch, now)
 
 
 async def _write_orders(conn: asyncpg.Connection, batch: Batch) -> None:
+    """Move the batch's orders out of PENDING; any that was not PENDING any more aborts it.
+
+    The UPDATEs only touch rows still PENDING (locking them), so the ids they return tell which
+    were settled elsewhere meanwhile, without a separate locking SELECT first."""
+    updated: set = set()
     if batch.filled:
         fills = [order for order, _ in batch.filled]
-        await conn.execute(
+        rows = await conn.fetch(
             query("settlement_fill_orders"),
             [o.id for o in fills],
             [o.price for o in fills],
@@ -95,13 +96,18 @@ async def _write_orders(conn: asyncpg.Connection, batch: Batch) -> None:
             [o.fee_krw for o in fills],
             [o.filled_at for o in fills],
         )
+        updated.update(row["id"] for row in rows)
     if batch.ended:
-        await conn.execute(
+        rows = await conn.fetch(
             query("settlement_end_orders"),
             [o.id for o in batch.ended],
             [o.status for o in batch.ended],
             [o.reason for o in batch.ended],
         )
+        updated.update(row["id"] for row in rows)
+    ids = batch.order_ids()
+    if len(updated) != len(ids):
+        raise StaleState("orders no longer pending", frozenset(set(ids) - updated))
 
 
 async def _write_money(conn: asyncpg.Connection, batch: Batch, now: datetime) -> None:

@@ -340,3 +340,35 @@ async def test_the_same_order_twice_in_one_batch_settles_once(database_url: str)
             )
             == 1
         )
+
+
+async def test_an_order_ended_behind_settlements_back_is_never_filled(database_url: str) -> None:
+    """The database, not the actor's memory, has the last word on PENDING."""
+    clock = TestClock(KRX_OPEN)
+    async with running_platform(database_url, clock) as platform:
+        platform.book.update(quote(clock, BTC, "150000000"))
+        user = await new_user(platform)
+        order = await submit(platform, user, BTC, "BUY", "0.001", limit_price="100000000")
+        # Another process (an admin tool, a second daemon by mistake) ends it meanwhile.
+        await platform.pool.execute(
+            "UPDATE orders SET status = 'CANCELLED', reason = 'account_reset' WHERE id = $1",
+            order.id,
+        )
+        with structlog.testing.capture_logs() as logs:
+            platform.book.update(quote(clock, BTC, "99000000"))  # now the limit is crossed
+            clock.advance(1)
+            later = await place(platform, user, BTC, "BUY", "0.001")  # settles after the retry
+        assert later.status == "FILLED"
+        assert [e for e in logs if e["event"] == "settlement_state_stale"]
+        assert not [e for e in logs if e["event"] == "actor_crashed"]
+        row = await platform.pool.fetchrow(
+            "SELECT status, reason FROM orders WHERE id = $1", order.id
+        )
+        assert (row["status"], row["reason"]) == ("CANCELLED", "account_reset")
+        assert (
+            await platform.pool.fetchval(
+                "SELECT count(*) FROM cash_ledger WHERE order_id = $1", order.id
+            )
+            == 0
+        )
+        assert await position(platform, user, BTC) == (Decimal("0.001"), Decimal("99000000"))
