@@ -114,7 +114,11 @@ def main() -> None:
     parser.add_argument("--pgbench-seconds", type=int, default=10)
     args = parser.parse_args()
     configure_logging("warning")
-    rate = anyio.run(bench, args.orders, args.users, args.clients, args.partitions)
+    # uvloop, as `papertrade run` uses.
+    rate = anyio.run(
+        bench, args.orders, args.users, args.clients, args.partitions,
+        backend_options={"use_uvloop": True},
+    )  # fmt: skip
     reference = pgbench_reference(args.pgbench_seconds)
     if reference:
         print(f"pgbench reference (1 order/transaction, 8 clients): {reference:,.0f} tps")

@@ -20,6 +20,11 @@ class Metrics:
             ["status"],
             registry=self.registry,
         )
+        # One child per status, looked up once: labels() is a locked lookup on the hot path.
+        self._orders_by_status = {
+            status: self.orders.labels(status)
+            for status in ("PENDING", "FILLED", "CANCELLED", "FAILED")
+        }
         self.settlement_latency = Histogram(
             "papertrade_settlement_latency_seconds",
             "From an order's creation to its settlement commit",
@@ -29,7 +34,7 @@ class Metrics:
 
     def on_order(self, event: OrderEvent, now_seconds: float) -> None:
         order = event.order
-        self.orders.labels(order.status).inc()
+        self._orders_by_status[order.status].inc()
         if order.status != "PENDING":
             self.settlement_latency.observe(max(0.0, now_seconds - order.created_at.timestamp()))
 
