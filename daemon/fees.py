@@ -21,7 +21,6 @@ import msgspec
 from daemon.money import MoneyError, parse_decimal, round_money
 
 MAX_RATE: Final = Decimal("0.1")
-SIDES: Final = ("BUY", "SELL")
 
 
 class MarketFees(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -106,10 +105,14 @@ def parse_fee_schedule(text: str) -> FeeSchedule:
 
 
 def fee_krw(schedule: FeeSchedule, market: str, side: str, total_krw: Decimal) -> Decimal:
-    """The fee in KRW on a trade worth `total_krw`, rounded half-even to 8 decimals."""
+    """The fee in KRW on a trade worth `total_krw` in `market` on `side`."""
+    return fee_for(total_krw, schedule.rate(market, side))
+
+
+def fee_for(total_krw: Decimal, rate: Decimal) -> Decimal:
+    """The fee in KRW at `rate` on a trade worth `total_krw`, rounded half-even to 8 decimals."""
     if not isinstance(total_krw, Decimal) or not total_krw.is_finite() or total_krw < 0:
         raise ValueError(f"total_krw must be a finite, non-negative Decimal, not {total_krw!r}")
-    rate = schedule.rate(market, side)
     with localcontext() as context:
         # Wide enough that the product is exact for any total that could be money: the only
         # rounding is round_money's, never a silent one at the default 28 digits.

@@ -10,6 +10,7 @@ from decimal import Decimal, localcontext
 
 import msgspec
 
+from daemon.fees import fee_for
 from daemon.messages import FxRate, Order, Quote
 from daemon.money import MONEY_CONTEXT, MoneyError, check_fits, round_money
 
@@ -94,7 +95,7 @@ def _decide(order: Order, market: MarketState, cash_krw: Decimal, position: Posi
 
     try:
         total = round_money(price * order.quantity * rate)
-        fee = round_money(total * market.fee_rate)
+        fee = fee_for(total, market.fee_rate)
         cash_delta = -(total + fee) if buying else total - fee
         check_fits(cash_krw + cash_delta)
     except MoneyError:

@@ -38,7 +38,6 @@ TR_US_PRICE_DETAIL = "HHDFS76200200"  # overseas price detail, carries t_rate (t
 
 RATE_LIMITED = "EGW00201"  # "초당 거래건수를 초과하였습니다." (too many requests per second)
 TOKEN_EXPIRED = ("EGW00123", "EGW00121")  # expired / invalid access token
-TOKEN_TOO_SOON = "EGW00133"  # a token may be issued once a minute
 
 
 class KisError(Exception):

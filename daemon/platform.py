@@ -295,10 +295,6 @@ class Platform:
         async with reply_receive:
             return await reply_receive.receive()
 
-    async def close_inboxes(self) -> None:
-        for inbox in self._inboxes:
-            await inbox.aclose()
-
 
 @asynccontextmanager
 async def open_platform(

@@ -50,6 +50,3 @@ class PriceBook:
         """Older than its limit by the time we received it: nothing fills at such a price."""
         limit = self.fx_stale_after if isinstance(data, FxRate) else self.stale_after
         return self._clock.now() - data.received_at > limit
-
-    def age_seconds(self, data: MarketData) -> float:
-        return (self._clock.now() - data.received_at).total_seconds()

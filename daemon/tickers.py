@@ -21,7 +21,6 @@ _SYMBOL = {
     "CRYPTO": re.compile(r"[A-Z0-9]{1,10}"),  # BTC, 1INCH
 }
 CURRENCY_OF: dict[str, Currency] = {"KRX": "KRW", "US": "USD", "CRYPTO": "KRW-COIN"}
-TICKER_PATTERN = r"^(KRX-(STOCK|ETF)-[0-9][0-9A-Z]{5}|US-(STOCK|ETF)-[A-Z]{1,5}(\.[A-Z])?|CRYPTO-COIN-[A-Z0-9]{1,10})$"
 
 
 class TickerError(ValueError):

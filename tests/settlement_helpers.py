@@ -79,6 +79,13 @@ async def ledger_sum(platform: Platform, user: User) -> Decimal:
     )
 
 
+async def ledger_rows(platform: Platform, *order_ids: uuid.UUID) -> int:
+    """How many cash ledger rows these orders made: exactly one per fill, never more."""
+    return await platform.pool.fetchval(
+        "SELECT count(*) FROM cash_ledger WHERE order_id = ANY($1::uuid[])", list(order_ids)
+    )
+
+
 async def position(
     platform: Platform, user: User, ticker_id: str
 ) -> tuple[Decimal, Decimal] | None:

@@ -14,6 +14,7 @@ from daemon.order_requests import OrderRequest, build_order
 from tests.conftest import KRX_OPEN, US_OPEN, quote, running_platform, usd_krw
 from tests.settlement_helpers import (
     INITIAL,
+    ledger_rows,
     ledger_sum,
     new_user,
     outcome,
@@ -234,12 +235,7 @@ async def test_pending_orders_are_settled_after_a_restart(database_url: str) -> 
         platform.book.update(quote(clock, BTC, "150000000"))
         settled = await outcomes(platform, pending)
         assert {o.status for o in settled.values()} == {"FILLED"}
-        assert (
-            await platform.pool.fetchval(
-                "SELECT count(*) FROM cash_ledger WHERE order_id = ANY($1::uuid[])", list(pending)
-            )
-            == 3
-        )
+        assert await ledger_rows(platform, *pending) == 3
         assert await ledger_sum(platform, user) == await wallet(platform, user)
         assert await position(platform, user, BTC) == (Decimal("0.003"), Decimal("150000000"))
 
@@ -264,12 +260,7 @@ async def test_a_duplicate_delivery_settles_once(database_url: str) -> None:
         await inbox.send(SettleOrder(order))  # redelivered, e.g. by the broker
         second = await place(platform, user, BTC, "BUY", "0.001")
         assert second.status == "FILLED"
-        assert (
-            await platform.pool.fetchval(
-                "SELECT count(*) FROM cash_ledger WHERE order_id = $1", order.id
-            )
-            == 1
-        )
+        assert await ledger_rows(platform, order.id) == 1
         assert await position(platform, user, BTC) == (Decimal("0.002"), Decimal("150000000"))
 
 
@@ -334,12 +325,7 @@ async def test_the_same_order_twice_in_one_batch_settles_once(database_url: str)
         assert not [e for e in logs if e["event"] in ("actor_crashed", "settlement_state_stale")]
         later = await place(platform, user, BTC, "BUY", "0.001")  # the actor is still healthy
         assert later.status == "FILLED"
-        assert (
-            await platform.pool.fetchval(
-                "SELECT count(*) FROM cash_ledger WHERE order_id = $1", order.id
-            )
-            == 1
-        )
+        assert await ledger_rows(platform, order.id) == 1
 
 
 async def test_an_order_ended_behind_settlements_back_is_never_filled(database_url: str) -> None:
@@ -365,10 +351,5 @@ async def test_an_order_ended_behind_settlements_back_is_never_filled(database_u
             "SELECT status, reason FROM orders WHERE id = $1", order.id
         )
         assert (row["status"], row["reason"]) == ("CANCELLED", "account_reset")
-        assert (
-            await platform.pool.fetchval(
-                "SELECT count(*) FROM cash_ledger WHERE order_id = $1", order.id
-            )
-            == 0
-        )
+        assert await ledger_rows(platform, order.id) == 0
         assert await position(platform, user, BTC) == (Decimal("0.001"), Decimal("99000000"))

@@ -101,7 +101,6 @@ class WebsocketHub:
         self._by_user: defaultdict[UUID, set[WsClient]] = defaultdict(set)
         self._burst: list[tuple[str | None, str]] = []  # (ticker id, text), not yet handed out
         self._burst_started = anyio.Event()
-        self.messages_sent = 0
 
     def connect(self) -> WsClient:
         client = WsClient(self._backlog)
@@ -184,7 +183,9 @@ class WebsocketHub:
             return  # nobody listens: skip the encoding
         match data:
             case Quote():
-                self._fan_out(data.ticker_id, encode(QuoteMessage(**quote_fields(data, self._book))))
+                self._fan_out(
+                    data.ticker_id, encode(QuoteMessage(**quote_fields(data, self._book)))
+                )
             case FxRate():
                 self._fan_out(None, encode(fx_message(data)))
 

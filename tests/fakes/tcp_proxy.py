@@ -5,32 +5,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from tests.fakes.loopback import LoopbackServer
 
-class TcpProxy:
+
+class TcpProxy(LoopbackServer):
     def __init__(self, target_host: str, target_port: int) -> None:
+        super().__init__()
         self._target = (target_host, target_port)
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-        self.port = 0
         self.stalled = False  # accept and hold connections without forwarding a byte
 
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-
     async def cut(self) -> None:
-        """Stop listening and drop every open connection (the port stays ours to restart on)."""
-        if self._server is not None:
-            self._server.close()
-            self._server = None
-        for writer in tuple(self._writers):
-            writer.close()
-        self._writers.clear()
+        """Cut the line: stop listening and drop every open connection, until `start` again."""
+        await self.close()
 
-    async def close(self) -> None:
-        await self.cut()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
         try:
             if self.stalled:
