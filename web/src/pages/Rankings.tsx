@@ -5,6 +5,7 @@ import { ApiError, api } from '../lib/api';
 import { krw } from '../lib/format';
 import type { RankingRow } from '../lib/types';
 import { useT } from '../state/hooks';
+import { isMe } from '../state/logic';
 import { useStore } from '../state/store';
 
 export function RankingsPage() {
@@ -47,9 +48,9 @@ export function RankingsPage() {
             <span className="num">{t('rank.return')}</span>
           </div>
           {rows.map((r) => {
-            const mine = me?.nickname === r.nickname;
+            const mine = isMe(r, me);
             return (
-              <div key={`${r.rank}-${r.nickname}`} className={`rank-row${mine ? ' mine' : ''}${r.rank <= 3 ? ' top' : ''}`} data-testid="rank-row">
+              <div key={r.user_id ?? `${r.rank}-${r.nickname}`} className={`rank-row${mine ? ' mine' : ''}${r.rank <= 3 ? ' top' : ''}`} data-testid="rank-row">
                 <span className={`rank${r.rank <= 3 ? ` medal m${r.rank}` : ''}`}>{r.rank}</span>
                 <span className="nick">
                   <span>
