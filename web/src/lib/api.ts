@@ -62,13 +62,16 @@ async function request<T>(method: string, path: string, body?: unknown, timeoutM
   const token = hooks.token();
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
+  // An order POST may be answered by the edge intake: it says nothing about the home server
+  // (the GETs and the socket tell that), answered or not.
+  const fromHome = !(method === 'POST' && path === '/api/orders');
   const ctrl = new AbortController();
   const timer = setTimeout(() => ctrl.abort(), timeoutMs);
   let res: Response;
   try {
     res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: ctrl.signal });
   } catch {
-    hooks.reachable(false);
+    if (fromHome) hooks.reachable(false);
     throw new ApiError(0, 'The server could not be reached.');
   } finally {
     clearTimeout(timer);
@@ -82,11 +85,9 @@ async function request<T>(method: string, path: string, body?: unknown, timeoutM
       parsed = null;
     }
   }
-  // An order POST may be answered by the edge intake: it says nothing about the home server.
-  const fromHome = !(method === 'POST' && path === '/api/orders');
   if (!res.ok) {
     const err = new ApiError(res.status, errorDetail(parsed, res.statusText || `HTTP ${res.status}`));
-    if (fromHome || err.unreachable) hooks.reachable(!err.unreachable);
+    if (fromHome) hooks.reachable(!err.unreachable);
     if (res.status === 401 && token) hooks.unauthorized();
     throw err;
   }
