@@ -205,7 +205,7 @@ describe('papertrade web app', { concurrency: false }, () => {
     const result = page.locator('[data-testid=ticket-result][data-status=FILLED]');
     await result.waitFor({ timeout: 20000 });
     assert.match(await result.textContent(), /체결됐어요 · 0\.001 BTC @ [\d,]+원 · 총 [\d,]+원 \(수수료 [\d,]+원\)/);
-    await shoot(page, 'ticket-filled-desktop');
+    await shoot(page, 'ticket-filled-desktop', '[data-testid=ticket]');
     const toast = page.locator('[data-testid=toast]', { hasText: '체결' });
     await toast.first().waitFor({ timeout: 20000 });
     assert.match(await toast.first().textContent(), /비트코인/);
@@ -333,6 +333,7 @@ describe('papertrade web app', { concurrency: false }, () => {
     await p.waitForSelector('[data-testid=ticket-offline]', { timeout: 15000 });
     assert.ok(await p.locator('[data-testid=submit-order]').isDisabled());
     assert.match(await p.textContent('[data-testid=ticket-offline]'), /주문할 수 없어요/);
+    assert.doesNotMatch(await p.textContent('main'), /could not be reached/i); // no English inside Korean
     await shoot(p, 'offline-single-desktop');
     await c.close();
   });

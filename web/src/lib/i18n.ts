@@ -1,4 +1,5 @@
 /** The app's words: two plain dictionaries, Korean (the default) and English. */
+import { ApiError } from './api';
 import type { Lang } from './format';
 
 const ko = {
@@ -168,6 +169,7 @@ const ko = {
   'common.loading': '불러오는 중…',
   'common.retry': '다시 시도',
   'common.error': '불러오지 못했어요: {detail}',
+  'common.unreachable': '서버에 연결할 수 없어요.',
   'common.buy': '매수',
   'common.sell': '매도',
 } as const;
@@ -341,6 +343,7 @@ const en: Record<Key, string> = {
   'common.loading': 'Loading…',
   'common.retry': 'Retry',
   'common.error': 'Could not load: {detail}',
+  'common.unreachable': "Can't reach the server.",
   'common.buy': 'Buy',
   'common.sell': 'Sell',
 };
@@ -433,4 +436,10 @@ export function readableDetail(lang: Lang, detail: string): { text: string; seco
   if (lang !== 'ko') return { text: detail, secondary: null };
   const hit = detailsKo.find(([re]) => re.test(detail));
   return { text: hit ? hit[1] : '서버가 요청을 받아들이지 않았어요.', secondary: detail };
+}
+
+/** Any error in the reader's words: "can't reach the server", a server detail, or the error's text. */
+export function errorMessage(lang: Lang, e: unknown): { text: string; secondary: string | null } {
+  if (e instanceof ApiError) return e.unreachable ? { text: translate(lang, 'common.unreachable'), secondary: null } : readableDetail(lang, e.detail);
+  return { text: e instanceof Error ? e.message : String(e), secondary: null };
 }

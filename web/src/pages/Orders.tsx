@@ -1,9 +1,8 @@
 /** Order history: status, fill price, totals, fee, the failure reason in words, cancel for pending. */
 import { memo, useEffect, useMemo, useState } from 'react';
 import { displayName, Empty, Loading, TabList, tabPanelProps } from '../components/common';
-import { ApiError } from '../lib/api';
 import { krw, price, qty, shortDateTime, dateTime } from '../lib/format';
-import { reasonText } from '../lib/i18n';
+import { errorMessage, reasonText } from '../lib/i18n';
 import type { Order, OrderStatus } from '../lib/types';
 import { cancelOrder, refreshOrders, toast } from '../state/actions';
 import { useT } from '../state/hooks';
@@ -22,7 +21,7 @@ const OrderRow = memo(function OrderRow({ o, compact }: { o: Order; compact: boo
       await cancelOrder(o.id);
       toast('info', t('orders.cancelled'));
     } catch (e) {
-      toast('error', t('orders.cancelFailed', { detail: e instanceof ApiError ? e.detail : String(e) }));
+      toast('error', t('orders.cancelFailed', { detail: errorMessage(lang, e).text }));
       void refreshOrders().catch(() => {});
     } finally {
       setBusy(false);

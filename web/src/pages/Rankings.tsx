@@ -1,7 +1,8 @@
 /** The leaderboard: everyone valued in KRW, with return %. */
 import { useEffect, useState } from 'react';
 import { Change, dirClass, Empty, Loading } from '../components/common';
-import { ApiError, api } from '../lib/api';
+import { api } from '../lib/api';
+import { errorMessage } from '../lib/i18n';
 import { krw } from '../lib/format';
 import type { RankingRow } from '../lib/types';
 import { useT } from '../state/hooks';
@@ -13,7 +14,7 @@ export function RankingsPage() {
   const lang = useStore((s) => s.lang);
   const me = useStore((s) => s.me);
   const [rows, setRows] = useState<RankingRow[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<{ e: unknown } | null>(null);
 
   useEffect(() => {
     let alive = true;
@@ -21,7 +22,7 @@ export function RankingsPage() {
       api
         .rankings()
         .then((r) => alive && (setRows(r), setError(null)))
-        .catch((e) => alive && setError(e instanceof ApiError ? e.detail : String(e)));
+        .catch((e: unknown) => alive && setError({ e }));
     void load();
     const id = setInterval(load, 30000);
     return () => {
@@ -34,7 +35,7 @@ export function RankingsPage() {
     <div className="page rankings">
       <h1 className="page-title">{t('rank.title')}</h1>
       <p className="muted">{t('rank.note')}</p>
-      {error && !rows && <p className="form-error">{t('common.error', { detail: error })}</p>}
+      {error && !rows && <p className="form-error">{t('common.error', { detail: errorMessage(lang, error.e).text })}</p>}
       {!rows ? (
         !error && <Loading />
       ) : rows.length === 0 ? (

@@ -5,7 +5,7 @@
 import { ApiError, api, configureApi } from '../lib/api';
 import { sendWithRetries } from '../lib/submit';
 import { type Lang, price as fmtPrice, qty as fmtQty } from '../lib/format';
-import { type Key, reasonText, translate } from '../lib/i18n';
+import { type Key, errorMessage, reasonText, translate } from '../lib/i18n';
 import { navigate } from '../lib/router';
 import { LiveSocket, defaultSocketUrl } from '../lib/socket';
 import type { Message } from '../lib/messages';
@@ -277,7 +277,7 @@ function takeUsdKrw(rate: FxRate): void {
 
 function reportLoadError(e: unknown): void {
   if (e instanceof ApiError && (e.unreachable || e.status === 401)) return; // the banner / login page says it
-  toast('error', t('common.error', { detail: e instanceof Error ? e.message : String(e) }));
+  toast('error', t('common.error', { detail: errorMessage(getState().lang, e).text }));
 }
 
 function setInstruments(list: Instrument[]): void {
