@@ -204,7 +204,7 @@ describe('papertrade web app', { concurrency: false }, () => {
     // The ticket follows the order's events to its fill: price, total and fee.
     const result = page.locator('[data-testid=ticket-result][data-status=FILLED]');
     await result.waitFor({ timeout: 20000 });
-    assert.match(await result.textContent(), /체결됐어요 · 0\.001 BTC @ [\d,]+원 · 총 [\d,]+원 \(수수료 [\d,]+원\)/);
+    assert.match(await result.textContent(), /체결됐어요 · 0\.001 BTC @ [\d,]+원 · 금액 [\d,]+원 · 수수료 [\d,]+원/);
     await shoot(page, 'ticket-filled-desktop', '[data-testid=ticket]');
     const toast = page.locator('[data-testid=toast]', { hasText: '체결' });
     await toast.first().waitFor({ timeout: 20000 });
