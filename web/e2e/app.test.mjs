@@ -510,6 +510,9 @@ describe('papertrade web app', { concurrency: false }, () => {
       await go(a, '/login');
       await a.waitForSelector('[data-testid=auth-submit]');
       await shoot(a, `login-${vpName}`);
+      await go(a, '/signup');
+      await a.fill('input[name=nickname]', '민지');
+      await shoot(a, `signup-${vpName}`);
       await anon.close();
 
       const c = await newContext(browser, { viewport, storageState });
