@@ -42,6 +42,8 @@ class EdgeContext:
     """What the edge's handlers need, kept on `app.state.ctx`. The verifier has the name the
     daemon's context gives it, so the daemon's auth dependency serves the edge unchanged."""
 
+    accounts = None  # no database here: check_token checks signature and expiry only
+
     def __init__(
         self,
         verifier: TokenVerifier,
