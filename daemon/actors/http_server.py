@@ -112,6 +112,9 @@ class HttpServer:
             log_config=None,
             access_log=False,
             http=limited_http_protocol(self.limits),
+            # uvicorn would take X-Forwarded-For from any loopback peer; the API decides whom
+            # to believe (PAPERTRADE_TRUSTED_PROXIES, daemon/api/client_address.py).
+            proxy_headers=False,
             ws=_WebSocketProtocol,
             ws_max_size=64 * 1024,
             # Compressing every frame once per client costs more than the fan-out itself (a quote
