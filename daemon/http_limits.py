@@ -21,6 +21,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 _LOCAL_PEERS = frozenset({"127.0.0.1", "::1"})
 _DESCRIPTORS_KEPT = 256  # for the database pool, the broker, files and the log
+_LINGER = 1.0  # seconds a refused connection is drained before it is closed
 
 
 class HttpLimits(msgspec.Struct, frozen=True, kw_only=True):
@@ -215,12 +216,20 @@ class _LimitedHttpToolsProtocol(HttpToolsProtocol):
             self._refuse(_TOO_SLOW)
 
     def _refuse(self, response: bytes) -> None:
+        """Answer and close. The rest of what the client sends is read and dropped for a moment
+        first: closing with unread data makes the kernel reset the connection, and the client
+        would lose the answer."""
         self._stop_head_deadline()
         if self._refused:
             return
         self._refused = True
-        if not self.transport.is_closing():
-            self.transport.write(response)
+        if self.transport.is_closing():
+            return
+        self.transport.write(response)
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+            self.loop.call_later(_LINGER, self.transport.close)
+        else:
             self.transport.close()
 
 
