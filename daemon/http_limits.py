@@ -193,11 +193,8 @@ class _LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         if not self._refused:
+            self._reading_head = True  # what comes next is the next request's head (keep-alive)
             super().on_message_complete()
-
-    def on_response_complete(self) -> None:
-        self._reading_head = True  # the next request's head (keep-alive) gets the same limits
-        super().on_response_complete()
 
     def _start_head_deadline(self) -> None:
         self._stop_head_deadline()
