@@ -12,7 +12,6 @@ import base64
 import hashlib
 import re
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
 _INLINE_SCRIPT = re.compile(rb"<script\b(?![^>]*\bsrc\s*=)[^>]*>(.*?)</script>", re.I | re.S)
@@ -41,17 +40,16 @@ def content_security_policy(index_html: bytes | None) -> str:
 
 def security_headers(policy: str):  # type: ignore[no-untyped-def]
     """A Litestar `before_send` hook adding the headers to each response start."""
-    fixed = {
-        "content-security-policy": policy,
-        "x-frame-options": "DENY",
-        "x-content-type-options": "nosniff",
-        "referrer-policy": "no-referrer",
-    }
+    fixed = [
+        (b"content-security-policy", policy.encode()),
+        (b"x-frame-options", b"DENY"),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+    ]
 
     async def add(message: Message, scope: Scope) -> None:
+        # Appended as they are (no handler sets these): this runs for every answer.
         if message["type"] == "http.response.start":
-            headers = MutableScopeHeaders.from_message(message)
-            for name, value in fixed.items():
-                headers[name] = value
+            message["headers"] = [*message.get("headers", ()), *fixed]
 
     return add
