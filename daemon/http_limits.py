@@ -124,7 +124,8 @@ class _LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._head_bytes = 0
+        self._head_bytes = 0  # bytes read while the head was incomplete
+        self._header_bytes = 0
         self._header_count = 0
         self._reading_head = True
         self._refused = False
@@ -159,6 +160,7 @@ class _LimitedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         self._reading_head = True
         self._header_count = 0
+        self._header_bytes = 0
         super().on_message_begin()
 
     def on_url(self, url: bytes) -> None:
@@ -168,12 +170,14 @@ class _LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().on_url(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        # The bytes of the head as parsed (a read may carry the body too: do not count that).
         self._header_count += 1
+        self._header_bytes += len(name) + len(value) + 4
         limits = self._connections.limits
         if (
             self._refused
             or self._header_count > limits.max_headers
-            or self._head_bytes > limits.max_head_bytes
+            or len(self.url) + self._header_bytes > limits.max_head_bytes
         ):
             self._refuse(_TOO_LARGE)
             return
