@@ -27,6 +27,9 @@ BOOKS: Final[tuple[Book, ...]] = (
     "buy_mark",
     "sell_mark",
 )
+# Books whose best order has the highest price store it negated, so every book reads best first
+# (then oldest first at one price) and every crossing is a head slice.
+_NEGATED: Final = frozenset({"buy_limit", "sell_stop", "buy_mark"})
 _BELOW: Final = -1  # sorts before every sequence number at the same price
 _ABOVE: Final = float("inf")  # sorts after every sequence number at the same price
 
@@ -63,7 +66,7 @@ class RestingIndex:
         sequence = next(self._sequence)
         entries: dict[Book, _Entry] = {}
         for book, price in keys.items():
-            entry = (price, sequence, order_id)
+            entry = (-price if book in _NEGATED else price, sequence, order_id)
             ticker.books[book].add(entry)
             entries[book] = entry
         if not entries:
@@ -100,15 +103,12 @@ class RestingIndex:
         low_sell = last if bid is None else min(bid, last)
         high_sell = last if bid is None else max(bid, last)
         books = ticker.books
-        found: list[_Entry] = []
-        # BUY limits with limit ≥ low_buy, highest limit first.
-        found += reversed(books["buy_limit"][books["buy_limit"].bisect_left((low_buy, _BELOW)) :])
-        # SELL limits with limit ≤ high_sell, lowest first.
-        found += books["sell_limit"][: books["sell_limit"].bisect_right((high_sell, _ABOVE))]
-        # BUY stops with stop ≤ high_buy, lowest first.
-        found += books["buy_stop"][: books["buy_stop"].bisect_right((high_buy, _ABOVE))]
-        # SELL stops with stop ≥ low_sell, highest first.
-        found += reversed(books["sell_stop"][books["sell_stop"].bisect_left((low_sell, _BELOW)) :])
+        found: list[_Entry] = [
+            *_head(books["buy_limit"], -low_buy),  # limit ≥ low_buy
+            *_head(books["sell_limit"], high_sell),  # limit ≤ high_sell
+            *_head(books["buy_stop"], high_buy),  # stop ≤ high_buy
+            *_head(books["sell_stop"], -low_sell),  # stop ≥ low_sell
+        ]
         ids = list(dict.fromkeys(entry[2] for entry in found))
         return ids + list(ticker.every_tick)
 
@@ -117,14 +117,21 @@ class RestingIndex:
         ticker = self._tickers.get(ticker_id)
         if ticker is None:
             return []
-        sell = ticker.books["sell_mark"]
-        buy = ticker.books["buy_mark"]
+        sell = ticker.books["sell_mark"]  # marks < last
+        buy = ticker.books["buy_mark"]  # marks > last, stored negated: -mark < -last
         found: Iterable[_Entry] = itertools.chain(
-            sell[: sell.bisect_left((last, _BELOW))], buy[buy.bisect_right((last, _ABOVE)) :]
+            sell[: sell.bisect_left((last, _BELOW))], buy[: buy.bisect_left((-last, _BELOW))]
         )
         return [entry[2] for entry in found]
 
     def keys_of(self, order_id: UUID) -> dict[Book, Decimal]:
         """The keys an order is indexed under (empty for every-tick orders)."""
         _, entries = self._where[order_id]
-        return {book: entry[0] for book, entry in entries.items()}
+        return {
+            book: -entry[0] if book in _NEGATED else entry[0] for book, entry in entries.items()
+        }
+
+
+def _head(book: SortedList, bound: Decimal) -> list[_Entry]:
+    """The entries whose stored price is at or below `bound`, best first."""
+    return book[: book.bisect_right((bound, _ABOVE))]
