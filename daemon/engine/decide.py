@@ -452,17 +452,18 @@ class _Decider:
         resting = msgspec.structs.replace(
             updated, status="PARTIALLY_FILLED", resting_since=order.resting_since or self.now
         )
-        resting = msgspec.structs.replace(
+        # The fill consumed its cost from the reservation; what stays held is what the rest
+        # needs, never more than is left (so available cash cannot dip below zero by rounding).
+        needed = cash_needed(
             resting,
-            reserved_krw=cash_needed(
-                resting,
-                reference_price=quote.touch(order.side),
-                fx_rate=self.market.fx_rate,
-                costs=self.costs,
-                on=trade_date(self.ticker.market, self.now),
-                params=self.reserve,
-            ),
+            reference_price=quote.touch(order.side),
+            fx_rate=self.market.fx_rate,
+            costs=self.costs,
+            on=trade_date(self.ticker.market, self.now),
+            params=self.reserve,
         )
+        left = max(order.reserved_krw + cash_delta, ZERO) if order.side == "BUY" else ZERO
+        resting = msgspec.structs.replace(resting, reserved_krw=min(needed, left))
         return Decision(
             order=resting, fills=(fill,), events=tuple(self.events), position=position, book=book
         )
