@@ -1,8 +1,9 @@
 """Order model v2 (SPEC 6A): types, time in force, the order's engine state, and its shape rules.
 
-`check_shape` takes an already parsed request (Decimals, not strings: the shared validator in
-daemon/order_requests.py parses and calls it) and refuses a request whose fields do not go
-together, saying which rule it broke and what to send instead.
+`check_shape` takes an order built from an already parsed request (Decimals, not strings: the
+shared validator in daemon/order_requests.py parses, resolves the time in force, builds the
+EngineOrder and calls it) and refuses one whose fields do not go together, saying which rule it
+broke and what to send instead.
 """
 
 from __future__ import annotations
@@ -34,21 +35,6 @@ class OrderShapeError(ValueError):
     def __init__(self, rule: str, message: str) -> None:
         super().__init__(message)
         self.rule = rule
-
-
-class OrderSpec(msgspec.Struct, frozen=True, kw_only=True):
-    """A parsed order request: what the client asked for, numbers already Decimals."""
-
-    ticker_id: str
-    side: Side
-    type: OrderType
-    quantity: Decimal | None = None
-    amount_krw: Decimal | None = None
-    limit_price: Decimal | None = None
-    stop_price: Decimal | None = None
-    trail_percent: Decimal | None = None
-    trail_amount: Decimal | None = None
-    time_in_force: TimeInForce | None = None  # None: the market's default
 
 
 class EngineOrder(msgspec.Struct, frozen=True, kw_only=True):
@@ -116,14 +102,14 @@ _HINT: Final = {
 }
 
 
-def _refuse_absent(spec: OrderSpec, field: str, hint: str) -> None:
+def _refuse_absent(spec: EngineOrder, field: str, hint: str) -> None:
     if getattr(spec, field) is not None:
         raise OrderShapeError(
             f"{field}_not_allowed", f"{field} {hint}; leave it out of a {spec.type} order"
         )
 
 
-def check_shape(spec: OrderSpec) -> None:
+def check_shape(spec: EngineOrder) -> None:
     """Refuse a request whose fields do not go with its type (SPEC 6A request table)."""
     if spec.type not in ORDER_TYPES:
         raise OrderShapeError("unknown_type", f"type must be one of {', '.join(ORDER_TYPES)}")

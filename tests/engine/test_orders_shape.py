@@ -6,11 +6,12 @@ from decimal import Decimal as D
 
 import pytest
 
-from daemon.engine.orders import OrderShapeError, OrderSpec, check_shape
+from daemon.engine.orders import EngineOrder, OrderShapeError, check_shape
 from daemon.engine.time_in_force import resolve_time_in_force
+from tests.engine.scenario import order
 
 
-def spec(**fields: object) -> OrderSpec:
+def spec(**fields: object) -> EngineOrder:
     base: dict[str, object] = {
         "ticker_id": "KRX-STOCK-005930",
         "side": "BUY",
@@ -18,7 +19,7 @@ def spec(**fields: object) -> OrderSpec:
         "quantity": D(1),
     }
     base.update(fields)
-    return OrderSpec(**base)  # type: ignore[arg-type]
+    return order(**base)
 
 
 @pytest.mark.parametrize(
