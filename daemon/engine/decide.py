@@ -26,7 +26,17 @@ from daemon.tickers import TickerId, parse_ticker
 
 ZERO: Final = Decimal(0)
 ONE: Final = Decimal(1)
-EventKind = Literal["rested", "triggered", "filled", "partially_filled", "cancelled", "failed"]
+# "accepted" and "modified" are recorded by the actor (phase 2); decide() emits the others.
+EventKind = Literal[
+    "accepted",
+    "modified",
+    "rested",
+    "triggered",
+    "filled",
+    "partially_filled",
+    "cancelled",
+    "failed",
+]
 
 
 class Position(msgspec.Struct, frozen=True):

@@ -29,7 +29,8 @@ class Calendar(Protocol):
 
 def resolve_time_in_force(market: str, order_type: str, asked: TimeInForce | None) -> TimeInForce:
     """The order's time in force: the market's default when none was asked; refuse what the
-    market does not offer (crypto: GTC, IOC, FOK; OPG is for MARKET and LIMIT stock orders)."""
+    market does not offer (crypto: GTC, IOC, FOK). OPG, IOC and FOK execute at one instant, so
+    they are for MARKET and LIMIT orders: a stop waits for its trigger (DAY or GTC)."""
     tif = DEFAULT_TIME_IN_FORCE[market] if asked is None else asked
     allowed = ALLOWED_TIME_IN_FORCE[market]
     if tif not in allowed:
@@ -37,10 +38,10 @@ def resolve_time_in_force(market: str, order_type: str, asked: TimeInForce | Non
             "time_in_force_not_offered",
             f"time_in_force {tif} is not offered on {market}; send one of {', '.join(allowed)}",
         )
-    if tif == "OPG" and order_type not in ("MARKET", "LIMIT"):
+    if tif in ("OPG", "IOC", "FOK") and order_type not in ("MARKET", "LIMIT"):
         raise OrderShapeError(
-            "opg_market_or_limit",
-            "time_in_force OPG is for MARKET and LIMIT orders; send DAY or GTC for stops",
+            "time_in_force_for_stops",
+            f"time_in_force {tif} is for MARKET and LIMIT orders; send DAY or GTC for a {order_type}",
         )
     return tif
 

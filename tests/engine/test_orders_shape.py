@@ -88,5 +88,7 @@ def test_time_in_force_defaults_and_crypto_limits() -> None:
     for tif in ("DAY", "OPG"):
         with pytest.raises(OrderShapeError, match="send one of GTC, IOC, FOK"):
             resolve_time_in_force("CRYPTO", "LIMIT", tif)  # type: ignore[arg-type]
-    with pytest.raises(OrderShapeError, match="OPG is for MARKET and LIMIT"):
-        resolve_time_in_force("KRX", "STOP", "OPG")
+    for tif in ("OPG", "IOC", "FOK"):
+        with pytest.raises(OrderShapeError, match=f"{tif} is for MARKET and LIMIT orders"):
+            resolve_time_in_force("KRX", "STOP", tif)  # type: ignore[arg-type]
+    assert resolve_time_in_force("CRYPTO", "TRAILING_STOP", None) == "GTC"
