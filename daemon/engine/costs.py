@@ -61,23 +61,28 @@ class CostPreset(msgspec.Struct, frozen=True, kw_only=True):
         return [r for r in latest.values() if kind in r.instrument_kinds]
 
 
-def _both_sides(
-    kind: str, market: str, effective_from: date, rate: str, source: str
-) -> tuple[CostRule, ...]:
-    return tuple(
-        CostRule(
-            kind=kind,
-            market=market,
-            side=side,
-            effective_from=effective_from,
-            rate=Decimal(rate),
-            source=source,
-        )
-        for side in ("BUY", "SELL")
+def _row(
+    kind: str, market: str, side: str, since: date, rate: str, source: str, **extra: object
+) -> CostRule:
+    return CostRule(
+        kind=kind,
+        market=market,
+        side=side,  # type: ignore[arg-type]
+        effective_from=since,
+        rate=Decimal(rate),
+        source=source,
+        **extra,  # type: ignore[arg-type]
     )
 
 
+def _both_sides(
+    kind: str, market: str, since: date, rate: str, source: str
+) -> tuple[CostRule, ...]:
+    return tuple(_row(kind, market, side, since, rate, source) for side in ("BUY", "SELL"))
+
+
 _EPOCH: Final = date(2000, 1, 1)
+_STOCKS: Final = frozenset({"STOCK"})  # KRX ETFs are exempt from the transaction tax
 _KRX_TAX: Final = (
     "Securities Transaction Tax Act, Enforcement Decree art. 5 (KOSPI 0.05 % + rural "
     "development special tax 0.15 %; KOSDAQ the same total)"
@@ -85,89 +90,35 @@ _KRX_TAX: Final = (
 _SEC: Final = "SEC Section 31 fee rate advisories (fiscal-year rate per $1M of sales)"
 _TAF: Final = "FINRA By-Laws Schedule A, Section 1 (Trading Activity Fee on covered sales)"
 
+# fmt: off
 KR_BROKER_2026: Final = CostPreset(
     name="kr-broker-2026",
     rules=(
         # A typical Korean online (non-face-to-face) brokerage commission, e.g. KIS.
         *_both_sides("commission", "KRX", _EPOCH, "0.00015", "KIS online commission, KRX"),
-        CostRule(
-            kind="transaction_tax",
-            market="KRX",
-            side="SELL",
-            effective_from=date(2024, 1, 1),
-            rate=Decimal("0.0018"),
-            source=_KRX_TAX + "; 0.18 % in 2024",
-            instrument_kinds=frozenset({"STOCK"}),
-        ),
-        CostRule(
-            kind="transaction_tax",
-            market="KRX",
-            side="SELL",
-            effective_from=date(2025, 1, 1),
-            rate=Decimal("0.0015"),
-            source=_KRX_TAX + "; 0.15 % in 2025",
-            instrument_kinds=frozenset({"STOCK"}),
-        ),
-        CostRule(
-            kind="transaction_tax",
-            market="KRX",
-            side="SELL",
-            effective_from=date(2026, 1, 1),
-            rate=Decimal("0.0020"),
-            source=_KRX_TAX + "; 0.20 % from 2026 (2025 tax revision)",
-            instrument_kinds=frozenset({"STOCK"}),
-        ),
+        _row("transaction_tax", "KRX", "SELL", date(2024, 1, 1), "0.0018",
+             _KRX_TAX + "; 0.18 % in 2024", instrument_kinds=_STOCKS),
+        _row("transaction_tax", "KRX", "SELL", date(2025, 1, 1), "0.0015",
+             _KRX_TAX + "; 0.15 % in 2025", instrument_kinds=_STOCKS),
+        _row("transaction_tax", "KRX", "SELL", date(2026, 1, 1), "0.0020",
+             _KRX_TAX + "; 0.20 % from 2026 (2025 tax revision)", instrument_kinds=_STOCKS),
         # KIS's standard online commission for overseas (US) stocks.
         *_both_sides("commission", "US", _EPOCH, "0.0025", "KIS online commission, US stocks"),
-        CostRule(
-            kind="sec_fee",
-            market="US",
-            side="SELL",
-            effective_from=date(2024, 5, 22),
-            rate=Decimal("0.0000278"),
-            source=_SEC + ": $27.80 per $1M from 2024-05-22",
-        ),
-        CostRule(
-            kind="sec_fee",
-            market="US",
-            side="SELL",
-            effective_from=date(2025, 5, 14),
-            rate=Decimal("0"),
-            source=_SEC + ": $0 per $1M from 2025-05-14",
-        ),
-        CostRule(
-            kind="sec_fee",
-            market="US",
-            side="SELL",
-            effective_from=date(2026, 4, 4),
-            rate=Decimal("0.0000206"),
-            source=_SEC + ": $20.60 per $1M from 2026-04-04",
-        ),
-        CostRule(
-            kind="finra_taf",
-            market="US",
-            side="SELL",
-            effective_from=date(2024, 1, 1),
-            basis="per_share",
-            rate=Decimal("0.000166"),
-            cap=Decimal("8.30"),
-            source=_TAF + ": $0.000166 a share, at most $8.30 a trade (2024-2025)",
-        ),
-        CostRule(
-            kind="finra_taf",
-            market="US",
-            side="SELL",
-            effective_from=date(2026, 1, 1),
-            basis="per_share",
-            rate=Decimal("0.000195"),
-            cap=Decimal("9.79"),
-            source=_TAF + ": $0.000195 a share, at most $9.79 a trade (2026)",
-        ),
-        *_both_sides(
-            "commission", "CRYPTO", _EPOCH, "0.0005", "Upbit KRW-market trading fee 0.05 %"
-        ),
+        _row("sec_fee", "US", "SELL", date(2024, 5, 22), "0.0000278",
+             _SEC + ": $27.80 per $1M from 2024-05-22"),
+        _row("sec_fee", "US", "SELL", date(2025, 5, 14), "0", _SEC + ": $0 per $1M from 2025-05-14"),
+        _row("sec_fee", "US", "SELL", date(2026, 4, 4), "0.0000206",
+             _SEC + ": $20.60 per $1M from 2026-04-04"),
+        _row("finra_taf", "US", "SELL", date(2024, 1, 1), "0.000166",
+             _TAF + ": $0.000166 a share, at most $8.30 a trade (2024-2025)",
+             basis="per_share", cap=Decimal("8.30")),
+        _row("finra_taf", "US", "SELL", date(2026, 1, 1), "0.000195",
+             _TAF + ": $0.000195 a share, at most $9.79 a trade (2026)",
+             basis="per_share", cap=Decimal("9.79")),
+        *_both_sides("commission", "CRYPTO", _EPOCH, "0.0005", "Upbit KRW-market trading fee 0.05 %"),
     ),
 )
+# fmt: on
 
 NO_COSTS: Final = CostPreset(name="none", rules=())
 PRESETS: Final = {preset.name: preset for preset in (KR_BROKER_2026, NO_COSTS)}
@@ -194,13 +145,13 @@ def with_commissions(base: CostPreset, schedule: FeeSchedule) -> CostPreset:
     """
     kept = tuple(rule for rule in base.rules if rule.kind != "commission")
     commissions = tuple(
-        CostRule(
-            kind="commission",
-            market=market,
-            side=side,
-            effective_from=_EPOCH,
-            rate=schedule.rate(market, side),
-            source="PAPERTRADE_FEES override",
+        _row(
+            "commission",
+            market,
+            side,
+            _EPOCH,
+            str(schedule.rate(market, side)),
+            "PAPERTRADE_FEES override",
         )
         for market in ("KRX", "US", "CRYPTO")
         for side in ("BUY", "SELL")
