@@ -140,7 +140,12 @@ class _Decider:
     def _end(self, status: Status, reason: str, text: str | None = None) -> Decision:
         self._event("failed" if status == "FAILED" else "cancelled", reason, text)
         ended = msgspec.structs.replace(self.order, status=status, reason=reason, reserved_krw=ZERO)
-        return Decision(order=ended, events=tuple(self.events), position=self.account.position)
+        return Decision(
+            order=ended,
+            events=tuple(self.events),
+            position=self.account.position,
+            book=self.market.book,
+        )
 
     def _rest(self) -> Decision:
         order = self.order
@@ -398,7 +403,11 @@ class _Decider:
                 return self._end("FAILED" if first else "CANCELLED", "insufficient_cash")
         elif quantity > self.account.position.quantity:
             return self._end("FAILED" if first else "CANCELLED", "insufficient_quantity")
-        return self._apply(quote, price.rule, taken, quantity, total, fees, cash_delta)
+        # An amount order is done when its budget is spent, not when the book ran out under it.
+        exhausted = price.unlimited is None and quantity == sum(
+            (lvl.size for lvl in price.levels), ZERO
+        )
+        return self._apply(quote, price.rule, taken, quantity, total, fees, cash_delta, exhausted)
 
     def _apply(
         self,
@@ -409,6 +418,7 @@ class _Decider:
         total: Decimal,
         fees: tuple[FeeLine, ...],
         cash_delta: Decimal,
+        exhausted: bool,
     ) -> Decision:
         order = self.order
         vwap = round_money(sum((lvl.price * lvl.size for lvl in taken), ZERO) / quantity)
@@ -437,7 +447,7 @@ class _Decider:
             fees=_merge(order.fees, fees),
             fee_krw=order.fee_krw + fill.fee_krw,
         )
-        done = order.amount_krw is not None or filled == order.quantity
+        done = filled == order.quantity if order.quantity is not None else not exhausted
         position = _position_after(self.account.position, order.side, quantity, vwap)
         book = self.market.book
         if book is not None:
