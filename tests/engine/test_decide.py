@@ -363,3 +363,18 @@ def test_expired_orders_are_cancelled_expired() -> None:
 def test_only_open_orders_are_decided() -> None:
     with pytest.raises(ValueError, match="only open orders"):
         run(order(status="FILLED"), market(quote("1")))
+
+
+def test_amount_order_walks_the_book_and_is_cancelled_when_the_book_runs_out() -> None:
+    shown = book([], [("10000", "3"), ("10010", "2")])
+    d = run(
+        order(quantity=None, amount_krw=D(100_000)), market(quote("10000", ask="10000"), book=shown)
+    )
+    assert d.fills[0].quantity == D(5)
+    assert (d.order.status, d.order.reason) == ("CANCELLED", "insufficient_liquidity")
+    plenty = book([], [("10000", "3"), ("10010", "20")])
+    d = run(
+        order(quantity=None, amount_krw=D(50_000)), market(quote("10000", ask="10000"), book=plenty)
+    )
+    # 3 at 10,000 and 1 at 10,010 = 40,010 + 6.0015 commission fits; a fifth share would not.
+    assert (d.fills[0].quantity, d.order.status) == (D(4), "FILLED")
