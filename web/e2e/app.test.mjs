@@ -58,7 +58,8 @@ async function shoot(p, name, scrollTo) {
 
 /** Serious and critical WCAG 2.x A/AA violations axe-core finds on the page as it is now. */
 async function axeViolations(p) {
-  if (!(await p.evaluate(() => 'axe' in window))) await p.addScriptTag({ content: AXE });
+  // Evaluated over the devtools protocol: the daemon's CSP (script-src 'self') blocks an injected <script>.
+  if (!(await p.evaluate(() => 'axe' in window))) await p.evaluate(AXE);
   const found = await p.evaluate(async () => {
     const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
     return r.violations

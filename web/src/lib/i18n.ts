@@ -371,6 +371,7 @@ const reasonsKo: Record<string, string> = {
   unknown_instrument: '거래할 수 없는 종목이에요.',
   undeliverable: '여러 번 시도했지만 주문을 처리하지 못했어요.',
   account_reset: '계좌가 초기화되어 미체결 주문이 취소됐어요.',
+  too_many_open_orders: '미체결 지정가 주문이 허용된 개수만큼 있어요. 몇 개를 취소한 뒤 다시 주문하세요.',
 };
 
 const reasonsEn: Record<string, string> = {
@@ -386,6 +387,7 @@ const reasonsEn: Record<string, string> = {
   unknown_instrument: 'This instrument is not traded here.',
   undeliverable: 'The order could not be processed after several attempts.',
   account_reset: 'The account was reset to its starting cash, which cancelled open orders.',
+  too_many_open_orders: 'You have as many open limit orders as allowed; cancel some first.',
 };
 
 /** The readable reason for an order: our translation of the code, else the server's sentence. */
@@ -406,7 +408,8 @@ const detailsKo: Array<[RegExp, string]> = [
   [/^username must be/i, '아이디는 영문 소문자, 숫자, _ 로 3–32자여야 해요.'],
   [/^password must be/i, '비밀번호는 8–256자여야 해요.'],
   [/^nickname must be 1 to 32/i, '닉네임은 앞뒤 공백 없이 1–32자여야 해요.'],
-  [/^nickname must not contain/i, '닉네임에 쓸 수 없는 문자가 있어요.'],
+  [/^nickname must not contain|^nickname must be visible|^nickname may use the plain space only/i, '닉네임에 보이지 않거나 쓸 수 없는 문자가 있어요 (공백은 일반 띄어쓰기만).'],
+  [/^nickname has combining marks/i, '닉네임에 글자에 붙지 않는 결합 문자가 있어요.'],
   [/^sign-up is closed/i, '지금은 가입을 받지 않아요. 관리자에게 계정을 요청하세요.'],
   [/^sign-up needs an invite_code/i, '가입하려면 관리자에게 받은 초대 코드가 필요해요.'],
   [/invite code is unknown or already used/i, '알 수 없거나 이미 쓴 초대 코드예요. 새 코드를 받아 주세요.'],
@@ -417,12 +420,13 @@ const detailsKo: Array<[RegExp, string]> = [
   [/^limit_price is only for LIMIT orders/i, '시장가 주문에는 지정가를 넣을 수 없어요.'],
   [/^(quantity|limit_price) has more than \d+ decimal places/i, '소수점 8자리까지만 입력할 수 있어요.'],
   [/^(quantity|limit_price) is too large/i, '숫자가 너무 커요 (소수점 앞 12자리까지).'],
-  [/^(quantity|limit_price) (must be a decimal|.* is not a decimal)/i, '숫자를 "0.5" 같은 형식으로 입력하세요.'],
+  [/^(quantity|limit_price) (must be a decimal|must be a JSON string|must match|.* is not a decimal)/i, '숫자를 "0.5" 같은 형식으로 입력하세요 (숫자와 소수점만, 소수점 아래 8자리까지).'],
   [/is not traded here/i, '거래할 수 없는 종목이에요.'],
   [/^client_order_id must be/i, '주문 번호(client_order_id) 형식이 올바르지 않아요.'],
   [/unknown.*retry with the same client_order_id|outcome is unknown/i, '주문이 접수됐는지 알 수 없어요. 같은 주문으로 다시 보내 주세요.'],
   [/not accepted|did not confirm/i, '주문 대기열이 주문을 확인하지 못했어요. 같은 주문으로 다시 보내 주세요.'],
   [/home server is offline/i, '집 서버가 꺼져 있어요. 주문은 계속 접수되고, 서버가 돌아오면 처리돼요.'],
+  [/too many logins at once/i, '지금 로그인이 몰려 있어요. 몇 초 뒤 다시 시도하세요.'],
   [/too many/i, '요청이 너무 많아요. 잠시 후 다시 시도하세요.'],
   [/open orders/i, '미체결 주문이 너무 많아요. 몇 개를 취소한 뒤 다시 시도하세요.'],
 ];

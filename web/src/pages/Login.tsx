@@ -52,8 +52,9 @@ export function LoginPage({ mode }: { mode: 'login' | 'signup' }) {
       if (err instanceof ApiError) {
         if (err.status === 401) setError({ text: t('auth.wrong') });
         else if (err.status === 429) setError({ text: t('auth.tooMany') });
-        else if (err.status === 0 || err.unreachable) setError({ text: t('ticket.network') });
-        else setError(readableDetail(lang, err.detail)); // 409: which of username or nickname is taken
+        else if (err.status === 0) setError({ text: t('ticket.network') });
+        // 409 says which of username or nickname is taken; 503 that hashing is busy; 502/504 the edge's "home is offline".
+        else setError(readableDetail(lang, err.detail));
       } else setError({ text: String(err) });
     } finally {
       setBusy(false);
