@@ -165,7 +165,7 @@ describe('papertrade web app', { concurrency: false }, () => {
     await p.fill('input[name=password]', 'wrong-password');
     await p.click('[data-testid=auth-submit]');
     await p.waitForSelector('[data-testid=auth-error]');
-    assert.match(await p.textContent('[data-testid=auth-error]'), /올바르지 않습니다|너무 많습니다/);
+    assert.match(await p.textContent('[data-testid=auth-error]'), /맞지 않아요|너무 많아요/);
     await c.close();
   });
 
