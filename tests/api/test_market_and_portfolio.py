@@ -94,6 +94,7 @@ async def test_portfolio_values_positions_in_krw(api: Api) -> None:
     assert await api.platform.equity.record_once() == 1
     api.platform.book.update(quote(api.clock, BTC, "120000000"))
     api.clock.advance(60)
+    assert await api.platform.equity.record_once() == 1
     history = (await api.client.get("/api/portfolio/history", headers=headers)).json()
     assert [Decimal(p["equity_krw"]) for p in history] == [
         cash + Decimal("1100000"),
