@@ -141,7 +141,7 @@ class WebsocketHub:
                     del self._by_ticker[ticker]
 
     def _fan_out(self, ticker_id: str | None, text: str) -> None:
-        """Queue `text` for the subscribers of `ticker_id` (None: of everything) in this burst."""
+        """Queue `text` for the subscribers of `ticker_id` (None: for every client) in this burst."""
         self._burst.append((ticker_id, text))
         self._burst_started.set()
 
@@ -152,11 +152,17 @@ class WebsocketHub:
         everything = tuple(text for _, text in burst)
         deliveries = [(client, everything) for client in self._by_ticker.get(ALL, ())]
         tickers = {ticker for ticker, _ in burst if ticker is not None}
-        for client in {c for t in tickers & self._by_ticker.keys() for c in self._by_ticker[t]}:
+        # Untickered news (the FX rate) goes to every client: any page may value USD with it.
+        if len(tickers) < len(burst):
+            interested: Iterable[WsClient] = self.clients
+        else:
+            interested = {c for t in tickers & self._by_ticker.keys() for c in self._by_ticker[t]}
+        for client in interested:
             if ALL not in client.tickers:
                 wanted = client.tickers
-                texts = tuple(text for ticker, text in burst if ticker in wanted)
-                deliveries.append((client, texts))
+                texts = tuple(text for ticker, text in burst if ticker is None or ticker in wanted)
+                if texts:
+                    deliveries.append((client, texts))
         return deliveries
 
     async def _hand_out(self) -> None:
@@ -179,14 +185,12 @@ class WebsocketHub:
             rested_at = finished + (finished - started)
 
     def on_market(self, data: MarketData) -> None:
-        if not self._by_ticker:
-            return  # nobody listens: skip the encoding
         match data:
-            case Quote():
+            case Quote() if self._by_ticker:  # else nobody listens: skip the encoding
                 self._fan_out(
                     data.ticker_id, encode(QuoteMessage(**quote_fields(data, self._book)))
                 )
-            case FxRate():
+            case FxRate() if self.clients:
                 self._fan_out(None, encode(fx_message(data)))
 
     def on_candle(self, bar: CandleBar) -> None:
