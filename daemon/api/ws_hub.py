@@ -18,6 +18,7 @@ import msgspec
 import structlog
 from anyio.abc import ObjectReceiveStream
 
+from daemon.api import json_plain
 from daemon.api.views import order_view
 from daemon.api.ws_messages import (
     OrderMessage,
@@ -26,6 +27,7 @@ from daemon.api.ws_messages import (
     fx_message,
     quote_fields,
 )
+from daemon.candles import for_the_wire
 from daemon.messages import CandleBar, FxRate, MarketData, OrderEvent, Quote
 from daemon.price_book import PriceBook
 
@@ -34,11 +36,10 @@ log = structlog.get_logger(__name__)
 ALL = "*"
 COALESCE_SECONDS = 0.01  # from the first message of a burst to handing it to the clients
 WAKE_GROUP = 100  # clients whose senders run in one turn of the event loop
-_encoder = msgspec.json.Encoder()
 
 
 def encode(message: msgspec.Struct) -> str:
-    return _encoder.encode(message).decode()
+    return json_plain.encode(message).decode()
 
 
 class WsClient:
@@ -196,7 +197,7 @@ class WebsocketHub:
     def on_candle(self, bar: CandleBar) -> None:
         if not self._by_ticker:
             return
-        self._fan_out(bar.ticker_id, encode(candle_message(bar)))
+        self._fan_out(bar.ticker_id, encode(candle_message(for_the_wire(bar))))
 
     def on_order(self, event: OrderEvent) -> None:
         clients = self._by_user.get(event.order.user_id)
