@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from daemon.node_engines import main, satisfies
+
 CHECKOUT = Path(__file__).resolve().parents[1]
 
 
@@ -29,6 +31,9 @@ def checkout(tmp_path: Path) -> Path:
     shutil.copy(CHECKOUT / "pyproject.toml", root / "pyproject.toml")
     for name in ("package.json", "package-lock.json", "index.html"):
         shutil.copy(CHECKOUT / "web" / name, root / "web" / name)
+    (root / "daemon").mkdir()
+    for name in ("__init__.py", "node_engines.py"):
+        shutil.copy(CHECKOUT / "daemon" / name, root / "daemon" / name)
     (root / ".venv" / "bin").mkdir(parents=True)
     os.symlink(sys.executable, root / ".venv" / "bin" / "python")
     executable(root / ".venv" / "bin" / "papertrade", '#!/bin/sh\necho "daemon ran: $*"\n')
@@ -85,3 +90,14 @@ def test_a_supported_node_builds_the_web_app(checkout: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert [call.split()[1] for call in npm_calls(checkout)] == ["ci", "run"]
     assert (checkout / "web" / "dist" / ".built").exists()
+
+
+@pytest.mark.parametrize(
+    ("node", "ok"),
+    [("v18.19.0", False), ("v20.18.9", False), ("v20.19.0", True), ("v21.7.0", False),
+     ("v22.11.0", False), ("v22.12.0", True), ("v24.1.0", True), ("", False)],
+)  # fmt: skip
+def test_node_versions_against_vites_range(node: str, ok: bool) -> None:
+    assert main([node]) == (0 if ok else 1)
+    assert satisfies("1.2.3", "~1.2.0 || =2.0.0")
+    assert not satisfies("1.3.0", "~1.2.0")
