@@ -118,9 +118,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fail(message: str) -> NoReturn:
+def _fail(message: str, code: int = EXIT_CODE) -> NoReturn:
     print(f"papertrade: {message}", file=sys.stderr)
-    sys.exit(EXIT_CODE)
+    sys.exit(code)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -149,4 +149,4 @@ def main(argv: list[str] | None = None) -> None:
         first = next(startup_errors(exc), None)
         if first is None:
             raise
-        _fail(str(first))
+        _fail(str(first), first.exit_code)

@@ -14,7 +14,7 @@ import asyncpg
 import psutil
 import structlog
 
-from daemon.startup import StartupError
+from daemon.startup import ServiceUnavailable, StartupError
 
 log = structlog.get_logger(__name__)
 
@@ -96,7 +96,7 @@ async def create_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> asy
         )
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise StartupError(
+        raise ServiceUnavailable(
             f"cannot connect to PostgreSQL at {_without_password(url)} ({reason}); fix "
             "PAPERTRADE_DATABASE_URL or start that server (unset the variable for the embedded one)"
         ) from None

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from daemon.config import load_settings, misspelled_variables
-from daemon.startup import EXIT_CODE
+from daemon.startup import EXIT_CODE, ServiceUnavailable
 
 
 def papertrade(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -27,8 +27,10 @@ def papertrade(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedPr
     )
 
 
-def assert_one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
-    assert result.returncode == EXIT_CODE, result.stderr[-3000:]
+def assert_one_line_error(
+    result: subprocess.CompletedProcess[str], *words: str, code: int = EXIT_CODE
+) -> None:
+    assert result.returncode == code, result.stderr[-3000:]
     assert "Traceback" not in result.stderr + result.stdout
     [line] = [line for line in result.stderr.splitlines() if line.startswith("papertrade: ")]
     for word in words:
@@ -53,7 +55,9 @@ def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
         port = unused.getsockname()[1]  # closed again before the daemon tries it
     url = f"postgresql://papertrade:secret@127.0.0.1:{port}/papertrade"
     result = papertrade(tmp_path, "run", PAPERTRADE_DATABASE_URL=url)
-    assert_one_line_error(result, "PAPERTRADE_DATABASE_URL", f"127.0.0.1:{port}")
+    assert_one_line_error(
+        result, "PAPERTRADE_DATABASE_URL", f"127.0.0.1:{port}", code=ServiceUnavailable.exit_code
+    )
     assert "secret" not in result.stderr + result.stdout
 
 
