@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
+import limits
 import msgspec
 import platformdirs
 
@@ -69,6 +71,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     discord_webhook_url: str | None = None
     max_restarts: int = 10
     restart_window_seconds: float = 60.0
+    # Peers whose X-Forwarded-For names the client (comma list of addresses or CIDR networks):
+    # the edge's WireGuard address in two-host mode; none by default.
+    trusted_proxies: tuple[str, ...] = ()
+    max_open_orders: int = 200  # resting limit orders per user; more fail too_many_open_orders
+    signup_rate: str = "10 per hour"  # sign-ups per client address
 
 
 def _decode(kind: type, value: object) -> object:
@@ -114,6 +121,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         if field.name == "feeds":
             names = [name.strip() for name in value.split(",") if name.strip()]
             raw["feeds"] = [] if names == ["none"] else names
+        elif field.name == "trusted_proxies":
+            raw[field.name] = [part.strip() for part in value.split(",") if part.strip()]
         else:
             raw[field.name] = value
     try:
@@ -135,4 +144,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(str(exc)) from None
     _check_key("JWT_PRIVATE_KEY", settings.jwt_private_key)
     _check_key("JWT_PUBLIC_KEY", settings.jwt_public_key)
+    try:
+        for proxy in settings.trusted_proxies:
+            ipaddress.ip_network(proxy, strict=False)
+    except ValueError as exc:
+        raise ConfigError(f"{ENV_PREFIX}TRUSTED_PROXIES: {exc}") from None
+    try:
+        limits.parse(settings.signup_rate)
+    except ValueError:
+        raise ConfigError(
+            f"{ENV_PREFIX}SIGNUP_RATE {settings.signup_rate!r} is not a rate such as '10 per hour'"
+        ) from None
     return settings

@@ -101,6 +101,7 @@ class Platform:
                     inbox=receive,
                     publish=self.publish_order,
                     limit_order_ttl=timedelta(hours=settings.limit_order_ttl_hours),
+                    max_open_orders=settings.max_open_orders,
                 )
             )
         self.feeders: list[Feeder] = []
@@ -162,6 +163,7 @@ class Platform:
         from daemon.api.app import create_app, find_web_dir
         from daemon.api.context import ApiContext
         from daemon.api.ws_hub import WebsocketHub
+        from daemon.http_limits import HttpLimits
         from daemon.tokens import (
             TokenMinter,
             TokenVerifier,
@@ -189,6 +191,7 @@ class Platform:
         )
         app = create_app(context, find_web_dir(settings.web_dir))
         self.http = HttpServer(access_log(app), settings.http_host, settings.http_port)
+        self.http.limits = HttpLimits(exempt=context.trusted_proxies)
         market = self.subscribe_market("websockets")
         self.extra_actors += [
             Actor(

@@ -35,7 +35,7 @@ async def test_ticker_format_enforced_by_the_database(pool: asyncpg.Pool) -> Non
 
 
 async def test_old_reset_rows_become_a_withdrawal_and_a_deposit(template_db: str) -> None:
-    """0004 rewrites a RESET row (initial - cash) as the cash withdrawn and the initial deposited."""
+    """0005 rewrites a RESET row (initial - cash) as the cash withdrawn and the initial deposited."""
     import uuid
 
     from tests.conftest import _admin, db_url
@@ -45,7 +45,7 @@ async def test_old_reset_rows_become_a_withdrawal_and_a_deposit(template_db: str
     conn = await asyncpg.connect(db_url(name))
     try:
         for version, _, sql in migrations():
-            if version < 4:
+            if version < 5:
                 await conn.execute(sql)
         user = uuid.uuid4()
         await conn.execute(
@@ -58,7 +58,7 @@ async def test_old_reset_rows_become_a_withdrawal_and_a_deposit(template_db: str
             " ($1, 'RESET', -200000, '2026-11-03Z')",
             user,
         )
-        [sql] = [sql for version, _, sql in migrations() if version == 4]
+        [sql] = [sql for version, _, sql in migrations() if version == 5]
         await conn.execute(sql)
         rows = await conn.fetch("SELECT kind, amount_krw FROM cash_ledger ORDER BY id")
         assert [(r["kind"], int(r["amount_krw"])) for r in rows] == [
