@@ -223,6 +223,14 @@ async def set_password(pool: asyncpg.Pool, username: str, password: str) -> uuid
     return user_id
 
 
+async def check_username_free(pool: asyncpg.Pool, username: str) -> None:
+    """Raise AccountError if `username` is malformed or taken (before asking for a password)."""
+    if not USERNAME.fullmatch(username):
+        raise AccountError("username must be 3 to 32 characters: lowercase letters, digits, _")
+    if await pool.fetchrow(query("users_by_username"), username) is not None:
+        raise AccountError(f"username {username!r} is taken; choose another", 409)
+
+
 async def reset_account(pool: asyncpg.Pool, username: str, initial_cash: Decimal) -> None:
     """Back to the starting cash with no positions; open orders are cancelled."""
     async with pool.acquire() as conn, conn.transaction():

@@ -121,7 +121,9 @@ class Platform:
         self.candle_bars, candle_bars_out = anyio.create_memory_object_stream[CandleBar](
             MARKET_BUFFER
         )
-        self.candles = CandleRoller(pool, self.subscribe_market("candles"), self.candle_bars, clock)
+        self.candles = CandleRoller(
+            pool, self.subscribe_market("candles"), self.candle_bars, clock, calendar=calendar
+        )
         self._candle_bars_out = candle_bars_out
         self.equity = EquityRecorder(
             pool, self.book, clock, timedelta(seconds=settings.equity_interval_seconds)

@@ -17,6 +17,7 @@ from websockets.protocol import State
 
 from daemon.api.ws_route import SEND_BATCH
 from daemon.http_limits import HttpLimits, limited_http_protocol
+from daemon.startup import StartupError
 
 log = structlog.get_logger(__name__)
 
@@ -98,7 +99,14 @@ class HttpServer:
         family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self._host, self._port))
+        try:
+            sock.bind((self._host, self._port))
+        except OSError as exc:
+            sock.close()
+            raise StartupError(
+                f"cannot listen on {self._host}:{self._port} ({exc.strerror}); stop what uses "
+                "it or set PAPERTRADE_HTTP_PORT / PAPERTRADE_HTTP_HOST"
+            ) from None
         sock.listen(2048)
         sock.setblocking(False)
         return sock

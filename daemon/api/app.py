@@ -16,6 +16,7 @@ from daemon.api.auth_routes import AuthController
 from daemon.api.context import ApiContext
 from daemon.api.docs_page import DocsPage
 from daemon.api.errors import HANDLERS, http_error
+from daemon.api.json_plain import PlainDecimalResponse
 from daemon.api.market_routes import MarketController
 from daemon.api.ops_routes import healthz, metrics, readyz
 from daemon.api.order_routes import OrderController
@@ -91,6 +92,7 @@ def create_app(context: ApiContext, web_dir: Path | None = None) -> Litestar:
         return http_error(request, exc)
 
     app = Litestar(
+        response_class=PlainDecimalResponse,
         route_handlers=route_handlers,
         exception_handlers={**HANDLERS, NotFoundException: not_found},
         openapi_config=OpenAPIConfig(

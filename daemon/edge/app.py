@@ -24,6 +24,7 @@ from daemon.api.access_log import access_log
 from daemon.api.client_address import parse_networks
 from daemon.api.context import AUTHENTICATED
 from daemon.api.errors import HANDLERS
+from daemon.api.json_plain import PlainDecimalResponse
 from daemon.api.ops_routes import healthz
 from daemon.api.views import OrderView, order_view
 from daemon.clock import Clock, LiveClock
@@ -95,6 +96,7 @@ async def readyz(request: Request) -> Response[EdgeReadiness]:
 
 def create_edge_app(context: EdgeContext) -> Litestar:
     app = Litestar(
+        response_class=PlainDecimalResponse,
         route_handlers=[place_order, healthz, readyz],
         exception_handlers=HANDLERS,
         openapi_config=None,
