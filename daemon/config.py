@@ -55,6 +55,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     discord_webhook_url: str | None = None
     max_restarts: int = 10
     restart_window_seconds: float = 60.0
+    # Edge mode: the oldest acceptance time (and so token) the intake still honours; older
+    # messages are dead-lettered (daemon/intake_auth.py).
+    intake_max_queue_age_seconds: int = 3 * 24 * 3600
 
 
 def _decode(kind: type, value: object) -> object:

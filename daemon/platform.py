@@ -160,6 +160,7 @@ class Platform:
         from daemon.api.app import create_app, find_web_dir
         from daemon.api.context import ApiContext
         from daemon.api.ws_hub import WebsocketHub
+        from daemon.edge.queue_gate import DatabaseOrders, QueueGate
         from daemon.tokens import (
             TokenMinter,
             TokenVerifier,
@@ -177,10 +178,16 @@ class Platform:
                 settings.amqp_url, self.amqp_topology(), name="papertrade-daemon-api"
             )
             self.extra_actors.append(Actor("order_publisher", self.order_publisher.run))
-            submit = self.order_publisher.submit
+            gate = QueueGate(self.order_publisher, DatabaseOrders(self.pool))
+
+            async def submit(order: Order) -> tuple[Order, bool]:
+                # The intake trusts only a token: the daemon vouches for its own API's callers.
+                return await gate.submit(order, minter.mint(order.user_id, "USER"))
+
+        minter = TokenMinter(key, self.clock, timedelta(seconds=settings.jwt_ttl_seconds))
         context = ApiContext(
             self,
-            TokenMinter(key, self.clock, timedelta(seconds=settings.jwt_ttl_seconds)),
+            minter,
             TokenVerifier(key.public_key(), self.clock),
             self.ws_hub,
             submit,

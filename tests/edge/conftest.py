@@ -25,6 +25,7 @@ from daemon.amqp_topology import Topology
 from daemon.clock import Clock, TestClock
 from daemon.config import load_settings
 from daemon.edge.app import EdgeContext, create_edge_app
+from daemon.edge.idempotency import EdgeOrders
 from daemon.edge.instruments import seeded_instruments
 from daemon.edge.publisher import OrderPublisher
 from daemon.platform import Platform, open_platform
@@ -125,7 +126,8 @@ async def running_edge(
         amqp_url, Topology(queue=queue), name=f"pt-test-edge-{queue}", reconnect_interval=0.2
     )
     instruments = {i.ticker_id: i for i in seeded_instruments()}
-    context = EdgeContext(TokenVerifier(keys.public, clock), publisher, instruments, clock)
+    known = EdgeOrders(keys.data_dir / f"edge-{queue}", clock)
+    context = EdgeContext(TokenVerifier(keys.public, clock), publisher, known, instruments, clock)
     app = create_edge_app(context)
     server = HttpServer(app, "127.0.0.1", 0)
     async with anyio.create_task_group() as tg:
@@ -133,12 +135,13 @@ async def running_edge(
         tg.start_soon(server.run)
         with anyio.fail_after(10):
             await server.serving.wait()
-        await eventually(lambda: publisher.connected, seconds=10)
+        await eventually(lambda: publisher.confirming, seconds=10)
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{server.port}", timeout=10
         ) as client:
             yield Edge(client, publisher)
         tg.cancel_scope.cancel()
+    known.close()
 
 
 @asynccontextmanager

@@ -1,0 +1,61 @@
+"""A RabbitMQ outage in the log: one line when it starts, one when it ends.
+
+aio-pika retries a lost connection every `reconnect_interval` seconds and logs every failed
+attempt (a `ChannelInvalidStateError` at error level, once a second for as long as the broker is
+down). Those per-attempt lines are dropped here; the connection's own close and reconnect
+callbacks say, once each, that the broker went away and when it came back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import structlog
+from aio_pika import RobustConnection
+
+log = structlog.get_logger(__name__)
+
+# The templates of aio-pika's per-attempt reconnection records (aio_pika/robust_connection.py).
+_PER_ATTEMPT = (
+    "Connection to %s closed. Reconnecting after %r seconds.",
+    'Connection attempt to "%s" failed: %s. Reconnecting after %r seconds.',
+    "Reconnect attempt failed %s due to %s: %s. Retrying after %r seconds.",
+)
+
+
+class _DropPerAttempt(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg not in _PER_ATTEMPT
+
+
+_robust_log = logging.getLogger("aio_pika.robust_connection")
+if not any(isinstance(f, _DropPerAttempt) for f in _robust_log.filters):
+    _robust_log.addFilter(_DropPerAttempt())
+
+
+class OutageLog:
+    """Logs `amqp_connection_lost` and `amqp_connection_restored` (with the outage's length)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._lost_at: float | None = None
+
+    def watch(self, connection: RobustConnection) -> None:
+        connection.close_callbacks.add(self._lost)
+        connection.reconnect_callbacks.add(self._restored)
+
+    def _lost(self, _: object, error: BaseException | None = None) -> None:
+        closed_by_us = error is None or isinstance(error, asyncio.CancelledError)
+        if closed_by_us or self._lost_at is not None:  # or still out
+            return
+        self._lost_at = time.monotonic()
+        log.warning("amqp_connection_lost", connection=self._name, error=repr(error))
+
+    def _restored(self, *_: object) -> None:
+        if self._lost_at is None:
+            return
+        outage = time.monotonic() - self._lost_at
+        self._lost_at = None
+        log.info("amqp_connection_restored", connection=self._name, outage_seconds=round(outage, 1))
