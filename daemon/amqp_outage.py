@@ -17,22 +17,54 @@ from aio_pika import RobustConnection
 
 log = structlog.get_logger(__name__)
 
-# The templates of aio-pika's per-attempt reconnection records (aio_pika/robust_connection.py).
-_PER_ATTEMPT = (
-    "Connection to %s closed. Reconnecting after %r seconds.",
-    'Connection attempt to "%s" failed: %s. Reconnecting after %r seconds.',
-    "Reconnect attempt failed %s due to %s: %s. Retrying after %r seconds.",
-)
+# By logger, the templates of the records dropped (aio-pika 9, aiormq 6): one per reconnection
+# attempt, or the outage's start said again in other words; `amqp_connection_lost` says it once.
+_PER_ATTEMPT = {
+    "aio_pika.robust_connection": (
+        "Connection to %s closed. Reconnecting after %r seconds.",
+        'Connection attempt to "%s" failed: %s. Reconnecting after %r seconds.',
+        "Reconnect attempt failed %s due to %s: %s. Retrying after %r seconds.",
+    ),
+    "aiormq.connection": (
+        "error when creating transport: %r",
+        # The loss itself, said again (with a traceback) by the connection's reader task.
+        'Unexpected connection close from remote "%s", Connection.Close(reply_code=%r, '
+        "reply_text=%r)",
+        "Cancelling cause reader exited abnormally",
+    ),
+}
+# A robust channel's close callback trying to reopen the channel on a connection that is gone
+# (ChannelInvalidStateError once per attempt, or RuntimeError "... closed"): the connection
+# itself reopens it once it is back.
+_CHANNEL_REOPEN = "RobustChannel._on_close"
 
 
 class _DropPerAttempt(logging.Filter):
+    def __init__(self, templates: tuple[str, ...]) -> None:
+        super().__init__()
+        self._templates = templates
+
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.msg not in _PER_ATTEMPT
+        return record.msg not in self._templates
 
 
-_robust_log = logging.getLogger("aio_pika.robust_connection")
-if not any(isinstance(f, _DropPerAttempt) for f in _robust_log.filters):
-    _robust_log.addFilter(_DropPerAttempt())
+class _DropChannelReopen(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not (args and _CHANNEL_REOPEN in repr(args[0]))
+
+
+def _install() -> None:
+    for name, templates in _PER_ATTEMPT.items():
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropPerAttempt) for f in logger.filters):
+            logger.addFilter(_DropPerAttempt(templates))
+    tools = logging.getLogger("aio_pika.tools")
+    if not any(isinstance(f, _DropChannelReopen) for f in tools.filters):
+        tools.addFilter(_DropChannelReopen())
+
+
+_install()
 
 
 class OutageLog:

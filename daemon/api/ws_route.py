@@ -127,12 +127,16 @@ def _handle(context: ApiContext, client: WsClient, op: ClientOp) -> None:
             unknown = [t for t in tickers if t != ALL and t not in context.platform.instruments]
             if unknown:
                 client.push(
-                    encode(ErrorMessage(f"unknown ticker ids {unknown[:5]}; see GET /api/instruments")),
+                    encode(
+                        ErrorMessage(f"unknown ticker ids {unknown[:5]}; see GET /api/instruments")
+                    ),
                     droppable=False,
                 )
                 return
             if isinstance(op, Subscribe):
-                client.push(encode(Subscribed(sorted(set(tickers) | client.tickers))), droppable=False)
+                client.push(
+                    encode(Subscribed(sorted(set(tickers) | client.tickers))), droppable=False
+                )
                 hub.subscribe(client, tickers)
             else:
                 hub.unsubscribe(client, tickers)
