@@ -121,6 +121,37 @@ async def test_the_daemons_own_api_goes_through_the_queue(
     await assert_books_balance(pool, [user.id])
 
 
+async def test_a_repeated_client_order_id_in_edge_mode_is_the_stored_order_or_409(
+    database_url: str, pool: asyncpg.Pool, queue: str, clock: TestClock, tmp_path: Path
+) -> None:
+    """Issue 9 item 9: the daemon's API in edge mode looks the deterministic order id up first;
+    a repeat gets the order as stored (here FILLED), a changed body 409, and neither is queued."""
+    async with running_daemon(database_url, queue, clock, tmp_path, http=True) as platform:
+        assert platform.http is not None
+        keys = Keys(tmp_path, clock)
+        user = await new_user(pool)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{platform.http.port}") as api:
+            await eventually(lambda: platform.order_publisher.confirming)
+            first = await api.post(
+                "/api/orders", json=buy(client_order_id="r"), headers=keys.headers(user)
+            )
+            assert first.status_code == 202
+            await wait_settled(pool, {uuid.UUID(first.json()["id"])})
+            again = await api.post(
+                "/api/orders", json=buy(client_order_id="r"), headers=keys.headers(user)
+            )
+            changed = await api.post(
+                "/api/orders", json=sell(client_order_id="r"), headers=keys.headers(user)
+            )
+            assert await depth(queue) == 0
+    assert again.status_code == 202
+    assert again.json()["id"] == first.json()["id"]
+    assert again.json()["status"] == "FILLED"
+    assert changed.status_code == 409
+    assert "client_order_id 'r' is already an order" in changed.json()["detail"]
+    assert len(await orders_of(pool, [user.id])) == 1
+
+
 async def test_redelivered_copies_settle_once(
     database_url: str, pool: asyncpg.Pool, queue: str, keys: Keys, clock: TestClock,
     tmp_path: Path,
