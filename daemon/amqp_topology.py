@@ -21,12 +21,17 @@ import anyio
 import msgspec
 from aio_pika import ExchangeType, RobustConnection
 from aio_pika.abc import AbstractChannel, AbstractQueue
+from aiormq.exceptions import ChannelPreconditionFailed
 from yarl import URL
 
 from daemon.amqp_outage import OutageLog
 
 DEAD_LETTER_EXCHANGE = "orders.dlx"
 UNLIMITED_DELIVERIES = -1  # RabbitMQ 4.x: x-delivery-limit = -1 turns the limit off
+
+
+class TopologyMismatch(RuntimeError):
+    """The broker has the intake queues with other arguments (declared by an older papertrade)."""
 
 
 class Topology(msgspec.Struct, frozen=True, kw_only=True):
@@ -71,18 +76,25 @@ async def declare(channel: AbstractChannel, topology: Topology) -> AbstractQueue
     """Declare the dead-letter exchange and queue, their binding and the intake queue (idempotent);
     return the intake queue. On a robust channel aio-pika declares them again after a reconnect."""
     major = await broker_major(channel)
-    exchange = await channel.declare_exchange(
-        topology.dead_letter_exchange, ExchangeType.DIRECT, durable=True
-    )
-    dead_letters = await channel.declare_queue(
-        topology.dead_letter_queue,
-        durable=True,
-        arguments=topology.dead_letter_queue_arguments(major),
-    )
-    await dead_letters.bind(exchange, routing_key=topology.dead_letter_queue)
-    return await channel.declare_queue(
-        topology.queue, durable=True, arguments=topology.queue_arguments(major)
-    )
+    try:
+        exchange = await channel.declare_exchange(
+            topology.dead_letter_exchange, ExchangeType.DIRECT, durable=True
+        )
+        dead_letters = await channel.declare_queue(
+            topology.dead_letter_queue,
+            durable=True,
+            arguments=topology.dead_letter_queue_arguments(major),
+        )
+        await dead_letters.bind(exchange, routing_key=topology.dead_letter_queue)
+        return await channel.declare_queue(
+            topology.queue, durable=True, arguments=topology.queue_arguments(major)
+        )
+    except ChannelPreconditionFailed as exc:
+        raise TopologyMismatch(
+            f"RabbitMQ has {topology.queue} or {topology.dead_letter_queue} with other arguments "
+            f"({exc}); queues declared by an older papertrade (x-delivery-limit = 5) must be "
+            "migrated: see docs/operations.md, 'Migrating the intake queues'"
+        ) from None
 
 
 async def connect(url: str, name: str, reconnect_interval: float = 1.0) -> RobustConnection:

@@ -10,7 +10,13 @@ import aio_pika
 import pytest
 from aiormq.exceptions import ChannelPreconditionFailed
 
-from daemon.amqp_topology import DEAD_LETTER_EXCHANGE, Topology, broker_major, declare
+from daemon.amqp_topology import (
+    DEAD_LETTER_EXCHANGE,
+    Topology,
+    TopologyMismatch,
+    broker_major,
+    declare,
+)
 from tests.edge.conftest import AMQP_URL, depth, take_all
 
 pytestmark = pytest.mark.anyio
@@ -71,6 +77,20 @@ async def test_declaring_over_the_imported_definitions_is_accepted(queue: str) -
             await channel.declare_queue(
                 queue, durable=True, arguments=imported | {"x-delivery-limit": 5}
             )
+    older = Topology(queue=queue + ".old")
+    connection = await aio_pika.connect(AMQP_URL)
+    async with connection:
+        channel = await connection.channel()
+        await channel.declare_queue(older.queue, durable=True, arguments=imported | {
+            "x-delivery-limit": 5, "x-dead-letter-routing-key": older.dead_letter_queue
+        })  # fmt: skip
+        try:
+            with pytest.raises(TopologyMismatch, match=r"docs/operations\.md"):
+                await declare(await connection.channel(), older)
+        finally:
+            channel = await connection.channel()
+            for name in (older.queue, older.dead_letter_queue):
+                await channel.queue_delete(name)
 
 
 async def test_no_number_of_returns_dead_letters_a_message(queue: str) -> None:
