@@ -9,9 +9,11 @@ it may have.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Protocol
 from uuid import UUID
 
+import anyio
 import asyncpg
 import structlog
 
@@ -39,23 +41,36 @@ class QueueGate:
     def __init__(self, publisher: OrderPublisher, known: KnownOrders) -> None:
         self._publisher = publisher
         self._known = known
+        # One request at a time per order id, so that two concurrent repeats of a
+        # client_order_id cannot both be published (and one of them answered 202 wrongly).
+        self._busy: dict[UUID, anyio.Lock] = {}
 
     async def submit(self, order: Order, token: str) -> tuple[Order, bool]:
         """The order as accepted and whether it is new (in the shape of `Platform.submit`);
         409 ConflictError or 503 ServiceUnavailable otherwise."""
-        if order.client_order_id is not None:
-            known = await self._known.get(order.id)
-            if known is not None:
-                if not same_request(known, order):
-                    raise ConflictError(conflict_detail(order.client_order_id))
-                return known, False
+        if order.client_order_id is None:
+            await self._publish(order, token)
+            return order, True
+        lock = self._busy.setdefault(order.id, anyio.Lock())
+        try:
+            async with lock:
+                known = await self._known.get(order.id)
+                if known is not None:
+                    if not same_request(known, order):
+                        raise ConflictError(conflict_detail(order.client_order_id))
+                    return known, False
+                await self._publish(order, token)
+                await self._known.remember(order)
+                return order, True
+        finally:
+            if not lock.locked() and lock.statistics().tasks_waiting == 0:
+                self._busy.pop(order.id, None)
+
+    async def _publish(self, order: Order, token: str) -> None:
         try:
             await self._publisher.publish(placed(order, token))
         except PublishFailed as exc:
             raise ServiceUnavailable(_detail(exc), headers={"Retry-After": "2"}) from None
-        if order.client_order_id is not None:
-            await self._known.remember(order)
-        return order, True
 
 
 def _detail(failed: PublishFailed) -> str:
@@ -68,12 +83,15 @@ def _detail(failed: PublishFailed) -> str:
 
 
 class DatabaseOrders:
-    """The daemon's own orders table (the intake records what the queue brings). While the
-    database cannot answer, nothing is known: the order is published, and the intake, which
-    compares a message with the order its id names, dead-letters a changed repeat."""
+    """The daemon's own orders table (the intake records what the queue brings), and the orders
+    this gate published lately that the intake may not have recorded yet. While the database
+    cannot answer, only those are known: the order is published, and the intake, which compares
+    a message with the order its id names, dead-letters a changed repeat."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, recent: int = 10_000) -> None:
         self._pool = pool
+        self._recent: OrderedDict[UUID, Order] = OrderedDict()
+        self._recent_max = recent
 
     async def get(self, order_id: UUID) -> Order | None:
         try:
@@ -82,8 +100,10 @@ class DatabaseOrders:
             if not database_unavailable(exc):
                 raise
             log.warning("order_lookup_skipped", order_id=str(order_id), error=repr(exc))
-            return None
-        return None if row is None else order_from_row(row)
+            row = None
+        return self._recent.get(order_id) if row is None else order_from_row(row)
 
     async def remember(self, order: Order) -> None:
-        """Nothing to do: the intake records the order when it takes it off the queue."""
+        self._recent[order.id] = order
+        if len(self._recent) > self._recent_max:
+            self._recent.popitem(last=False)

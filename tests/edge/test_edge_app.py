@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 
 import aio_pika
+import anyio
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -80,6 +81,32 @@ async def test_a_repeated_client_order_id_with_another_body_is_409(
     assert same.status_code == 202
     assert same.json() == first.json()
     assert len(await take_all(queue)) == 1
+
+
+async def test_concurrent_repeats_of_a_client_order_id_queue_one_order(
+    queue: str, keys: Keys, clock: TestClock
+) -> None:
+    """Twenty requests with one client_order_id at once, half of them another body: one message
+    is queued, and every answer is that order (202) or 409."""
+    headers = keys.headers(ALICE)
+    answers = []
+    async with running_edge(queue, keys, clock) as edge:
+
+        async def post(n: int) -> None:
+            body = buy("0.001" if n % 2 else "0.002", client_order_id="burst")
+            answers.append((n % 2, await edge.post(body, headers)))
+
+        async with anyio.create_task_group() as tg:
+            for n in range(20):
+                tg.start_soon(post, n)
+    (message,) = await take_all(queue)
+    queued = order_wire.decode(message.body)
+    winner = 1 if queued.request.quantity == "0.00100000" else 0
+    for parity, response in answers:
+        expected = 202 if parity == winner else 409
+        assert response.status_code == expected, response.text
+        if expected == 202:
+            assert response.json()["id"] == str(queued.order_id)
 
 
 async def test_the_edge_remembers_client_order_ids_across_a_restart(
