@@ -6,11 +6,14 @@ import contextlib
 import time
 import uuid
 
+import aio_pika
 import anyio
 import asyncpg
 import httpx
 import msgspec
 
+from bench.chaos.rig import QUEUE, Rig
+from daemon.amqp_topology import Topology
 from daemon.order_requests import order_id_for
 
 BTC = "CRYPTO-COIN-BTC"
@@ -89,7 +92,9 @@ class Outcome(msgspec.Struct, kw_only=True):
     sent: int
     accepted: int  # answered 202
     refused: int  # answered 503 (or nothing)
-    lost: int  # 202 and never recorded
+    lost: int  # 202, never recorded, and not in the queue either
+    queued: int  # 202, not recorded, still waiting in the intake queue (edge mode)
+    dead: int  # messages in the dead-letter queue (edge mode)
     duplicated: int  # settled more than once, or recorded without being sent
     stuck: int  # 202, recorded, still PENDING at the end
     books_balance: bool
@@ -130,9 +135,9 @@ async def _connect(url: str, deadline: float) -> asyncpg.Connection:
 
 
 async def outcome(
-    scenario: str, url: str, load: Load, settled_s: float | None, note: str = ""
+    scenario: str, rig: Rig, load: Load, settled_s: float | None, note: str = ""
 ) -> Outcome:
-    conn = await asyncpg.connect(url)
+    conn = await asyncpg.connect(rig.database_url)
     try:
         rows = await conn.fetch("SELECT id, status FROM orders")
         recorded = {row["id"]: row["status"] for row in rows}
@@ -146,14 +151,20 @@ async def outcome(
         )
     finally:
         await conn.close()
+    # Stopped, the daemon gives back what it holds unacknowledged: then the queue shows all.
+    await anyio.to_thread.run_sync(rig.daemon.stop)
+    waiting, dead = await _in_queues(rig)
     accepted = load.accepted
+    unrecorded = accepted - set(recorded)
     made_up = len(set(recorded) - set(load.answers))
     return Outcome(
         scenario=scenario,
         sent=load.sent,
         accepted=len(accepted),
         refused=load.sent - len(accepted),
-        lost=len(accepted - set(recorded)),
+        lost=len(unrecorded - waiting),
+        queued=len(unrecorded & waiting),
+        dead=dead,
         duplicated=twice + made_up,
         stuck=sum(1 for order_id in accepted if recorded.get(order_id) == "PENDING"),
         books_balance=unbalanced == 0,
@@ -161,3 +172,20 @@ async def outcome(
         settled_s=settled_s,
         note=note,
     )
+
+
+async def _in_queues(rig: Rig) -> tuple[set[uuid.UUID], int]:
+    """The order ids waiting in the intake queue (looked at, left there), and how many dead
+    letters there are."""
+    if rig.rabbit is None:
+        return set(), 0
+    waiting: set[uuid.UUID] = set()
+    connection = await aio_pika.connect(rig.rabbit.url)
+    async with connection:
+        channel = await connection.channel()
+        intake = await channel.declare_queue(QUEUE, passive=True)
+        while (message := await intake.get(no_ack=False, fail=False)) is not None:
+            with contextlib.suppress(ValueError, TypeError):
+                waiting.add(uuid.UUID(message.message_id))
+        dead = await channel.declare_queue(Topology(queue=QUEUE).dead_letter_queue, passive=True)
+        return waiting, dead.declaration_result.message_count or 0

@@ -72,7 +72,11 @@ class Rig:
     """Everything one scenario runs on, torn down at the end. `edge_mode`: orders go to the
     edge and through RabbitMQ; otherwise straight to the daemon's API (single host)."""
 
-    def __init__(self, edge_mode: bool, users: int = 20) -> None:
+    def __init__(
+        self, name: str, edge_mode: bool, keep_logs: Path | None = None, users: int = 20
+    ) -> None:
+        self.name = name
+        self.keep_logs = keep_logs
         self.edge_mode = edge_mode
         self.root = Path(tempfile.mkdtemp(prefix="pt-chaos-"))
         self.postgres = PrivatePostgres()
@@ -117,4 +121,9 @@ class Rig:
         if self.rabbit is not None:
             self.rabbit.__exit__()
         self.postgres.__exit__()
+        if self.keep_logs is not None:
+            self.keep_logs.mkdir(parents=True, exist_ok=True)
+            for log in (self.daemon.log, self.edge.log if self.edge else None):
+                if log is not None and log.exists():
+                    shutil.copy(log, self.keep_logs / f"{self.name}-{log.name}")
         shutil.rmtree(self.root, ignore_errors=True)

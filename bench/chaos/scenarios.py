@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import anyio
 import msgspec
@@ -22,6 +24,7 @@ class Options(msgspec.Struct, frozen=True, kw_only=True):
     backlog: float = 30.0  # seconds the home is offline while the edge takes orders
     kills: int = 6  # crash loop: kill -9 right after the intake starts consuming
     settle: float = 120.0  # at most this long for every 202'd order to settle
+    keep_logs: Path | None = None  # copy each scenario's daemon and edge logs here
 
 
 Fault = Callable[[], Awaitable[None]]
@@ -32,6 +35,32 @@ def blocking(call: Callable[[], object]) -> Fault:
         await anyio.to_thread.run_sync(call)
 
     return run
+
+
+async def _settle(rig: Rig, load: Load, options: Options) -> tuple[float | None, str]:
+    """Wait for every 202'd order to settle; meanwhile, a daemon that has exited is started
+    again 5 s later, as systemd does (Restart=always, RestartSec=5 in ops/systemd)."""
+    restarts = 0
+    exits: list[int] = []
+
+    async def like_systemd() -> None:
+        nonlocal restarts
+        while True:
+            code = rig.daemon.proc.poll() if rig.daemon.proc is not None else None
+            if code is not None:
+                exits.append(code)
+                await anyio.sleep(5)
+                with contextlib.suppress(RuntimeError):  # it exited again: next round
+                    await anyio.to_thread.run_sync(rig.daemon.start)
+                restarts += 1
+            await anyio.sleep(0.5)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(like_systemd)
+        done = await settle_wait(rig.database_url, load.accepted, options.settle)
+        tg.cancel_scope.cancel()
+    note = f"daemon exited {sorted(set(exits))}, restarted {restarts}x" if exits else ""
+    return done, note
 
 
 async def _start(rig: Rig) -> None:
@@ -58,14 +87,14 @@ async def _under_load(
         load.mark()
         cleared = time.perf_counter()
     await load.post(options.orders - options.orders * 3 // 4, options.rate)
-    done = await settle_wait(rig.database_url, load.accepted, options.settle)
-    return await outcome(name, rig.database_url, load, None if done is None else done - cleared)
+    done, note = await _settle(rig, load, options)
+    return await outcome(name, rig, load, None if done is None else done - cleared, note)
 
 
 def _edge(name: str, inject: Callable[[Rig], Fault], clear: Callable[[Rig], Fault],
           hold: Callable[[Options], float] = lambda _: 2.0):  # type: ignore[no-untyped-def]  # fmt: skip
     async def scenario(options: Options) -> Outcome:
-        async with Rig(edge_mode=True) as rig:
+        async with Rig(name, True, options.keep_logs) as rig:
             return await _under_load(name, rig, options, inject(rig), clear(rig), hold(options))
 
     return scenario
@@ -74,7 +103,7 @@ def _edge(name: str, inject: Callable[[Rig], Fault], clear: Callable[[Rig], Faul
 def _single(name: str, inject: Callable[[Rig], Fault], clear: Callable[[Rig], Fault],
             hold: Callable[[Options], float] = lambda _: 2.0):  # type: ignore[no-untyped-def]  # fmt: skip
     async def scenario(options: Options) -> Outcome:
-        async with Rig(edge_mode=False) as rig:
+        async with Rig(name, False, options.keep_logs) as rig:
             return await _under_load(name, rig, options, inject(rig), clear(rig), hold(options))
 
     return scenario
@@ -103,7 +132,7 @@ def _spawn(rig: Rig) -> subprocess.Popen[bytes]:
 async def crash_loop(options: Options) -> Outcome:
     """A backlog in the queue; the daemon dies within milliseconds of consuming, `kills` times;
     then it starts for good."""
-    async with Rig(edge_mode=True) as rig:
+    async with Rig("crash_loop", True, options.keep_logs) as rig:
         assert rig.edge is not None
         await anyio.to_thread.run_sync(rig.edge.start)
         load = Load(rig.target, rig.tokens, rig.user_ids)
@@ -117,27 +146,27 @@ async def crash_loop(options: Options) -> Outcome:
             process.wait(10)
         await anyio.to_thread.run_sync(rig.daemon.start)
         cleared = time.perf_counter()
-        done = await settle_wait(rig.database_url, load.accepted, options.settle)
-        return await outcome("crash_loop", rig.database_url, load,
+        done, note = await _settle(rig, load, options)
+        return await outcome("crash_loop", rig, load,
                              None if done is None else done - cleared,
-                             f"{options.kills} kills right after intake_consuming")  # fmt: skip
+                             f"{options.kills} kills right after intake_consuming {note}")  # fmt: skip
 
 
 async def home_offline(options: Options) -> Outcome:
     """The home daemon is off for `backlog` s while the edge takes orders; then it starts and
     drains the backlog (settled_s is the drain time)."""
-    async with Rig(edge_mode=True) as rig:
+    async with Rig("home_offline", True, options.keep_logs) as rig:
         assert rig.edge is not None
         await anyio.to_thread.run_sync(rig.edge.start)
         load = Load(rig.target, rig.tokens, rig.user_ids)
         await load.post(int(options.rate * options.backlog), options.rate)
         await anyio.to_thread.run_sync(rig.daemon.start)
         cleared = time.perf_counter()
-        done = await settle_wait(rig.database_url, load.accepted, options.settle)
+        done, note = await _settle(rig, load, options)
         settled = None if done is None else done - cleared
         rate = f"; drained {len(load.accepted) / settled:,.0f} orders/s" if settled else ""
-        return await outcome("home_offline", rig.database_url, load, settled,
-                             f"{options.backlog:g} s offline{rate}")  # fmt: skip
+        return await outcome("home_offline", rig, load, settled,
+                             f"{options.backlog:g} s offline{rate} {note}")  # fmt: skip
 
 
 SCENARIOS: dict[str, Callable[[Options], Awaitable[Outcome]]] = {
