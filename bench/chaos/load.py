@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
+from collections import Counter
 
 import aio_pika
 import anyio
@@ -155,6 +156,10 @@ async def outcome(
     await anyio.to_thread.run_sync(rig.daemon.stop)
     waiting, dead = await _in_queues(rig)
     accepted = load.accepted
+    codes = Counter(status for status in load.answers.values() if status != 202)
+    if codes:  # 0: no answer (connection refused or reset)
+        answers = " ".join(f"{code}x{n}" for code, n in sorted(codes.items()))
+        note = f"not 202: {answers}; {note}".rstrip("; ")
     unrecorded = accepted - set(recorded)
     made_up = len(set(recorded) - set(load.answers))
     return Outcome(
