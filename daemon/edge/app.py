@@ -140,9 +140,12 @@ async def run_edge(settings: Settings) -> None:
     policy = RestartPolicy(
         max_restarts=settings.max_restarts, window=settings.restart_window_seconds
     )
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(stop_on_signal, tg.cancel_scope)
-        actors = [Actor("order_publisher", publisher.run), Actor("http", server.run)]
-        await supervise(actors, policy)
-        tg.cancel_scope.cancel()
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(stop_on_signal, tg.cancel_scope)
+            actors = [Actor("order_publisher", publisher.run), Actor("http", server.run)]
+            await supervise(actors, policy)
+            tg.cancel_scope.cancel()
+    finally:
+        known.close()
     log.info("stopped")

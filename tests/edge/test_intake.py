@@ -78,6 +78,24 @@ async def test_orders_taken_while_the_daemon_is_down_settle_once_when_it_starts(
     assert await take_all(Topology(queue=queue).dead_letter_queue) == []
 
 
+async def test_an_order_whose_token_expired_while_it_waited_in_the_queue_settles(
+    database_url: str, pool: asyncpg.Pool, queue: str, keys: Keys, clock: TestClock,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """The token rule (daemon/intake_auth.py): valid when the edge accepted the order is enough,
+    within the maximum queue age; the home was offline for longer than the token lived."""
+    user = await new_user(pool)
+    async with running_edge(queue, keys, clock) as edge:  # tokens live one hour here
+        accepted = (await edge.post(buy(), keys.headers(user))).json()
+    clock.advance(5 * 3600)
+    async with running_daemon(database_url, queue, clock, tmp_path):
+        await wait_settled(pool, {uuid.UUID(accepted["id"])})
+    (order,) = await orders_of(pool, [user.id])
+    assert order.status == "FILLED"
+    created_at = await pool.fetchval("SELECT created_at FROM orders WHERE id = $1", order.id)
+    assert created_at == clock.now()  # the daemon's time, not the edge's
+
+
 async def test_the_daemons_own_api_goes_through_the_queue(
     database_url: str, pool: asyncpg.Pool, queue: str, clock: TestClock, tmp_path: Path
 ) -> None:
