@@ -147,6 +147,7 @@ class Platform:
 
             self.intake = OrderIntake(self, settings.amqp_url, self.amqp_topology())
             self.extra_actors.append(Actor("order_intake", self.intake.run))
+            self.metrics.add_gauges(self.intake.gauges)
         self.http: HttpServer | None = None
         self.order_publisher: OrderPublisher | None = None  # set in edge mode, by enable_http
 

@@ -82,6 +82,8 @@ class OrderIntake:
         self._settling: dict[UUID, anyio.Event] = {}
         self.consuming = anyio.Event()  # set once the consumer is attached (again after a restart)
         self.acknowledged = 0  # messages acknowledged, since the start of the process
+        self.dead_lettered = 0  # messages dead-lettered, since the start of the process
+        self.paused = False  # waiting for the database: taking no messages
         settings = platform.settings
         self._max_queue_age = timedelta(seconds=settings.intake_max_queue_age_seconds)
         key = load_or_create_private_key(settings.data_dir, settings.jwt_private_key)
@@ -114,6 +116,15 @@ class OrderIntake:
             self.consuming = anyio.Event()
             delivered.close()
             await amqp_topology.close(connection)
+
+    def gauges(self):  # type: ignore[no-untyped-def]
+        """For /metrics (Metrics.add_gauges): (name, help, labels, value)."""
+        yield ("papertrade_intake_paused", "1 while the intake waits for the database", {},
+               float(self.paused))  # fmt: skip
+        yield ("papertrade_intake_acknowledged", "Intake messages acknowledged since start", {},
+               self.acknowledged)  # fmt: skip
+        yield ("papertrade_intake_dead_lettered", "Intake messages dead-lettered since start",
+               {}, self.dead_lettered)  # fmt: skip
 
     # --- in delivery order: decode, record, hand over to settlement ------------------------------
 
@@ -232,24 +243,26 @@ class OrderIntake:
         intake has stopped taking them. The pause is logged once, and its end."""
         delay = 0.1
         paused_at: float | None = None
-        while True:
-            try:
-                result = await attempt()
-            except Exception as exc:
-                if not database_unavailable(exc):
-                    raise
-                if paused_at is None:
-                    paused_at = anyio.current_time()
-                    log.warning("intake_paused_database_unavailable",
-                                order_id=str(order_id) if order_id else None, error=repr(exc))  # fmt: skip
+        try:
+            while True:
+                try:
+                    return await attempt()
+                except Exception as exc:
+                    if not database_unavailable(exc):
+                        raise
+                    if paused_at is None:
+                        paused_at = anyio.current_time()
+                        self.paused = True
+                        log.warning("intake_paused_database_unavailable",
+                                    order_id=str(order_id) if order_id else None,
+                                    error=repr(exc))  # fmt: skip
                 await anyio.sleep(delay)
                 delay = min(delay * 2, _RETRY_MAX)
-                continue
+        finally:
             if paused_at is not None:
-                log.info(
-                    "intake_resumed", paused_seconds=round(anyio.current_time() - paused_at, 1)
-                )
-            return result
+                self.paused = False
+                log.info("intake_resumed",
+                         paused_seconds=round(anyio.current_time() - paused_at, 1))  # fmt: skip
 
     # --- in delivery order: acknowledge what settlement has committed ---------------------------
 
@@ -320,6 +333,7 @@ class OrderIntake:
     ) -> None:
         """To the dead-letter queue, for good, with the reason in the log (`papertrade dlq list`
         shows the message, `papertrade dlq replay` puts it back). Changes no order."""
+        self.dead_lettered += 1
         log.error("intake_message_dead_lettered", order_id=str(order_id) if order_id else None,
                   message_id=message.message_id, reason=why)  # fmt: skip
         try:

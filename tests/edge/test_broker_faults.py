@@ -13,6 +13,7 @@ from pathlib import Path
 
 import anyio
 import asyncpg
+import httpx
 import pytest
 
 from daemon.clock import LiveClock
@@ -60,6 +61,14 @@ def events(daemon: DaemonProcess) -> list[dict]:
     return found
 
 
+async def until_metric(daemon: DaemonProcess, line: str, seconds: float = 30) -> None:
+    """Until the daemon's /metrics has this line."""
+    async with httpx.AsyncClient(base_url=daemon.url, timeout=5) as client:
+        with anyio.fail_after(seconds):
+            while line not in (await client.get("/metrics")).text.splitlines():  # noqa: ASYNC110
+                await anyio.sleep(0.2)
+
+
 def named(daemon: DaemonProcess, event: str) -> list[dict]:
     return [e for e in events(daemon) if e.get("event") == event]
 
@@ -87,12 +96,13 @@ async def test_the_database_refusing_writes_pauses_the_intake_and_loses_nothing(
                     else:
                         await anyio.to_thread.run_sync(postgres.stop)
                     await load.post(120, lanes=4, pause=0.05)
-                    await anyio.sleep(3)
+                    await until_metric(daemon, "papertrade_intake_paused 1.0")
                     if fault == "read_only":
                         await postgres.set_read_only(False)
                     else:
                         await anyio.to_thread.run_sync(postgres.start)
                     await load.post(40)
+                    await until_metric(daemon, "papertrade_intake_paused 0.0")
                     assert load.answers == [202] * 220
                     await assert_every_accepted_order_ended_once(pool, load, queue)
             finally:

@@ -255,6 +255,9 @@ async def test_forged_altered_and_invalid_messages_are_dead_lettered_and_change_
             with anyio.fail_after(10):
                 while await depth(topology.dead_letter_queue) < len(bad):  # noqa: ASYNC110
                     await anyio.sleep(0.05)
+        assert platform.intake.dead_lettered == len(bad)
+        gauges = {name: value for name, _, _, value in platform.intake.gauges()}
+        assert gauges["papertrade_intake_dead_lettered"] == len(bad)
     reasons = [e["reason"] for e in logs if e["event"] == "intake_message_dead_lettered"]
     assert len(reasons) == len(bad)
     for expected, reason in zip(
