@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import anyio
@@ -27,6 +26,7 @@ from tests.edge.conftest import (
     new_user,
     private_database,
     rabbitmqctl,
+    running_daemon,
     running_edge,
 )
 from tests.fakes.waiting import eventually
@@ -182,24 +182,36 @@ async def test_a_broker_restart_loses_nothing_and_is_logged_once(
     assert noisy == [], [e["event"][-400:] for e in noisy]
 
 
-async def test_a_blocked_broker_makes_the_edge_unready_and_its_503s_say_unknown(
-    queue: str, tmp_path: Path
+async def test_a_blocked_broker_makes_edge_and_daemon_unready_and_the_503s_say_unknown(
+    database_url: str, pool: asyncpg.Pool, queue: str, tmp_path: Path
 ) -> None:
     """Issue 16 item 3 and issue 9 item 7: RabbitMQ under a disk alarm blocks publishers and
-    confirms nothing. /readyz says so, an order sent meanwhile is "unknown — retry with the same
-    client_order_id" (it may yet be queued), and the retry after the alarm is one order."""
+    confirms nothing. The edge's and the daemon's /readyz say so, an order sent meanwhile is
+    "unknown — retry with the same client_order_id" (it may yet be queued), and the retry after
+    the alarm is one order."""
     clock = LiveClock()
     keys = Keys(tmp_path, clock)
-    alice = uuid.uuid4()
-    headers = {"Authorization": f"Bearer {keys.minter.mint(alice, 'USER')}"}
+    alice = await new_user(pool)
+    headers = keys.headers(alice)
     with PrivateRabbit() as rabbit:
-        async with running_edge(queue, keys, clock, amqp_url=rabbit.url) as edge:
+        async with (
+            running_daemon(database_url, queue, clock, tmp_path, http=True,
+                           amqp_url=rabbit.url) as platform,
+            running_edge(queue, keys, clock, amqp_url=rabbit.url) as edge,
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{platform.http.port}") as home,  # type: ignore[union-attr]
+        ):  # fmt: skip
             assert (await edge.post(buy(client_order_id="a"), headers)).status_code == 202
+            await eventually(lambda: platform.order_publisher.confirming, seconds=20)
+            assert (await home.get("/readyz")).json()["broker"] is True
             await anyio.to_thread.run_sync(rabbitmqctl, rabbit, "set_disk_free_limit", "1000GB")
             await eventually(lambda: not edge.publisher.confirming, seconds=20)
             readiness = await edge.client.get("/readyz")
             assert readiness.status_code == 503
             assert readiness.json() == {"ready": False, "broker": True, "confirms": False}
+            await eventually(lambda: not platform.order_publisher.confirming, seconds=20)
+            home_readiness = await home.get("/readyz")
+            assert home_readiness.status_code == 503
+            assert home_readiness.json()["broker"] is False
             stalled = await edge.post(buy(client_order_id="b"), headers)
             assert stalled.status_code == 503
             detail = stalled.json()["detail"]
