@@ -9,12 +9,13 @@ the intake queue. So a message counts only as far as the daemon can check it its
   the usual LEEWAY), and `accepted_at` must be neither in the future (beyond LEEWAY) nor older
   than `max_queue_age` (PAPERTRADE_INTAKE_MAX_QUEUE_AGE_SECONDS, 3 days by default). A token
   taken from a message is therefore good for at most `max_queue_age` after it expires;
-- the user exists in the database now;
+- the account exists in the database now and the token is of its current generation (a logout
+  or a password change revokes the tokens of orders still queued; `daemon/token_check.py`);
 - the request is validated again by the shared `build_order` against the daemon's instrument
   table (currency, ticker and every derived field come from there), `created_at` is the
   daemon's, and the order id must be the one the request's client_order_id determines.
 
-`verify_senders` is the one sender check; revocation (a token generation per user) belongs in it.
+`verify_senders` is the one sender check, built on the token check every boundary uses.
 """
 
 from __future__ import annotations
@@ -23,14 +24,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from uuid import UUID
 
-import asyncpg
 import msgspec
 
 from daemon.instruments import Instrument
 from daemon.messages import Order
 from daemon.order_requests import OrderRejected, build_order
 from daemon.order_wire import OrderPlaced
-from daemon.sqlfiles import query
+from daemon.token_check import AccountTokens, check_token
 from daemon.tokens import LEEWAY, Claims, TokenError, TokenVerifier
 
 
@@ -40,38 +40,32 @@ class MessageRefused(Exception):
 
 
 async def verify_senders(
-    pool: asyncpg.Pool,
+    accounts: AccountTokens,
     verifier: TokenVerifier,
     messages: Sequence[OrderPlaced],
     now: datetime,
     max_queue_age: timedelta,
 ) -> list[Claims | MessageRefused]:
-    """For each message, the claims of the user who sent it, or why it is refused. Reads the
-    users table once for all of them (a database error propagates: try again later)."""
+    """For each message, the claims of the user who sent it, or why it is refused. The token
+    check is the one every boundary uses (`check_token`: signature, expiry, the account exists
+    and the token is of its current generation, so a logout or a password change revokes what
+    is still queued), with expiry judged at `accepted_at`. A database error propagates: the
+    intake tries again later."""
     checked: list[Claims | MessageRefused] = []
     for message in messages:
         try:
-            checked.append(_token_claims(verifier, message, now, max_queue_age))
+            _check_accepted_at(message.accepted_at, now, max_queue_age)
+            claims = await check_token(message.token, verifier, accounts, message.accepted_at)
         except MessageRefused as exc:
             checked.append(exc)
-    user_ids = list({c.user_id for c in checked if isinstance(c, Claims)})
-    existing = (
-        {row["id"] for row in await pool.fetch(query("users_existing"), user_ids)}
-        if user_ids
-        else set()
-    )
-    return [
-        c
-        if isinstance(c, MessageRefused) or c.user_id in existing
-        else MessageRefused(f"the token's user {c.user_id} does not exist")
-        for c in checked
-    ]
+        except TokenError as exc:
+            checked.append(MessageRefused(f"token refused: {exc}"))
+        else:
+            checked.append(claims)
+    return checked
 
 
-def _token_claims(
-    verifier: TokenVerifier, message: OrderPlaced, now: datetime, max_queue_age: timedelta
-) -> Claims:
-    accepted_at = message.accepted_at
+def _check_accepted_at(accepted_at: datetime, now: datetime, max_queue_age: timedelta) -> None:
     if accepted_at.tzinfo is None:
         raise MessageRefused("accepted_at has no time zone")
     if accepted_at > now + LEEWAY:
@@ -81,10 +75,6 @@ def _token_claims(
             f"accepted_at {accepted_at.isoformat()} is older than the maximum queue age "
             f"({max_queue_age.total_seconds():g} s)"
         )
-    try:
-        return verifier.verify_at(message.token, accepted_at)
-    except TokenError as exc:
-        raise MessageRefused(f"token refused: {exc}") from None
 
 
 def rebuild_order(

@@ -101,6 +101,7 @@ class Platform:
                     inbox=receive,
                     publish=self.publish_order,
                     limit_order_ttl=timedelta(hours=settings.limit_order_ttl_hours),
+                    max_open_orders=settings.max_open_orders,
                 )
             )
         self.feeders: list[Feeder] = []
@@ -120,7 +121,9 @@ class Platform:
         self.candle_bars, candle_bars_out = anyio.create_memory_object_stream[CandleBar](
             MARKET_BUFFER
         )
-        self.candles = CandleRoller(pool, self.subscribe_market("candles"), self.candle_bars, clock)
+        self.candles = CandleRoller(
+            pool, self.subscribe_market("candles"), self.candle_bars, clock, calendar=calendar
+        )
         self._candle_bars_out = candle_bars_out
         self.equity = EquityRecorder(
             pool, self.book, clock, timedelta(seconds=settings.equity_interval_seconds)
@@ -162,6 +165,7 @@ class Platform:
         from daemon.api.context import ApiContext
         from daemon.api.ws_hub import WebsocketHub
         from daemon.edge.queue_gate import DatabaseOrders, QueueGate
+        from daemon.http_limits import HttpLimits
         from daemon.tokens import (
             TokenMinter,
             TokenVerifier,
@@ -182,8 +186,11 @@ class Platform:
             gate = QueueGate(self.order_publisher, DatabaseOrders(self.pool))
 
             async def submit(order: Order) -> tuple[Order, bool]:
-                # The intake trusts only a token: the daemon vouches for its own API's callers.
-                return await gate.submit(order, minter.mint(order.user_id, "USER"))
+                # The intake trusts only a token: the daemon vouches for its own API's callers,
+                # with their current token generation (the API has just checked it).
+                generation = await context.accounts.generation(order.user_id) or 0
+                token = minter.mint(order.user_id, "USER", generation)
+                return await gate.submit(order, token)
 
         minter = TokenMinter(key, self.clock, timedelta(seconds=settings.jwt_ttl_seconds))
         context = ApiContext(
@@ -195,6 +202,7 @@ class Platform:
         )
         app = create_app(context, find_web_dir(settings.web_dir))
         self.http = HttpServer(access_log(app), settings.http_host, settings.http_port)
+        self.http.limits = HttpLimits(exempt=context.trusted_proxies)
         market = self.subscribe_market("websockets")
         self.extra_actors += [
             Actor(

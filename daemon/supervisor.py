@@ -14,6 +14,8 @@ import anyio
 import msgspec
 import structlog
 
+from daemon.startup import StartupError
+
 log = structlog.get_logger(__name__)
 
 
@@ -67,6 +69,8 @@ async def _keep_running(actor: Actor, policy: RestartPolicy, budget: _Budget) ->
         log.info("actor_started", actor=actor.name, restarts=restarts)
         try:
             await actor.run()
+        except StartupError:
+            raise  # a setting or the machine is wrong: restarting cannot help
         except Exception:
             # Catching Exception, not BaseException: cancellation must pass through.
             ran_for = time.monotonic() - started

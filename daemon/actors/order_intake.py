@@ -39,6 +39,7 @@ from daemon.intake_auth import MessageRefused
 from daemon.messages import Order, SettleOrder
 from daemon.order_identity import same_request
 from daemon.order_wire import OrderPlaced, WireError, order_id_hint
+from daemon.token_check import AccountTokens
 from daemon.tokens import TokenVerifier, load_or_create_private_key
 
 if TYPE_CHECKING:
@@ -88,6 +89,7 @@ class OrderIntake:
         self._max_queue_age = timedelta(seconds=settings.intake_max_queue_age_seconds)
         key = load_or_create_private_key(settings.data_dir, settings.jwt_private_key)
         self._verifier = TokenVerifier(key.public_key(), platform.clock)
+        self._accounts = AccountTokens(platform.pool, platform.clock)
 
     async def run(self) -> None:
         self._settling.clear()
@@ -181,7 +183,7 @@ class OrderIntake:
         senders = await self._retrying(
             None,
             lambda: intake_auth.verify_senders(
-                self._platform.pool, self._verifier, [placed for _, placed in readable], now,
+                self._accounts, self._verifier, [placed for _, placed in readable], now,
                 self._max_queue_age,
             ),
         )  # fmt: skip

@@ -42,6 +42,11 @@ def http_error(_: Request, exc: HTTPException) -> Response:
     return _body(exc.status_code, exc.detail, exc.headers)
 
 
+def too_deeply_nested(_: Request, exc: RecursionError) -> Response:
+    # msgspec gives up on JSON nested thousands deep with RecursionError, before any handler.
+    return _body(400, "the JSON body is nested too deeply; send a flat object")
+
+
 def unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled_error", method=request.method, path=request.url.path)
     return _body(HTTP_500_INTERNAL_SERVER_ERROR, "internal error; it has been logged")
@@ -50,5 +55,6 @@ def unexpected_error(request: Request, exc: Exception) -> Response:
 HANDLERS = {
     ValidationException: validation_error,
     HTTPException: http_error,
+    RecursionError: too_deeply_nested,
     Exception: unexpected_error,
 }

@@ -143,24 +143,22 @@ async def test_a_repeated_client_order_id_in_edge_mode_is_the_stored_order_or_40
     database_url: str, pool: asyncpg.Pool, queue: str, clock: TestClock, tmp_path: Path
 ) -> None:
     """Issue 9 item 9: the daemon's API in edge mode looks the deterministic order id up first;
-    a repeat gets the order as stored (here FILLED), a changed body 409, and neither is queued."""
+    a repeat gets the order as stored (here FILLED), a changed body 409, and neither is queued.
+    The user has changed their password once (token generation 1): the token the daemon puts
+    in the message for its own API's caller is of that generation, so the intake takes it."""
     async with running_daemon(database_url, queue, clock, tmp_path, http=True) as platform:
         assert platform.http is not None
         keys = Keys(tmp_path, clock)
         user = await new_user(pool)
+        await pool.execute("UPDATE users SET token_generation = 1 WHERE id = $1", user.id)
+        headers = {"Authorization": f"Bearer {keys.minter.mint(user.id, user.role, 1)}"}
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{platform.http.port}") as api:
             await eventually(lambda: platform.order_publisher.confirming)
-            first = await api.post(
-                "/api/orders", json=buy(client_order_id="r"), headers=keys.headers(user)
-            )
+            first = await api.post("/api/orders", json=buy(client_order_id="r"), headers=headers)
             assert first.status_code == 202
             await wait_settled(pool, {uuid.UUID(first.json()["id"])})
-            again = await api.post(
-                "/api/orders", json=buy(client_order_id="r"), headers=keys.headers(user)
-            )
-            changed = await api.post(
-                "/api/orders", json=sell(client_order_id="r"), headers=keys.headers(user)
-            )
+            again = await api.post("/api/orders", json=buy(client_order_id="r"), headers=headers)
+            changed = await api.post("/api/orders", json=sell(client_order_id="r"), headers=headers)
             assert await depth(queue) == 0
     assert again.status_code == 202
     assert again.json()["id"] == first.json()["id"]
@@ -204,7 +202,9 @@ async def test_forged_altered_and_invalid_messages_are_dead_lettered_and_change_
     """Someone with the edge's broker credentials writes to the intake queue directly: each
     message below is dead-lettered with a log line saying why, no money moves, the resting
     order it names stays as it is, and a real order behind them still fills."""
-    victim, mallory = await new_user(pool), await new_user(pool)
+    victim, mallory, revoked = await new_user(pool), await new_user(pool), await new_user(pool)
+    revoked_token = keys.minter.mint(revoked.id, "USER")
+    await pool.execute("UPDATE users SET token_generation = 1 WHERE id = $1", revoked.id)
     topology = Topology(queue=queue)
     now = clock.now()
     token = keys.minter.mint(mallory.id, "USER")
@@ -241,6 +241,7 @@ async def test_forged_altered_and_invalid_messages_are_dead_lettered_and_change_
             "expired token": message({}, token=expired),
             "another's order id": message({}, order_id=resting["id"]),
             "id not of client_order_id": message({"client_order_id": "x"}),
+            "revoked token": message({}, token=revoked_token),
         }  # fmt: skip
         connection = await aio_pika.connect(AMQP_URL)
         with structlog.testing.capture_logs() as logs:
@@ -262,14 +263,15 @@ async def test_forged_altered_and_invalid_messages_are_dead_lettered_and_change_
     assert len(reasons) == len(bad)
     for expected, reason in zip(
         ["unreadable", "unreadable", "currency", "status", "created_at", "token refused",
-         "token refused", "does not exist", "quantity", "older than the maximum queue age",
-         "in the future", "expired", "does not match", "client_order_id"],
+         "token refused", "no longer exists", "quantity", "older than the maximum queue age",
+         "in the future", "expired", "does not match", "client_order_id", "revoked"],
         reasons, strict=True,
     ):  # fmt: skip
         assert expected in reason, (expected, reason)
-    statuses = {str(o.id): o.status for o in await orders_of(pool, [victim.id, mallory.id])}
+    everyone = [victim.id, mallory.id, revoked.id]
+    statuses = {str(o.id): o.status for o in await orders_of(pool, everyone)}
     assert statuses == {resting["id"]: "PENDING", after["id"]: "FILLED"}
-    await assert_books_balance(pool, [victim.id, mallory.id])
+    await assert_books_balance(pool, everyone)
     dead = await take_all(topology.dead_letter_queue)
     assert [d.body for d in dead] == list(bad.values())
     assert await depth(queue) == 0
