@@ -34,10 +34,20 @@ class ConfigError(StartupError, ValueError):
     """A configuration value is unusable; the message says which variable and why."""
 
 
+# As root (a server, a container) the state goes where system services keep theirs, a folder
+# whose parents everyone may traverse (see daemon/database.py: the embedded PostgreSQL runs as
+# its own system user); otherwise in the user's data folder.
+ROOT_DATA_DIR = Path("/var/lib/papertrade")
+
+
+def _default_data_dir() -> Path:
+    return ROOT_DATA_DIR if os.geteuid() == 0 else Path(platformdirs.user_data_dir("papertrade"))
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Every setting of the daemon and the edge. Field `x` is read from `PAPERTRADE_X`."""
 
-    data_dir: Path = Path(platformdirs.user_data_dir("papertrade"))
+    data_dir: Path = _default_data_dir()
     database_url: str | None = None
     redis_url: str | None = None
     amqp_url: str | None = None

