@@ -172,7 +172,9 @@ async def running_daemon(
         platform.book.update(quote(clock, BTC, "150000000", bid="149990000", ask="150010000"))
         async with anyio.create_task_group() as tg:
             tg.start_soon(platform.serve)
-            with anyio.fail_after(10):
+            # Generous: the shared broker, busy with other tests, may refuse a declaration
+            # (INTERNAL_ERROR) and the supervisor restart the intake once or twice.
+            with anyio.fail_after(30):
                 await platform.intake.consuming.wait()
                 if platform.http is not None:
                     await platform.http.serving.wait()
