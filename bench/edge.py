@@ -6,7 +6,7 @@ process (its `sim` feed pricing BTC), its intake consuming the queue, so that it
 order can be measured as well: the machine's other load moves the rates, that figure less.
 
 1. live: wrk for --seconds against the edge while the daemon runs. Prints the rate of 202s, and
-   the rate and latency from each order's acceptance at the edge (created_at) to its fill.
+   the rate and latency from each order's recording by the intake (created_at, the daemon's) to its fill.
 2. backlog: the daemon stopped, wrk queues orders for --seconds (the edge alone); then the daemon
    starts and the time until every queued order is FILLED gives the drain rate (target: 2,000/s).
 
@@ -59,6 +59,7 @@ class Edge:
             "PAPERTRADE_AMQP_QUEUE": queue,
             "PAPERTRADE_JWT_PUBLIC_KEY": str(data_dir / PUBLIC_KEY_FILE),
             "PAPERTRADE_HTTP_PORT": str(self.port),
+            "PAPERTRADE_DATA_DIR": str(data_dir / "edge"),  # its client_order_id record
             "PAPERTRADE_LOG_LEVEL": "warning",
         }
         log = (data_dir / "edge.log").open("ab")
@@ -91,10 +92,12 @@ def wrk(url: str, script: Path, clients: int, seconds: int) -> tuple[float, int,
 
 
 @asynccontextmanager
-async def daemon(url: str, queue: str, prefetch: int) -> AsyncIterator[Platform]:
-    """The daemon in this process, with the `sim` feed (its first prices come at once)."""
+async def daemon(url: str, queue: str, prefetch: int, data_dir: Path) -> AsyncIterator[Platform]:
+    """The daemon in this process, with the `sim` feed (its first prices come at once), and the
+    key pair in `data_dir` that the bench's tokens are signed with (the intake verifies them)."""
     settings = load_settings({"PAPERTRADE_DATABASE_URL": url, "PAPERTRADE_FEEDS": "sim",
-                              "PAPERTRADE_AMQP_URL": AMQP_URL, "PAPERTRADE_AMQP_QUEUE": queue})  # fmt: skip
+                              "PAPERTRADE_AMQP_URL": AMQP_URL, "PAPERTRADE_AMQP_QUEUE": queue,
+                              "PAPERTRADE_DATA_DIR": str(data_dir)})  # fmt: skip
     async with open_platform(settings) as platform, anyio.create_task_group() as tg:
         platform.intake._prefetch = prefetch
         tg.start_soon(platform.serve)
@@ -144,7 +147,7 @@ async def bench(clients: int, seconds: int, users: int, prefetch: int) -> None:
             print(f"edge: `papertrade edge` process, wrk -t1 -c{clients}, {users} users; "
                   f"daemon in-process, prefetch {prefetch}")  # fmt: skip
 
-            async with daemon(url, queue, prefetch) as platform:
+            async with daemon(url, queue, prefetch, data_dir) as platform:
                 await platform.intake.consuming.wait()
                 latencies: list[float] = []
                 started = time.perf_counter()
@@ -167,7 +170,7 @@ async def bench(clients: int, seconds: int, users: int, prefetch: int) -> None:
                   f"({rate:,.0f}/s); {backlog} in the queue")  # fmt: skip
             latencies = []
             started = time.perf_counter()
-            async with daemon(url, queue, prefetch) as platform:
+            async with daemon(url, queue, prefetch, data_dir) as platform:
                 await platform.intake.consuming.wait()
                 consuming, cpu = time.perf_counter(), time.process_time()
                 with anyio.fail_after(300):

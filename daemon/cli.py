@@ -1,4 +1,5 @@
-"""The `papertrade` command: run, edge, migrate, user add|reset|promote|password. Wiring only."""
+"""The `papertrade` command: run, edge, migrate, user add|reset|promote|password, dlq list|replay.
+Wiring only."""
 
 from __future__ import annotations
 
@@ -91,6 +92,27 @@ async def run_user(settings: Settings, args: argparse.Namespace) -> None:
         await pool.close()
 
 
+async def run_dlq(settings: Settings, args: argparse.Namespace) -> None:
+    from daemon import dlq
+    from daemon.amqp_topology import Topology
+
+    if not settings.amqp_url:
+        sys.exit("papertrade dlq: set PAPERTRADE_AMQP_URL, the RabbitMQ of the intake queue")
+    topology = Topology(queue=settings.amqp_queue)
+    if args.dlq_command == "list":
+        letters = await dlq.list_dead_letters(settings.amqp_url, topology)
+        for letter in letters:
+            print(letter.line())
+        print(f"{len(letters)} dead letter(s) in {topology.dead_letter_queue}")
+    else:
+        if not args.all and not args.message_ids:
+            sys.exit("papertrade dlq replay: name the message ids to replay, or --all")
+        moved = await dlq.replay(
+            settings.amqp_url, topology, None if args.all else args.message_ids
+        )
+        print(f"replayed {len(moved)} to {topology.queue}: {' '.join(moved)}")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="papertrade",
@@ -101,6 +123,12 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("run", help="run the daemon (applies migrations first)")
     commands.add_parser("edge", help="run the edge intake (RabbitMQ publisher)")
     commands.add_parser("migrate", help="apply pending database migrations")
+    dead = commands.add_parser("dlq", help="the intake's dead letters (edge mode)")
+    dead_commands = dead.add_subparsers(dest="dlq_command", required=True)
+    dead_commands.add_parser("list", help="show them (they stay in the dead-letter queue)")
+    replay = dead_commands.add_parser("replay", help="move them back to the intake queue")
+    replay.add_argument("message_ids", nargs="*", help="message ids (= order ids) to replay")
+    replay.add_argument("--all", action="store_true", help="replay every dead letter")
     user = commands.add_parser("user", help="manage users")
     user_commands = user.add_subparsers(dest="user_command", required=True)
     add = user_commands.add_parser("add", help="create a user")
@@ -136,6 +164,7 @@ def main(argv: list[str] | None = None) -> None:
         "run": lambda: run_daemon(settings),
         "migrate": lambda: run_migrate(settings),
         "user": lambda: run_user(settings, args),
+        "dlq": lambda: run_dlq(settings, args),
     }
     if args.command == "edge":
         from daemon.edge.app import run_edge

@@ -86,6 +86,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     trusted_proxies: tuple[str, ...] = ()
     max_open_orders: int = 200  # resting limit orders per user; more fail too_many_open_orders
     signup_rate: str = "10 per hour"  # sign-ups per client address
+    # Edge mode: the oldest acceptance time (and so token) the intake still honours; older
+    # messages are dead-lettered (daemon/intake_auth.py).
+    intake_max_queue_age_seconds: int = 3 * 24 * 3600
 
 
 def _decode(kind: type, value: object) -> object:

@@ -150,6 +150,7 @@ class Platform:
 
             self.intake = OrderIntake(self, settings.amqp_url, self.amqp_topology())
             self.extra_actors.append(Actor("order_intake", self.intake.run))
+            self.metrics.add_gauges(self.intake.gauges)
         self.http: HttpServer | None = None
         self.order_publisher: OrderPublisher | None = None  # set in edge mode, by enable_http
 
@@ -163,6 +164,7 @@ class Platform:
         from daemon.api.app import create_app, find_web_dir
         from daemon.api.context import ApiContext
         from daemon.api.ws_hub import WebsocketHub
+        from daemon.edge.queue_gate import DatabaseOrders, QueueGate
         from daemon.http_limits import HttpLimits
         from daemon.tokens import (
             TokenMinter,
@@ -181,10 +183,19 @@ class Platform:
                 settings.amqp_url, self.amqp_topology(), name="papertrade-daemon-api"
             )
             self.extra_actors.append(Actor("order_publisher", self.order_publisher.run))
-            submit = self.order_publisher.submit
+            gate = QueueGate(self.order_publisher, DatabaseOrders(self.pool))
+
+            async def submit(order: Order) -> tuple[Order, bool]:
+                # The intake trusts only a token: the daemon vouches for its own API's callers,
+                # with their current token generation (the API has just checked it).
+                generation = await context.accounts.generation(order.user_id) or 0
+                token = minter.mint(order.user_id, "USER", generation)
+                return await gate.submit(order, token)
+
+        minter = TokenMinter(key, self.clock, timedelta(seconds=settings.jwt_ttl_seconds))
         context = ApiContext(
             self,
-            TokenMinter(key, self.clock, timedelta(seconds=settings.jwt_ttl_seconds)),
+            minter,
             TokenVerifier(key.public_key(), self.clock),
             self.ws_hub,
             submit,

@@ -55,11 +55,15 @@ class AccountTokens:
 
 
 async def check_token(
-    token: str, verifier: TokenVerifier, accounts: AccountTokens | None
+    token: str,
+    verifier: TokenVerifier,
+    accounts: AccountTokens | None,
+    at: datetime | None = None,
 ) -> Claims:
-    """The claims of `token` if it is genuine, unexpired and (with `accounts`) of a live
+    """The claims of `token` if it is genuine, unexpired (now, or `at`: the intake judges a
+    queued order's token at the time the gate accepted it) and (with `accounts`) of a live
     account's current generation; TokenError with a message for a person otherwise."""
-    claims = verifier.verify(token)
+    claims = verifier.verify(token) if at is None else verifier.verify_at(token, at)
     if accounts is None:
         return claims
     generation = await accounts.generation(claims.user_id)

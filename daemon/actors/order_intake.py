@@ -1,10 +1,18 @@
-"""The intake actor: takes orders off the RabbitMQ intake queue, records them, hands each to its
-user's settlement partition, and acknowledges a message only once settlement has committed it.
+"""The intake actor: takes orders off the RabbitMQ intake queue, checks who sent them and what
+they ask for (`daemon/intake_auth.py`), records them, hands each to its user's settlement
+partition, and acknowledges a message only once settlement has committed it.
 
 Exactly-once effect on an at-least-once queue: recording is idempotent by order id, a redelivered
 message re-sends its order to settlement only while it is still PENDING, and settlement never
 settles an order twice. Messages are handled in delivery order, so each user's orders reach their
 partition in the order they were accepted.
+
+Only a message that can never be an order (unreadable, forged, invalid, or naming a recorded
+order it does not match) is dead-lettered, with a log line saying why. Whatever the home side
+cannot do now (`database_unavailable`: down, read-only, disk full) is tried again with backoff for
+as long as it takes: the intake stops taking messages meanwhile (the ones it holds stay
+unacknowledged, and RabbitMQ sends no more than the prefetch), and the queue keeps the rest.
+The queue has no delivery limit (`daemon/amqp_topology.py`), so no crash loop can drop an order.
 """
 
 from __future__ import annotations
@@ -13,40 +21,32 @@ import asyncio
 import contextlib
 import math
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING, TypeVar
 from uuid import UUID
 
 import anyio
-import asyncpg
 import msgspec
 import structlog
 from aio_pika.abc import AbstractIncomingMessage
 from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
-from daemon import amqp_topology
-from daemon import settlement_store as store
-from daemon.actors.settlement import order_from_row
-from daemon.amqp_topology import DELIVERY_LIMIT, Topology
-from daemon.messages import Order, OrderEvent, SettleOrder
-from daemon.order_wire import WireError, decode_order, order_id_hint
-from daemon.sqlfiles import query
+from daemon import amqp_topology, intake_auth, order_wire
+from daemon.amqp_topology import Topology
+from daemon.db_faults import database_unavailable
+from daemon.intake_auth import MessageRefused
+from daemon.messages import Order, SettleOrder
+from daemon.order_identity import same_request
+from daemon.order_wire import OrderPlaced, WireError, order_id_hint
+from daemon.token_check import AccountTokens
+from daemon.tokens import TokenVerifier, load_or_create_private_key
 
 if TYPE_CHECKING:
     from daemon.platform import Platform
 
 log = structlog.get_logger(__name__)
 
-# Errors of the database as a whole, not of one order: wait and try again, holding the messages.
-_TRANSIENT = (
-    OSError,
-    TimeoutError,
-    asyncpg.InterfaceError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,  # shutting down, cannot connect now
-    asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
-    asyncpg.exceptions.TransactionRollbackError,  # serialization failure, deadlock
-)
 _RETRY_MAX = 5.0  # seconds between attempts while the database is away
 Recorded = tuple[Order, bool] | Exception
 T = TypeVar("T")
@@ -83,6 +83,13 @@ class OrderIntake:
         self._settling: dict[UUID, anyio.Event] = {}
         self.consuming = anyio.Event()  # set once the consumer is attached (again after a restart)
         self.acknowledged = 0  # messages acknowledged, since the start of the process
+        self.dead_lettered = 0  # messages dead-lettered, since the start of the process
+        self.paused = False  # waiting for the database: taking no messages
+        settings = platform.settings
+        self._max_queue_age = timedelta(seconds=settings.intake_max_queue_age_seconds)
+        key = load_or_create_private_key(settings.data_dir, settings.jwt_private_key)
+        self._verifier = TokenVerifier(key.public_key(), platform.clock)
+        self._accounts = AccountTokens(platform.pool, platform.clock)
 
     async def run(self) -> None:
         self._settling.clear()
@@ -112,6 +119,15 @@ class OrderIntake:
             delivered.close()
             await amqp_topology.close(connection)
 
+    def gauges(self):  # type: ignore[no-untyped-def]
+        """For /metrics (Metrics.add_gauges): (name, help, labels, value)."""
+        yield ("papertrade_intake_paused", "1 while the intake waits for the database", {},
+               float(self.paused))  # fmt: skip
+        yield ("papertrade_intake_acknowledged", "Intake messages acknowledged since start", {},
+               self.acknowledged)  # fmt: skip
+        yield ("papertrade_intake_dead_lettered", "Intake messages dead-lettered since start",
+               {}, self.dead_lettered)  # fmt: skip
+
     # --- in delivery order: decode, record, hand over to settlement ------------------------------
 
     async def _handle(
@@ -131,30 +147,59 @@ class OrderIntake:
     async def _handle_batch(
         self, batch: list[AbstractIncomingMessage], handed_over: ObjectSendStream[_Delivery]
     ) -> None:
-        decoded: list[tuple[AbstractIncomingMessage, Order]] = []
+        readable: list[tuple[AbstractIncomingMessage, OrderPlaced]] = []
         for message in batch:
             try:
-                decoded.append((message, decode_order(message.body)))
+                readable.append((message, order_wire.decode(message.body)))
             except WireError as exc:
-                order_id = order_id_hint(message.body, message.message_id)
-                log.error(
-                    "intake_message_unreadable",
-                    order_id=str(order_id) if order_id else None,
-                    message_id=message.message_id,
-                    error=str(exc),
-                )
-                await self._dead_letter(message, order_id)
+                await self._dead_letter(message, order_id_hint(message.body, message.message_id),
+                                        f"unreadable: {exc}")  # fmt: skip
+        decoded = await self._verified(readable)
         results = await self._record([order for _, order in decoded])
         for message, order in decoded:
             result = results[order.id]
             if isinstance(result, Exception):
-                await self._give_back(message, order, f"not recorded: {result!r}")
+                await self._dead_letter(message, order.id, f"cannot be recorded: {result!r}")
                 continue
             stored, created = result
+            if not same_request(stored, order):
+                await self._dead_letter(
+                    message, order.id, "its order id names a recorded order it does not match"
+                )
+                continue
             if created:
                 self._platform.announce_accepted(stored)
                 results[order.id] = (stored, False)  # the same order twice in one batch
             handed_over.send_nowait(await self._hand_over(message, stored))
+
+    async def _verified(
+        self, readable: list[tuple[AbstractIncomingMessage, OrderPlaced]]
+    ) -> list[tuple[AbstractIncomingMessage, Order]]:
+        """The orders of the messages whose sender and request the daemon accepts, built by the
+        daemon (intake_auth); the others are dead-lettered, saying why."""
+        if not readable:
+            return []
+        now = self._platform.clock.now()
+        senders = await self._retrying(
+            None,
+            lambda: intake_auth.verify_senders(
+                self._accounts, self._verifier, [placed for _, placed in readable], now,
+                self._max_queue_age,
+            ),
+        )  # fmt: skip
+        orders: list[tuple[AbstractIncomingMessage, Order]] = []
+        for (message, placed), sender in zip(readable, senders, strict=True):
+            try:
+                if isinstance(sender, MessageRefused):
+                    raise sender
+                order = intake_auth.rebuild_order(
+                    placed, sender.user_id, self._platform.instruments, now
+                )
+            except MessageRefused as exc:
+                await self._dead_letter(message, placed.order_id, str(exc))
+                continue
+            orders.append((message, order))
+        return orders
 
     async def _hand_over(self, message: AbstractIncomingMessage, order: Order) -> _Delivery:
         if order.status != "PENDING":  # a redelivery of an order that has settled
@@ -194,17 +239,32 @@ class OrderIntake:
         except Exception as exc:
             return exc
 
-    async def _retrying(self, order_id: UUID, attempt: Callable[[], Awaitable[T]]) -> T:
-        """`attempt()`, tried again (less and less often) for as long as the database is away."""
+    async def _retrying(self, order_id: UUID | None, attempt: Callable[[], Awaitable[T]]) -> T:
+        """`attempt()`, tried again (less and less often) for as long as the database cannot do
+        it now; an error of the work itself is raised. Meanwhile no message is handled: the
+        intake has stopped taking them. The pause is logged once, and its end."""
         delay = 0.1
-        while True:
-            try:
-                return await attempt()
-            except _TRANSIENT as exc:
-                log.warning("intake_database_unavailable", order_id=str(order_id),
-                            error=repr(exc), retry_in=delay)  # fmt: skip
-            await anyio.sleep(delay)
-            delay = min(delay * 2, _RETRY_MAX)
+        paused_at: float | None = None
+        try:
+            while True:
+                try:
+                    return await attempt()
+                except Exception as exc:
+                    if not database_unavailable(exc):
+                        raise
+                    if paused_at is None:
+                        paused_at = anyio.current_time()
+                        self.paused = True
+                        log.warning("intake_paused_database_unavailable",
+                                    order_id=str(order_id) if order_id else None,
+                                    error=repr(exc))  # fmt: skip
+                await anyio.sleep(delay)
+                delay = min(delay * 2, _RETRY_MAX)
+        finally:
+            if paused_at is not None:
+                self.paused = False
+                log.info("intake_resumed",
+                         paused_seconds=round(anyio.current_time() - paused_at, 1))  # fmt: skip
 
     # --- in delivery order: acknowledge what settlement has committed ---------------------------
 
@@ -263,50 +323,25 @@ class OrderIntake:
     # --- failures -------------------------------------------------------------------------------
 
     async def _give_back(self, message: AbstractIncomingMessage, order: Order, why: str) -> None:
-        """Return the message for another try; on its last delivery dead-letter it instead, and
-        mark its order FAILED (RabbitMQ would dead-letter it on return anyway)."""
-        deliveries = _delivery_count(message) + 1
-        if deliveries > DELIVERY_LIMIT:
-            log.error("intake_order_undeliverable", order_id=str(order.id), deliveries=deliveries,
-                      reason=why)  # fmt: skip
-            await self._dead_letter(message, order.id)
-            return
-        log.warning("intake_order_returned", order_id=str(order.id), deliveries=deliveries,
-                    reason=why)  # fmt: skip
+        """Return the message for another try (the queue counts no deliveries against it)."""
+        log.warning("intake_order_returned", order_id=str(order.id), reason=why)
         try:
             await message.nack(requeue=True)
         except CONNECTION_EXCEPTIONS as exc:
             log.info("intake_nack_lost", order_id=str(order.id), error=repr(exc))
 
-    async def _dead_letter(self, message: AbstractIncomingMessage, order_id: UUID | None) -> None:
-        if order_id is not None:
-            await self._mark_failed(order_id)
+    async def _dead_letter(
+        self, message: AbstractIncomingMessage, order_id: UUID | None, why: str
+    ) -> None:
+        """To the dead-letter queue, for good, with the reason in the log (`papertrade dlq list`
+        shows the message, `papertrade dlq replay` puts it back). Changes no order."""
+        self.dead_lettered += 1
+        log.error("intake_message_dead_lettered", order_id=str(order_id) if order_id else None,
+                  message_id=message.message_id, reason=why)  # fmt: skip
         try:
             await message.reject(requeue=False)  # to the dead-letter exchange
         except CONNECTION_EXCEPTIONS as exc:
             log.info("intake_reject_lost", order_id=str(order_id), error=repr(exc))
-
-    async def _mark_failed(self, order_id: UUID) -> None:
-        """FAILED (undeliverable) if the order is recorded and still PENDING. Written the way
-        settlement writes (compare-and-set on PENDING), so whichever of the two comes first wins."""
-        failed = await self._retrying(order_id, lambda: self._fail_if_pending(order_id))
-        if failed is not None:
-            log.warning("order_failed_undeliverable", order_id=str(order_id))
-            self._platform.publish_order(OrderEvent(failed))
-
-    async def _fail_if_pending(self, order_id: UUID) -> Order | None:
-        async with self._platform.pool.acquire() as conn:
-            row = await conn.fetchrow(query("orders_get"), order_id)
-            if row is None or row["status"] != "PENDING":
-                return None
-            failed = msgspec.structs.replace(
-                order_from_row(row), status="FAILED", reason="undeliverable"
-            )
-            try:
-                await store.commit(conn, store.Batch(ended=[failed]), self._platform.clock.now())
-            except store.StaleState:
-                return None  # settled meanwhile
-        return failed
 
 
 def _next_waiting(handed: ObjectReceiveStream[_Delivery]) -> _Delivery | None:
@@ -314,9 +349,3 @@ def _next_waiting(handed: ObjectReceiveStream[_Delivery]) -> _Delivery | None:
         return handed.receive_nowait()
     except (anyio.WouldBlock, anyio.EndOfStream):
         return None
-
-
-def _delivery_count(message: AbstractIncomingMessage) -> int:
-    """Earlier deliveries of this message that were returned (quorum queues count them)."""
-    count = (message.headers or {}).get("x-delivery-count", 0)
-    return count if isinstance(count, int) else 0

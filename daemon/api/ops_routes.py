@@ -55,7 +55,7 @@ async def readyz(request: Request) -> Response[Readiness]:
         )
     settlement = all(actor.ready.is_set() for actor in platform.settlement)
     publisher = platform.order_publisher
-    broker = None if publisher is None else publisher.connected
+    broker = None if publisher is None else publisher.confirming
     ready = database and settlement and broker is not False and all(f.fresh for f in feeds)
     body = Readiness(
         ready=ready, database=database, settlement=settlement, broker=broker, feeds=feeds

@@ -2,7 +2,10 @@
 
 No database: it verifies the token with the daemon's public key, validates the order with the
 daemon's own code, and answers 202 only once RabbitMQ has confirmed the order in its durable
-queue; 503 otherwise. The home daemon settles it whenever it next reads the queue.
+queue; 503 otherwise ("not accepted", or "unknown" where it may be queued). The message carries
+the user's token: the home daemon trusts nothing else in it, and settles the order whenever it
+next reads the queue. A repeated client_order_id is answered from the edge's own record
+(`daemon/edge/idempotency.py`): the same order, or 409 if the body differs.
 """
 
 from __future__ import annotations
@@ -22,15 +25,17 @@ from daemon.actors.http_server import HttpServer
 from daemon.amqp_topology import Topology
 from daemon.api.access_log import access_log
 from daemon.api.client_address import parse_networks
-from daemon.api.context import AUTHENTICATED
+from daemon.api.context import AUTHENTICATED, bearer_token
 from daemon.api.errors import HANDLERS
 from daemon.api.json_plain import PlainDecimalResponse
 from daemon.api.ops_routes import healthz
 from daemon.api.views import OrderView, order_view
 from daemon.clock import Clock, LiveClock
 from daemon.config import Settings
+from daemon.edge.idempotency import EdgeOrders
 from daemon.edge.instruments import seeded_instruments
 from daemon.edge.publisher import OrderPublisher
+from daemon.edge.queue_gate import KnownOrders, QueueGate
 from daemon.http_limits import HttpLimits
 from daemon.instruments import Instrument
 from daemon.order_requests import OrderRejected, OrderRequest, build_order
@@ -51,11 +56,13 @@ class EdgeContext:
         self,
         verifier: TokenVerifier,
         publisher: OrderPublisher,
+        known: KnownOrders,
         instruments: Mapping[str, Instrument],
         clock: Clock,
     ) -> None:
         self.verifier = verifier
         self.publisher = publisher
+        self.gate = QueueGate(publisher, known)
         self.instruments = instruments
         self.clock = clock
 
@@ -63,6 +70,7 @@ class EdgeContext:
 class EdgeReadiness(msgspec.Struct, frozen=True):
     ready: bool
     broker: bool  # connected to RabbitMQ
+    confirms: bool  # and RabbitMQ confirms publishes in time (not blocked by an alarm, not stalled)
 
 
 def _edge(request: Request) -> EdgeContext:
@@ -84,14 +92,19 @@ async def place_order(
         order = build_order(data, user_id, edge.instruments, edge.clock.now())
     except OrderRejected as exc:
         raise ClientException(str(exc)) from None
-    await edge.publisher.submit(order)
-    return order_view(order)
+    stored, _ = await edge.gate.submit(order, bearer_token(request))
+    return order_view(stored)
 
 
-@get("/readyz", tags=["ops"], summary="Readiness: 200 while RabbitMQ is reachable")
+@get("/readyz", tags=["ops"], summary="Readiness: 200 while RabbitMQ is reachable and confirms")
 async def readyz(request: Request) -> Response[EdgeReadiness]:
-    broker = _edge(request).publisher.connected
-    return Response(EdgeReadiness(ready=broker, broker=broker), status_code=200 if broker else 503)
+    publisher = _edge(request).publisher
+    broker, confirms = publisher.connected, publisher.confirming
+    return Response(
+        EdgeReadiness(ready=confirms, broker=broker, confirms=confirms),
+        status_code=200 if confirms else 503,
+        headers={} if confirms else {"Retry-After": "2"},
+    )
 
 
 def create_edge_app(context: EdgeContext) -> Litestar:
@@ -125,15 +138,21 @@ async def run_edge(settings: Settings) -> None:
         settings.amqp_url, Topology(queue=settings.amqp_queue), name="papertrade-edge"
     )
     instruments = {instrument.ticker_id: instrument for instrument in seeded_instruments()}
-    app = create_edge_app(EdgeContext(TokenVerifier(key, clock), publisher, instruments, clock))
+    known = EdgeOrders(settings.data_dir, clock)
+    app = create_edge_app(
+        EdgeContext(TokenVerifier(key, clock), publisher, known, instruments, clock)
+    )
     server = HttpServer(access_log(app), settings.http_host, settings.http_port)
     server.limits = HttpLimits(exempt=parse_networks(settings.trusted_proxies))
     policy = RestartPolicy(
         max_restarts=settings.max_restarts, window=settings.restart_window_seconds
     )
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(stop_on_signal, tg.cancel_scope)
-        actors = [Actor("order_publisher", publisher.run), Actor("http", server.run)]
-        await supervise(actors, policy)
-        tg.cancel_scope.cancel()
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(stop_on_signal, tg.cancel_scope)
+            actors = [Actor("order_publisher", publisher.run), Actor("http", server.run)]
+            await supervise(actors, policy)
+            tg.cancel_scope.cancel()
+    finally:
+        known.close()
     log.info("stopped")

@@ -15,6 +15,7 @@ from daemon.actors.http_server import HttpServer
 from daemon.amqp_topology import Topology
 from daemon.clock import TestClock
 from daemon.edge.app import EdgeContext, create_edge_app
+from daemon.edge.idempotency import EdgeOrders
 from daemon.edge.publisher import OrderPublisher
 from daemon.http_limits import HttpLimits
 from daemon.tokens import TokenVerifier, load_or_create_private_key
@@ -61,7 +62,9 @@ async def edge_server(tmp_path, limits: HttpLimits | None = None) -> AsyncIterat
     clock = TestClock(KRX_OPEN)
     key = load_or_create_private_key(tmp_path / "keys", None)
     publisher = OrderPublisher("amqp://127.0.0.1:1/", Topology(queue="unused"), name="unused")
-    app = create_edge_app(EdgeContext(TokenVerifier(key.public_key(), clock), publisher, {}, clock))
+    known = EdgeOrders(tmp_path / "edge", clock)
+    verifier = TokenVerifier(key.public_key(), clock)
+    app = create_edge_app(EdgeContext(verifier, publisher, known, {}, clock))
     server = HttpServer(app, "127.0.0.1", 0)
     if limits is not None:
         server.limits = limits

@@ -4,19 +4,23 @@ order, duplicates, poison messages, and a dropped connection on both sides."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import aio_pika
 import anyio
 import asyncpg
 import httpx
+import msgspec
 import pytest
+import structlog
 
+from daemon import order_wire
 from daemon.amqp_topology import Topology
 from daemon.clock import TestClock
 from daemon.edge.publisher import OrderPublisher
 from daemon.order_requests import OrderRequest, build_order, order_id_for
-from daemon.order_wire import decode_order, encode_order
+from daemon.tokens import TokenMinter
 from tests.edge.conftest import (
     AMQP_URL,
     BTC,
@@ -62,7 +66,7 @@ async def test_orders_taken_while_the_daemon_is_down_settle_once_when_it_starts(
             retried = await edge.post(buy(client_order_id="once"), keys.headers(bob))
             assert retried.status_code == 202
         accepted.append(retried.json())
-    assert await depth(queue) == len(accepted) + 2
+    assert await depth(queue) == len(accepted)  # the edge answered the retries itself
 
     async with running_daemon(database_url, queue, clock, tmp_path):
         await wait_settled(pool, {uuid.UUID(o["id"]) for o in accepted})
@@ -72,6 +76,24 @@ async def test_orders_taken_while_the_daemon_is_down_settle_once_when_it_starts(
     await assert_books_balance(pool, [alice.id, bob.id])
     assert await depth(queue) == 0
     assert await take_all(Topology(queue=queue).dead_letter_queue) == []
+
+
+async def test_an_order_whose_token_expired_while_it_waited_in_the_queue_settles(
+    database_url: str, pool: asyncpg.Pool, queue: str, keys: Keys, clock: TestClock,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """The token rule (daemon/intake_auth.py): valid when the edge accepted the order is enough,
+    within the maximum queue age; the home was offline for longer than the token lived."""
+    user = await new_user(pool)
+    async with running_edge(queue, keys, clock) as edge:  # tokens live one hour here
+        accepted = (await edge.post(buy(), keys.headers(user))).json()
+    clock.advance(5 * 3600)
+    async with running_daemon(database_url, queue, clock, tmp_path):
+        await wait_settled(pool, {uuid.UUID(accepted["id"])})
+    (order,) = await orders_of(pool, [user.id])
+    assert order.status == "FILLED"
+    created_at = await pool.fetchval("SELECT created_at FROM orders WHERE id = $1", order.id)
+    assert created_at == clock.now()  # the daemon's time, not the edge's
 
 
 async def test_the_daemons_own_api_goes_through_the_queue(
@@ -117,10 +139,41 @@ async def test_the_daemons_own_api_goes_through_the_queue(
     await assert_books_balance(pool, [user.id])
 
 
-async def test_redelivered_copies_settle_once(
+async def test_a_repeated_client_order_id_in_edge_mode_is_the_stored_order_or_409(
     database_url: str, pool: asyncpg.Pool, queue: str, clock: TestClock, tmp_path: Path
 ) -> None:
+    """Issue 9 item 9: the daemon's API in edge mode looks the deterministic order id up first;
+    a repeat gets the order as stored (here FILLED), a changed body 409, and neither is queued.
+    The user has changed their password once (token generation 1): the token the daemon puts
+    in the message for its own API's caller is of that generation, so the intake takes it."""
+    async with running_daemon(database_url, queue, clock, tmp_path, http=True) as platform:
+        assert platform.http is not None
+        keys = Keys(tmp_path, clock)
+        user = await new_user(pool)
+        await pool.execute("UPDATE users SET token_generation = 1 WHERE id = $1", user.id)
+        headers = {"Authorization": f"Bearer {keys.minter.mint(user.id, user.role, 1)}"}
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{platform.http.port}") as api:
+            await eventually(lambda: platform.order_publisher.confirming)
+            first = await api.post("/api/orders", json=buy(client_order_id="r"), headers=headers)
+            assert first.status_code == 202
+            await wait_settled(pool, {uuid.UUID(first.json()["id"])})
+            again = await api.post("/api/orders", json=buy(client_order_id="r"), headers=headers)
+            changed = await api.post("/api/orders", json=sell(client_order_id="r"), headers=headers)
+            assert await depth(queue) == 0
+    assert again.status_code == 202
+    assert again.json()["id"] == first.json()["id"]
+    assert again.json()["status"] == "FILLED"
+    assert changed.status_code == 409
+    assert "client_order_id 'r' is already an order" in changed.json()["detail"]
+    assert len(await orders_of(pool, [user.id])) == 1
+
+
+async def test_redelivered_copies_settle_once(
+    database_url: str, pool: asyncpg.Pool, queue: str, keys: Keys, clock: TestClock,
+    tmp_path: Path,
+) -> None:  # fmt: skip
     user = await new_user(pool)
+    token = keys.minter.mint(user.id, user.role)
     async with running_daemon(database_url, queue, clock, tmp_path) as platform:
         order = build_order(
             OrderRequest(ticker_id=BTC, side="BUY", quantity="0.01"), user.id,
@@ -131,7 +184,7 @@ async def test_redelivered_copies_settle_once(
             tg.start_soon(publisher.run)
             await eventually(lambda: publisher.connected)
             for _ in range(5):  # at-least-once: the same message, again and again
-                await publisher.publish(order)
+                await publisher.publish(order_wire.placed(order, token))
             await wait_settled(pool, {order.id})
             tg.cancel_scope.cancel()
         await eventually(lambda: platform.intake.acknowledged == 5)
@@ -142,49 +195,85 @@ async def test_redelivered_copies_settle_once(
     assert await depth(queue) == 0
 
 
-async def test_poison_messages_are_dead_lettered_and_the_intake_keeps_going(
+async def test_forged_altered_and_invalid_messages_are_dead_lettered_and_change_nothing(
     database_url: str, pool: asyncpg.Pool, queue: str, keys: Keys, clock: TestClock,
     tmp_path: Path,
 ) -> None:  # fmt: skip
-    user = await new_user(pool)
+    """Someone with the edge's broker credentials writes to the intake queue directly: each
+    message below is dead-lettered with a log line saying why, no money moves, the resting
+    order it names stays as it is, and a real order behind them still fills."""
+    victim, mallory, revoked = await new_user(pool), await new_user(pool), await new_user(pool)
+    revoked_token = keys.minter.mint(revoked.id, "USER")
+    await pool.execute("UPDATE users SET token_generation = 1 WHERE id = $1", revoked.id)
     topology = Topology(queue=queue)
+    now = clock.now()
+    token = keys.minter.mint(mallory.id, "USER")
+    forged_key = Keys(tmp_path / "forger", clock)
+    old_clock = TestClock(now - timedelta(hours=5))
+    expired = TokenMinter(keys.private, old_clock, timedelta(hours=1)).mint(mallory.id, "USER")
+
+    def message(request: dict, **fields: object) -> bytes:
+        body = {
+            "version": 2, "order_id": str(uuid.uuid4()), "token": token,
+            "accepted_at": now.isoformat(), "request": {"ticker_id": BTC, "side": "SELL",
+            "type": "MARKET", "quantity": "0.001"} | request,
+        } | fields  # fmt: skip
+        return msgspec.json.encode(body)
+
     async with (
         running_daemon(database_url, queue, clock, tmp_path) as platform,
         running_edge(queue, keys, clock) as edge,
     ):
-        # A limit order far below the price rests, PENDING; then a message about it that
-        # cannot be read arrives (a newer version, say): the order is marked FAILED.
-        resting = (await edge.post(buy(type="LIMIT", limit_price="1"), keys.headers(user))).json()
+        resting = (await edge.post(buy(type="LIMIT", limit_price="1"), keys.headers(victim))).json()
         await eventually(lambda: sum(a.resting_orders for a in platform.settlement) == 1)
+        bad = {
+            "unreadable": b'{"version": 99}',
+            "version 1": msgspec.json.encode({"version": 1, "order": {"id": resting["id"]}}),
+            "currency": message({"currency": "USD"}),
+            "status": message({}, status="FILLED"),
+            "created_at": message({}, created_at="2020-01-01T00:00:00Z"),
+            "no token": message({}, token=""),
+            "forged token": message({}, token=forged_key.minter.mint(victim.id, "USER")),
+            "unknown user": message({}, token=keys.minter.mint(uuid.uuid4(), "USER")),
+            "9 decimals": message({"quantity": "0.000000001"}),
+            "queued too long": message({}, accepted_at=(now - timedelta(days=4)).isoformat()),
+            "accepted in the future": message({}, accepted_at=(now + timedelta(hours=1)).isoformat()),
+            "expired token": message({}, token=expired),
+            "another's order id": message({}, order_id=resting["id"]),
+            "id not of client_order_id": message({"client_order_id": "x"}),
+            "revoked token": message({}, token=revoked_token),
+        }  # fmt: skip
         connection = await aio_pika.connect(AMQP_URL)
-        async with connection:
-            channel = await connection.channel()
-            await channel.default_exchange.publish(
-                aio_pika.Message(b'{"version": 99}', message_id=resting["id"]), routing_key=queue
-            )
-            # An order of an account that does not exist: recording it fails every time.
-            stranger = build_order(
-                OrderRequest(ticker_id=BTC, side="BUY", quantity="0.01"), uuid.uuid4(),
-                platform.instruments, clock.now(),
-            )  # fmt: skip
-            await channel.default_exchange.publish(
-                aio_pika.Message(encode_order(stranger), message_id=str(stranger.id)),
-                routing_key=queue,
-            )
-        await wait_settled(pool, {uuid.UUID(resting["id"])})
-        after = (await edge.post(buy(), keys.headers(user))).json()
-        await wait_settled(pool, {uuid.UUID(after["id"])})
-        dead_letters = topology.dead_letter_queue
-        with anyio.fail_after(10):
-            while await depth(dead_letters) < 2:  # noqa: ASYNC110
-                await anyio.sleep(0.05)
-    statuses = {str(o.id): (o.status, o.reason) for o in await orders_of(pool, [user.id])}
-    assert statuses == {resting["id"]: ("FAILED", "undeliverable"), after["id"]: ("FILLED", None)}
-    dead = await take_all(dead_letters)
-    assert dead[0].body == b'{"version": 99}'
-    assert decode_order(dead[1].body).id == stranger.id
-    # Tried six times (given back five), then rejected on the last delivery the queue allows.
-    assert [d["reason"] for d in dead[1].headers["x-death"]] == ["rejected"]
+        with structlog.testing.capture_logs() as logs:
+            async with connection:
+                channel = await connection.channel()
+                for body in bad.values():
+                    await channel.default_exchange.publish(
+                        aio_pika.Message(body, message_id=resting["id"]), routing_key=queue
+                    )
+            after = (await edge.post(buy(), keys.headers(victim))).json()
+            await wait_settled(pool, {uuid.UUID(after["id"])})
+            with anyio.fail_after(10):
+                while await depth(topology.dead_letter_queue) < len(bad):  # noqa: ASYNC110
+                    await anyio.sleep(0.05)
+        assert platform.intake.dead_lettered == len(bad)
+        gauges = {name: value for name, _, _, value in platform.intake.gauges()}
+        assert gauges["papertrade_intake_dead_lettered"] == len(bad)
+    reasons = [e["reason"] for e in logs if e["event"] == "intake_message_dead_lettered"]
+    assert len(reasons) == len(bad)
+    for expected, reason in zip(
+        ["unreadable", "unreadable", "currency", "status", "created_at", "token refused",
+         "token refused", "no longer exists", "quantity", "older than the maximum queue age",
+         "in the future", "expired", "does not match", "client_order_id", "revoked"],
+        reasons, strict=True,
+    ):  # fmt: skip
+        assert expected in reason, (expected, reason)
+    everyone = [victim.id, mallory.id, revoked.id]
+    statuses = {str(o.id): o.status for o in await orders_of(pool, everyone)}
+    assert statuses == {resting["id"]: "PENDING", after["id"]: "FILLED"}
+    await assert_books_balance(pool, everyone)
+    dead = await take_all(topology.dead_letter_queue)
+    assert [d.body for d in dead] == list(bad.values())
     assert await depth(queue) == 0
 
 

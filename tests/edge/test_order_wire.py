@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from decimal import Decimal
 
 import msgspec
 import pytest
 
+from daemon import order_wire
 from daemon.edge.instruments import seeded_instruments
 from daemon.messages import Order
 from daemon.order_requests import OrderRequest, build_order
-from daemon.order_wire import WireError, decode_order, encode_order, order_id_hint
+from daemon.order_wire import WireError, order_id_hint
 
 INSTRUMENTS = {i.ticker_id: i for i in seeded_instruments()}
 NOW = datetime(2026, 11, 25, 1, 2, 3, 456789, tzinfo=UTC)
@@ -26,15 +26,19 @@ def order() -> Order:
     return build_order(request, uuid.uuid4(), INSTRUMENTS, NOW)
 
 
-def test_an_order_survives_the_trip_exactly() -> None:
+def test_a_request_survives_the_trip_exactly_and_rebuilds_the_same_order() -> None:
     placed = order()
-    body = encode_order(placed)
-    assert decode_order(body) == placed
+    message = order_wire.placed(placed, "the.token")
+    body = order_wire.encode(message)
+    assert order_wire.decode(body) == message
     as_json = msgspec.json.decode(body)
-    assert as_json["version"] == 1
-    assert as_json["order"]["quantity"] == "0.12345678"  # decimals as strings, never floats
-    assert as_json["order"]["created_at"] == "2026-11-25T01:02:03.456789Z"
-    assert decode_order(body).limit_price == Decimal("499.99000000")
+    assert as_json["version"] == 2
+    assert as_json["token"] == "the.token"
+    assert as_json["accepted_at"] == "2026-11-25T01:02:03.456789Z"
+    assert as_json["request"]["quantity"] == "0.12345678"  # decimals as strings, never floats
+    assert "currency" not in as_json["request"]  # the daemon derives it
+    again = build_order(order_wire.decode(body).request, placed.user_id, INSTRUMENTS, NOW)
+    assert again == placed
 
 
 @pytest.mark.parametrize(
@@ -42,25 +46,33 @@ def test_an_order_survives_the_trip_exactly() -> None:
     [
         b"not json",
         b'{"order": {}}',
-        b'{"version": 2, "order": {}}',
-        b'{"version": 1, "order": {"id": "x"}}',
+        b'{"version": 1, "order": {}}',
+        b'{"version": 2, "order_id": "x"}',
         b"[]",
     ],
 )
-def test_what_is_not_a_version_1_order_is_refused(body: bytes) -> None:
+def test_what_is_not_a_version_2_order_message_is_refused(body: bytes) -> None:
     with pytest.raises(WireError):
-        decode_order(body)
+        order_wire.decode(body)
 
 
-def test_only_pending_orders_travel() -> None:
-    settled = msgspec.structs.replace(order(), status="FILLED")
-    with pytest.raises(WireError, match="PENDING"):
-        decode_order(encode_order(settled))
+def test_fields_the_daemon_derives_cannot_be_sent() -> None:
+    as_json = msgspec.json.decode(order_wire.encode(order_wire.placed(order(), "t")))
+    for extra in (
+        {"currency": "USD"},
+        {"status": "FILLED"},
+        {"created_at": "2020-01-01T00:00:00Z"},
+    ):
+        request = as_json | {"request": as_json["request"] | extra}
+        with pytest.raises(WireError, match=next(iter(extra))):
+            order_wire.decode(msgspec.json.encode(request))
+        with pytest.raises(WireError, match=next(iter(extra))):
+            order_wire.decode(msgspec.json.encode(as_json | extra))
 
 
 def test_the_order_id_of_an_unreadable_message() -> None:
     order_id = uuid.uuid4()
-    newer = msgspec.json.encode({"version": 2, "order": {"id": str(order_id), "extra": [1]}})
+    newer = msgspec.json.encode({"version": 3, "order_id": str(order_id), "extra": [1]})
     assert order_id_hint(newer, None) == order_id
     assert order_id_hint(b"garbage", str(order_id)) == order_id
     assert order_id_hint(b"garbage", "not-a-uuid") is None
