@@ -31,9 +31,26 @@ _UNAVAILABLE_CODES = frozenset(
 
 def database_unavailable(exc: BaseException) -> bool:
     """True if `exc` says the database cannot do the work now (wait and retry), False if the
-    work itself is at fault (retrying will not help)."""
+    work itself is at fault (retrying will not help). A group of errors (from a task group) is
+    unavailability if every one of them is."""
+    if isinstance(exc, BaseExceptionGroup):
+        return all(database_unavailable(e) for e in exc.exceptions)
     if isinstance(exc, asyncpg.PostgresError):
         state = exc.sqlstate or ""
         return state in _UNAVAILABLE_CODES or state.startswith(_UNAVAILABLE_CLASSES)
     # The connection itself: refused, reset, closed under us, timed out, pool closing.
     return isinstance(exc, OSError | TimeoutError | asyncpg.InterfaceError)
+
+
+# Errors that end a session, so they may come after its last statement committed.
+_SESSION_ENDED_CODES = frozenset({"57P01", "57P02", "57P05"})  # admin, crash, idle shutdown
+
+
+def refused_before_writing(exc: BaseException) -> bool:
+    """True if `exc` proves the database did not do the work (it refused the connection or
+    answered the statement with an error), False if it may have been done: the connection was
+    lost or the session ended while the statement was on its way or its answer was."""
+    if isinstance(exc, asyncpg.PostgresError):
+        state = exc.sqlstate or ""
+        return not state.startswith("08") and state not in _SESSION_ENDED_CODES
+    return isinstance(exc, ConnectionRefusedError)

@@ -47,7 +47,8 @@ from daemon.messages import (
 from daemon.metrics import Metrics
 from daemon.migrate import migrate
 from daemon.price_book import PriceBook
-from daemon.supervisor import Actor, RestartPolicy, supervise
+from daemon.supervisor import Actor, OutsideFaults, RestartPolicy, supervise
+from daemon.write_probe import WriteProbe
 
 log = structlog.get_logger(__name__)
 
@@ -83,6 +84,8 @@ class Platform:
         # The primary listener: the websocket hub in the daemon, the test or bench otherwise.
         self.events_out = self.listen_orders()
         self.recorder = OrderRecorder(pool)
+        self.write_probe = WriteProbe(pool)
+        self.faults = OutsideFaults()  # actors waiting for the database, for readiness
         self._inboxes: list[ObjectSendStream[SettlementCommand]] = []
         self.settlement: list[SettlementActor] = []
         for index in range(settings.partitions):
@@ -259,7 +262,7 @@ class Platform:
         policy = RestartPolicy(
             max_restarts=self.settings.max_restarts, window=self.settings.restart_window_seconds
         )
-        await supervise(self.actors(), policy)
+        await supervise(self.actors(), policy, self.faults)
 
     def inbox_of(self, user_id: UUID) -> ObjectSendStream[SettlementCommand]:
         """The settlement partition that owns `user_id`."""
@@ -268,10 +271,13 @@ class Platform:
     async def submit(self, order: Order) -> tuple[Order, bool]:
         """Record `order` durably as PENDING, then hand it to its user's settlement partition.
 
-        Returns the stored order and whether it is new (False: a retry of a known order)."""
+        Returns the stored order and whether it is new (False: a retry of a known order). A
+        retry of one still PENDING is handed over again: its first answer may have been lost
+        before it reached settlement (which drops an order it already has)."""
         stored, created = await self.recorder.record(order)
         if created:
             self.announce_accepted(stored)
+        if stored.status == "PENDING":
             await self.inbox_of(stored.user_id).send(SettleOrder(stored))
         return stored, created
 

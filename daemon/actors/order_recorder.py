@@ -1,7 +1,8 @@
 """The order recorder: commits new PENDING orders in groups, one INSERT for all who are waiting.
 
 A request is answered 202 only after its row is committed; under load many requests share one
-commit (group commit) instead of paying for a transaction each.
+commit (group commit) instead of paying for a transaction each. A row the database refuses (its
+user deleted, say) fails only its own order: the group is split until the bad row is alone.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncpg
 import structlog
 
 from daemon.actors.settlement import order_from_row
+from daemon.db_faults import database_unavailable
 from daemon.messages import Order
 from daemon.sqlfiles import query
 
@@ -57,7 +59,19 @@ class OrderRecorder:
         try:
             results = await self._insert([w.order for w in group])
         except Exception as exc:
-            log.exception("order_record_failed", orders=len(group))
+            if database_unavailable(exc):
+                # Every order of the group waits for the same database: one line, no traceback.
+                log.warning("order_record_unavailable", orders=len(group), error=repr(exc))
+            elif len(group) > 1:
+                # One bad row fails the whole INSERT: record the halves apart, down to that row.
+                middle = len(group) // 2
+                await self._commit(group[:middle])
+                await self._commit(group[middle:])
+                return
+            else:
+                log.warning(
+                    "order_record_refused", order_id=str(group[0].order.id), error=repr(exc)
+                )
             for waiter in group:
                 if not waiter.done.done():
                     waiter.done.set_exception(exc)

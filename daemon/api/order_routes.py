@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from daemon.actors.settlement import order_from_row
 from daemon.api.context import AUTHENTICATED, ctx
-from daemon.api.errors import ConflictError
+from daemon.api.errors import ConflictError, order_not_recorded
 from daemon.api.views import OrderView, order_view
 from daemon.order_requests import OrderRejected, OrderRequest, build_order
 from daemon.sqlfiles import query
@@ -49,7 +49,13 @@ class OrderController(Controller):
             order = build_order(data, user_id, platform.instruments, platform.clock.now())
         except OrderRejected as exc:
             raise ClientException(str(exc)) from None
-        stored, _ = await context.submit(order)
+        try:
+            stored, _ = await context.submit(order)
+        except Exception as exc:
+            answer = order_not_recorded(exc, order.client_order_id)
+            if answer is None:
+                raise
+            raise answer from exc
         return order_view(stored)
 
     @get("/", summary="Your orders, newest first")
