@@ -259,10 +259,29 @@ class Platform:
         ]
 
     async def serve(self) -> None:
+        """Run every actor until cancelled (SIGTERM, SIGINT). Stopping drains first: the HTTP
+        server closes its listener and answers the requests it has while the recorder and
+        settlement still run; only then are they and the other actors stopped."""
         policy = RestartPolicy(
             max_restarts=self.settings.max_restarts, window=self.settings.restart_window_seconds
         )
-        await supervise(self.actors(), policy, self.faults)
+        actors = self.actors()
+        drained_first = [a for a in actors if a.name == "http"]
+        rest = [a for a in actors if a.name != "http"]
+        # Shielded while there is a server to drain; cancelled once it has.
+        rest_scope = anyio.CancelScope(shield=bool(drained_first))
+
+        async def run_rest() -> None:
+            with rest_scope:
+                await supervise(rest, policy, self.faults)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run_rest)
+            try:
+                await supervise(drained_first, policy, self.faults)
+            finally:
+                if drained_first:  # the server has stopped (drained): nothing more can come in
+                    rest_scope.cancel()
 
     def inbox_of(self, user_id: UUID) -> ObjectSendStream[SettlementCommand]:
         """The settlement partition that owns `user_id`."""
