@@ -38,8 +38,14 @@ def database_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, asyncpg.PostgresError):
         state = exc.sqlstate or ""
         return state in _UNAVAILABLE_CODES or state.startswith(_UNAVAILABLE_CLASSES)
-    # The connection itself: refused, reset, closed under us, timed out, pool closing.
-    return isinstance(exc, OSError | TimeoutError | asyncpg.InterfaceError)
+    # The connection itself: refused, reset, closed under us, timed out, pool closing. And
+    # asyncpg's "cannot switch to state 12; another operation (2) is in progress": a pooled
+    # connection whose session the server ended while it was idle (a fast shutdown sends each
+    # idle session a FATAL 57P01) is left mid-error and fails its next statement so; the pool
+    # drops it when it comes back, and the work is fine on another connection.
+    return isinstance(
+        exc, OSError | TimeoutError | asyncpg.InterfaceError | asyncpg.InternalClientError
+    )
 
 
 # Errors that end a session, so they may come after its last statement committed.

@@ -81,34 +81,48 @@ class OrderRecorder:
                 waiter.done.set_result(result)
 
     async def _insert(self, orders: list[Order]) -> list[tuple[Order, bool]]:
+        conn = await self._pool.acquire()
+        try:
+            return await self._insert_on(conn, orders)
+        finally:
+            try:
+                await self._pool.release(conn)
+            except Exception as exc:
+                # Only readying the connection for reuse failed (the server ended its session
+                # just after our statements): the pool has dropped it, and what we committed
+                # on it stands. Failing here would answer 503 for orders that are recorded.
+                log.warning("database_connection_dropped", error=repr(exc))
+
+    async def _insert_on(
+        self, conn: asyncpg.Connection, orders: list[Order]
+    ) -> list[tuple[Order, bool]]:
         # One INSERT is atomic on its own: no BEGIN/COMMIT round trips around it.
-        async with self._pool.acquire() as conn:
-            inserted = {
-                row["id"]
-                for row in await conn.fetch(
-                    query("orders_insert"),
-                    [o.id for o in orders],
-                    [o.user_id for o in orders],
-                    [o.client_order_id for o in orders],
-                    [o.ticker_id for o in orders],
-                    [o.side for o in orders],
-                    [o.type for o in orders],
-                    [o.quantity for o in orders],
-                    [o.limit_price for o in orders],
-                    [o.currency for o in orders],
-                    [o.created_at for o in orders],
-                )
-            }
-            retried = [o for o in orders if o.id not in inserted]
-            existing: list[Order] = []
-            if retried:
-                rows = await conn.fetch(
-                    query("orders_existing"),
-                    [o.id for o in retried],
-                    [o.user_id for o in retried],
-                    [o.client_order_id for o in retried],
-                )
-                existing = [order_from_row(r) for r in rows]
+        inserted = {
+            row["id"]
+            for row in await conn.fetch(
+                query("orders_insert"),
+                [o.id for o in orders],
+                [o.user_id for o in orders],
+                [o.client_order_id for o in orders],
+                [o.ticker_id for o in orders],
+                [o.side for o in orders],
+                [o.type for o in orders],
+                [o.quantity for o in orders],
+                [o.limit_price for o in orders],
+                [o.currency for o in orders],
+                [o.created_at for o in orders],
+            )
+        }
+        retried = [o for o in orders if o.id not in inserted]
+        existing: list[Order] = []
+        if retried:
+            rows = await conn.fetch(
+                query("orders_existing"),
+                [o.id for o in retried],
+                [o.user_id for o in retried],
+                [o.client_order_id for o in retried],
+            )
+            existing = [order_from_row(r) for r in rows]
         return [_result(order, inserted, existing) for order in orders]
 
 
