@@ -56,6 +56,10 @@ MARKET_BUFFER = 10_000
 SETTLEMENT_BUFFER = 100_000
 
 
+class CancelNotRecorded(RuntimeError):
+    """Settlement failed before it could record a cancellation; the order is as it was."""
+
+
 class Platform:
     def __init__(
         self,
@@ -314,11 +318,15 @@ class Platform:
         self.publish_order(OrderEvent(order))
 
     async def cancel(self, user_id: UUID, order_id: UUID) -> Order | None:
-        """Cancel a PENDING order of `user_id`; the order as it ends up, None if not theirs."""
+        """Cancel a PENDING order of `user_id`; the order as it ends up, None if not theirs.
+        Raises CancelNotRecorded if settlement failed (the database away) before answering."""
         reply_send, reply_receive = anyio.create_memory_object_stream[Order | None](1)
         await self.inbox_of(user_id).send(CancelOrder(user_id, order_id, reply_send))
         async with reply_receive:
-            return await reply_receive.receive()
+            try:
+                return await reply_receive.receive()
+            except anyio.EndOfStream:
+                raise CancelNotRecorded(order_id) from None
 
 
 @asynccontextmanager

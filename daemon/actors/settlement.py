@@ -267,19 +267,23 @@ class SettlementActor:
                 self._users.update(await store.load_users(conn, missing))
 
     async def _cancel(self, command: CancelOrder) -> None:
+        # Closed however this ends: if the database fails us, the caller hears it at once.
+        with command.reply:
+            await command.reply.send(await self._cancelled(command))
+
+    async def _cancelled(self, command: CancelOrder) -> Order | None:
         resting = self._resting.get(command.order_id)
         if resting is not None and resting.user_id == command.user_id:
             cancelled = await self._end_resting(resting, "CANCELLED", "user_cancelled")
             if cancelled is not None:
-                await command.reply.send(cancelled)
-                return
+                return cancelled
         # Not resting here: settled already (commands run in order), someone else's, or not yet
         # delivered to us (still in the broker). The last kind can be cancelled in place.
         row = await self._pool.fetchrow(query("orders_get_own"), command.order_id, command.user_id)
         order = order_from_row(row) if row else None
         if order is not None and order.status == "PENDING":
             order = await self._end_resting(order, "CANCELLED", "user_cancelled") or order
-        await command.reply.send(order)
+        return order
 
     async def _end_resting(self, order: Order, status: str, reason: str) -> Order | None:
         """End a resting limit order; None if the database says it had already ended."""
