@@ -212,6 +212,11 @@ class Platform:
                    labels, inbox.statistics().current_buffer_used)  # fmt: skip
             yield ("papertrade_resting_limit_orders", "Limit orders waiting for their price",
                    labels, actor.resting_orders)  # fmt: skip
+        yield ("papertrade_database_writable", "1 if the last write probe (by /readyz) committed",
+               {}, float(self.write_probe.last_answer))  # fmt: skip
+        yield ("papertrade_actors_waiting_for_outside_fault",
+               "Actors restarting until the database is back (no restart budget spent)", {},
+               len(self.faults.waiting))  # fmt: skip
         yield ("papertrade_market_queue_depth", "Quotes waiting for the market hub", {},
                self.market_in.statistics().current_buffer_used)  # fmt: skip
         for name, dropped in self.hub.dropped.items():

@@ -29,6 +29,11 @@ class WriteProbe:
         self._checked_at = -float("inf")
         self._writable = True  # as assumed at start: the daemon has just migrated the schema
 
+    @property
+    def last_answer(self) -> bool:
+        """The last probe's answer, without probing (for metrics)."""
+        return self._writable
+
     async def writable(self) -> bool:
         async with self._lock:
             if time.monotonic() - self._checked_at >= self._every:

@@ -95,6 +95,8 @@ async def test_every_route_answers_503_while_the_database_is_stopped(
         ready = await api.client.get("/readyz")
         assert ready.status_code == 503
         assert ready.json()["database"] is False
+        metrics = (await api.client.get("/metrics")).text
+        assert "papertrade_database_writable 0.0" in metrics
     finally:
         await anyio.to_thread.run_sync(postgres.start)
     await until(api, "GET", "/api/orders", 200, headers=headers)
