@@ -1,11 +1,12 @@
 """A real `papertrade run` (single host) under a bounded load of clients while its private
-PostgreSQL is made read-only and back, or stopped and started. Throughout: no 500 ever (503 with
+PostgreSQL is made read-only and back, stopped and started, or its disk filled and freed. Throughout: no 500 ever (503 with
 Retry-After and a JSON detail instead), readiness 503 during the fault and 200 after, the process
 never exits; afterwards, with no restart, every order answered 202 ends FILLED or FAILED exactly
 once, none stays PENDING and the books balance."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -28,7 +29,7 @@ from tests.edge.conftest import (
     sell,
     wait_settled,
 )
-from tests.faults import PrivatePostgres
+from tests.faults import PrivatePostgres, fill_disk, small_disk
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 LANES = 8
@@ -40,6 +41,16 @@ ANSWERED_WITHIN = 30.0  # a client retrying an order gives up after this long
 def postgres() -> Iterator[PrivatePostgres]:
     with PrivatePostgres() as server:
         yield server
+
+
+@pytest.fixture
+def postgres_on_small_disk() -> Iterator[PrivatePostgres]:
+    with contextlib.ExitStack() as stack:
+        try:
+            disk = stack.enter_context(small_disk(megabytes=256))
+        except PermissionError as exc:
+            pytest.skip(str(exc))
+        yield stack.enter_context(PrivatePostgres(disk / "pg"))
 
 
 class Load:
@@ -187,3 +198,22 @@ async def test_postgres_stopped_and_started(postgres: PrivatePostgres, tmp_path:
         lambda: anyio.to_thread.run_sync(postgres.stop),
         lambda: anyio.to_thread.run_sync(postgres.start),
     )
+
+
+async def test_postgres_disk_full_and_freed(
+    postgres_on_small_disk: PrivatePostgres, tmp_path: Path
+) -> None:
+    postgres = postgres_on_small_disk
+    ballast: list[Path] = []
+
+    async def fill() -> None:
+        ballast.append(await anyio.to_thread.run_sync(fill_disk, postgres.root.parent))
+
+    async def free() -> None:
+        ballast.pop().unlink()
+        # A full disk may have stopped PostgreSQL (a WAL write it could not make): start it,
+        # as an operator would. The daemon itself needs nothing.
+        if not await anyio.to_thread.run_sync(postgres.running):
+            await anyio.to_thread.run_sync(postgres.start)
+
+    await survive(postgres, tmp_path, fill, free)

@@ -8,6 +8,7 @@ user deleted, say) fails only its own order: the group is split until the bad ro
 from __future__ import annotations
 
 import asyncio
+import time
 
 import anyio
 import asyncpg
@@ -36,6 +37,13 @@ class OrderRecorder:
         self._max_group = max_group
         self._waiting: list[_Waiter] = []
         self._wakeup = anyio.Event()
+        self._refused_at: float | None = None  # the last group the database could not take
+
+    def refused_within(self, seconds: float) -> bool:
+        """Whether a group commit failed for the database's sake in the last `seconds`, with no
+        success since: readiness for faults a probe cannot see (a full disk refuses new pages,
+        while a probe rewriting one row fits in the page it has)."""
+        return self._refused_at is not None and time.monotonic() - self._refused_at < seconds
 
     async def record(self, order: Order) -> tuple[Order, bool]:
         """Commit `order` as PENDING. Returns the stored order and whether it is new
@@ -62,6 +70,7 @@ class OrderRecorder:
             if database_unavailable(exc):
                 # Every order of the group waits for the same database: one line, no traceback.
                 log.warning("order_record_unavailable", orders=len(group), error=repr(exc))
+                self._refused_at = time.monotonic()
             elif len(group) > 1:
                 # One bad row fails the whole INSERT: record the halves apart, down to that row.
                 middle = len(group) // 2
@@ -76,6 +85,7 @@ class OrderRecorder:
                 if not waiter.done.done():
                     waiter.done.set_exception(exc)
             return
+        self._refused_at = None
         for waiter, result in zip(group, results, strict=True):
             if not waiter.done.done():  # a waiter cancelled (client gone) needs no answer
                 waiter.done.set_result(result)

@@ -9,6 +9,9 @@ from litestar import MediaType, Request, Response, get
 from daemon.api.context import ctx
 
 FEED_FRESH_SECONDS = 30.0
+# Not ready for this long after the recorder's last group commit the database refused (unless
+# one succeeded since); then ready again, to let orders show whether the fault is over.
+RECORDING_REFUSED_SECONDS = 5.0
 
 
 class Health(msgspec.Struct, frozen=True):
@@ -25,6 +28,7 @@ class FeedState(msgspec.Struct, frozen=True):
 class Readiness(msgspec.Struct, frozen=True):
     ready: bool
     database: bool  # takes a write now (not merely answers)
+    recording: bool  # no order refused by the database in the last few seconds
     settlement: bool
     broker: bool | None  # RabbitMQ reachable; null when orders do not go through it
     feeds: list[FeedState]
@@ -44,6 +48,7 @@ async def healthz() -> Health:
 async def readyz(request: Request) -> Response[Readiness]:
     platform = ctx(request.app.state).platform
     database = await platform.write_probe.writable()
+    recording = not platform.recorder.refused_within(RECORDING_REFUSED_SECONDS)
     feeds = []
     now = platform.clock.now()
     for feeder in platform.feeders:
@@ -58,14 +63,15 @@ async def readyz(request: Request) -> Response[Readiness]:
     waiting = platform.faults.waiting
     ready = (
         database
+        and recording
         and settlement
         and not waiting
         and broker is not False
         and all(f.fresh for f in feeds)
     )
     body = Readiness(
-        ready=ready, database=database, settlement=settlement, broker=broker, feeds=feeds,
-        waiting_for_outside_fault=waiting,
+        ready=ready, database=database, recording=recording, settlement=settlement, broker=broker,
+        feeds=feeds, waiting_for_outside_fault=waiting,
     )  # fmt: skip
     return Response(body, status_code=200 if ready else 503)
 
