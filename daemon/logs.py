@@ -27,7 +27,9 @@ class _DeferredQueueHandler(logging.handlers.QueueHandler):
         return record
 
 
-def _capture_exc_info(_: object, __: str, event_dict: structlog.types.EventDict):  # type: ignore[no-untyped-def]
+def _capture_exc_info(
+    _: object, __: str, event_dict: structlog.types.EventDict
+) -> structlog.types.EventDict:
     """`exc_info=True` means "the exception being handled now": take it while it is at hand, in
     the caller's thread, for the writer thread to render later."""
     if event_dict.get("exc_info") is True:
