@@ -66,8 +66,7 @@ def configure_logging(
             ],
         )
     )
-    if _listener is not None:
-        _listener.stop()
+    stop_logging()
     records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
     _listener = logging.handlers.QueueListener(records, writer)
     _listener.start()
@@ -93,9 +92,12 @@ def configure_logging(
     )
 
 
-def _flush() -> None:
+def stop_logging() -> None:
+    """Write what is still queued and stop the writer thread (at exit)."""
+    global _listener
     if _listener is not None:
-        _listener.stop()  # writes what is still queued
+        _listener.stop()
+        _listener = None
 
 
-atexit.register(_flush)
+atexit.register(stop_logging)

@@ -3,6 +3,7 @@ thread, so a burst of requests with errors among them is answered as fast as one
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ import anyio
 import pytest
 import structlog
 
-from daemon.logs import configure_logging
+from daemon.logs import configure_logging, stop_logging
 
 pytestmark = pytest.mark.anyio
 ERRORS = 20
@@ -49,7 +50,9 @@ def slow_log(request: pytest.FixtureRequest) -> Iterator[SlowStream]:
     stream = SlowStream()
     configure_logging("info", request.param, stream=stream)
     yield stream
-    configure_logging("info", "console")
+    stop_logging()  # back to the defaults the other tests run with
+    logging.getLogger().handlers.clear()
+    structlog.reset_defaults()
 
 
 async def longest_stall_while(work) -> float:  # type: ignore[no-untyped-def]
