@@ -8,10 +8,12 @@ import asyncio
 import uuid
 from datetime import timedelta
 
+import anyio
 import asyncpg
 import msgspec
 import pytest
 
+from daemon.actors.order_recorder import OrderRecorder
 from daemon.api.errors import order_not_recorded
 from daemon.clock import TestClock
 from daemon.messages import Order
@@ -67,6 +69,31 @@ async def test_a_deleted_users_order_fails_alone_and_the_rest_of_its_group_is_re
         "SELECT count(*) FROM orders WHERE user_id = ANY($1::uuid[])", [u.id for u in users]
     )
     assert recorded == GROUP
+
+
+async def test_a_commit_stands_when_only_readying_its_connection_for_reuse_fails(
+    database_url: str, pool: asyncpg.Pool
+) -> None:
+    """A fast shutdown can end the session between the INSERT's answer and the pool's reset of
+    the connection; the orders are recorded and must be answered so, not with an error."""
+    user = await new_user(pool)
+
+    async def session_ended(_: asyncpg.Connection) -> None:
+        raise asyncpg.InternalClientError("cannot switch to state 15; another operation (2)")
+
+    failing = await asyncpg.create_pool(database_url, min_size=1, max_size=1, reset=session_ended)
+    recorder = OrderRecorder(failing)
+    try:
+        async with running_platform(database_url, TestClock(KRX_OPEN)) as platform:
+            orders = [order_of(platform, user.id) for _ in range(3)]
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(recorder.run)
+                results = [await recorder.record(order) for order in orders]
+                tg.cancel_scope.cancel()
+    finally:
+        await failing.close()
+    assert results == [(order, True) for order in orders]
+    assert await pool.fetchval("SELECT count(*) FROM orders WHERE user_id = $1", user.id) == 3
 
 
 async def test_a_retry_of_an_order_nobody_handed_over_is_settled(
