@@ -112,9 +112,11 @@ async def _keep_running(
     restarts = 0
     while True:
         started = time.monotonic()
-        log.info("actor_started", actor=actor.name, restarts=restarts)
-        if actor.name in faults.waiting:
+        if actor.name in faults.waiting:  # one line as the wait starts and one as it ends
+            log.debug("actor_started", actor=actor.name, restarts=restarts)
             tg.start_soon(faults.clear_once_healthy, actor.name, policy.fault_cleared_after)
+        else:
+            log.info("actor_started", actor=actor.name, restarts=restarts)
         try:
             await actor.run()
         except Exception as exc:
