@@ -38,6 +38,7 @@ class OrderRecorder:
         self._waiting: list[_Waiter] = []
         self._wakeup = anyio.Event()
         self._refused_at: float | None = None  # the last group the database could not take
+        self._refused_orders = 0  # since the database last took one
 
     def refused_within(self, seconds: float) -> bool:
         """Whether a group commit failed for the database's sake in the last `seconds`, with no
@@ -68,9 +69,12 @@ class OrderRecorder:
             results = await self._insert([w.order for w in group])
         except Exception as exc:
             if database_unavailable(exc):
-                # Every order of the group waits for the same database: one line, no traceback.
-                log.warning("order_record_unavailable", orders=len(group), error=repr(exc))
+                # One line as this starts (no traceback), one as it ends; each 503 is in the
+                # access log.
+                if self._refused_at is None:
+                    log.warning("order_recording_unavailable", error=repr(exc))
                 self._refused_at = time.monotonic()
+                self._refused_orders += len(group)
             elif len(group) > 1:
                 # One bad row fails the whole INSERT: record the halves apart, down to that row.
                 middle = len(group) // 2
@@ -85,7 +89,10 @@ class OrderRecorder:
                 if not waiter.done.done():
                     waiter.done.set_exception(exc)
             return
-        self._refused_at = None
+        if self._refused_at is not None:
+            log.warning("order_recording_available_again", refused_orders=self._refused_orders)
+            self._refused_at = None
+            self._refused_orders = 0
         for waiter, result in zip(group, results, strict=True):
             if not waiter.done.done():  # a waiter cancelled (client gone) needs no answer
                 waiter.done.set_result(result)
