@@ -89,7 +89,7 @@ class Platform:
         self.events_out = self.listen_orders()
         self.recorder = OrderRecorder(pool)
         self.write_probe = WriteProbe(pool)
-        self.faults = OutsideFaults()  # actors waiting for the database, for readiness
+        self.faults = OutsideFaults()  # actors waiting for an outside fault to clear (readiness)
         self._inboxes: list[ObjectSendStream[SettlementCommand]] = []
         self.settlement: list[SettlementActor] = []
         for index in range(settings.partitions):
@@ -215,7 +215,7 @@ class Platform:
         yield ("papertrade_database_writable", "1 if the last write probe (by /readyz) committed",
                {}, float(self.write_probe.last_answer))  # fmt: skip
         yield ("papertrade_actors_waiting_for_outside_fault",
-               "Actors restarting until the database is back (no restart budget spent)", {},
+               "Actors restarting until an outside fault clears (no restart budget spent)", {},
                len(self.faults.waiting))  # fmt: skip
         yield ("papertrade_market_queue_depth", "Quotes waiting for the market hub", {},
                self.market_in.statistics().current_buffer_used)  # fmt: skip

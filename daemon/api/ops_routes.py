@@ -32,7 +32,7 @@ class Readiness(msgspec.Struct, frozen=True):
     settlement: bool
     broker: bool | None  # RabbitMQ reachable; null when orders do not go through it
     feeds: list[FeedState]
-    waiting_for_outside_fault: list[str]  # actors restarting until the database is back
+    waiting_for_outside_fault: list[str]  # actors restarting until an outside fault clears
 
 
 @get("/healthz", tags=["ops"], summary="Liveness: 200 while the daemon serves")
