@@ -48,8 +48,9 @@ async def bulk_users(
         async with conn.transaction():
             await conn.execute(
                 "INSERT INTO users (id, username, nickname, password_hash)"
-                " SELECT id, 'bench_' || left(replace(id::text, '-', ''), 24), 'bench', 'x'"
-                " FROM unnest($1::uuid[]) AS id",
+                " SELECT id, name, name, 'x'"  # nicknames are unique too
+                " FROM (SELECT id, 'bench_' || left(replace(id::text, '-', ''), 24) AS name"
+                " FROM unnest($1::uuid[]) AS id) AS named",
                 ids,
             )
             await conn.execute(

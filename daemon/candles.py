@@ -7,9 +7,33 @@ from datetime import datetime
 from decimal import Decimal
 
 import asyncpg
+import msgspec
 
 from daemon.messages import CandleBar, Quote
 from daemon.sqlfiles import query
+
+
+def market_of(ticker_id: str) -> str:
+    """KRX, US or CRYPTO: the first part of a `MARKET-TYPE-SYMBOL` ticker id."""
+    return ticker_id.partition("-")[0]
+
+
+def _plain(value: Decimal) -> Decimal:
+    # normalize() drops trailing zeros (3.00000000 -> 3); the encoder writes it without exponent.
+    return value.normalize() if value else Decimal(0)
+
+
+def for_the_wire(bar: CandleBar) -> CandleBar:
+    """The bar with every number in its shortest form, so stored bars (NUMERIC(20,8): "3.00000000")
+    and the forming bar in memory ("1191") read alike: "3", "1191", "0"."""
+    return msgspec.structs.replace(
+        bar,
+        open=_plain(bar.open),
+        high=_plain(bar.high),
+        low=_plain(bar.low),
+        close=_plain(bar.close),
+        volume=_plain(bar.volume),
+    )
 
 
 def minute_of(ts: datetime) -> datetime:

@@ -7,16 +7,18 @@ import gc
 import getpass
 import sys
 from collections.abc import Awaitable, Callable
+from typing import NoReturn
 
 import anyio
 import structlog
 
 from daemon import accounts
-from daemon.config import ConfigError, Settings, load_settings
+from daemon.config import ConfigError, Settings, load_settings, misspelled_variables
 from daemon.database import create_pool, embedded_database_url
 from daemon.logs import configure_logging
 from daemon.migrate import migrate
 from daemon.signals import stop_on_signal
+from daemon.startup import EXIT_CODE, StartupError, startup_errors
 
 log = structlog.get_logger(__name__)
 
@@ -66,6 +68,7 @@ async def run_user(settings: Settings, args: argparse.Namespace) -> None:
     try:
         match args.user_command:
             case "add":
+                await accounts.check_username_free(pool, args.username)
                 user = await accounts.create_user(
                     pool,
                     args.username,
@@ -115,12 +118,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _fail(message: str, code: int = EXIT_CODE) -> NoReturn:
+    print(f"papertrade: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
+    for warning in misspelled_variables():
+        print(f"papertrade: warning: {warning}", file=sys.stderr)
     try:
         settings = load_settings()
     except ConfigError as exc:
-        sys.exit(f"papertrade: {exc}")
+        _fail(str(exc))
     configure_logging(settings.log_level, settings.log_format)
     commands: dict[str, Callable[[], Awaitable[None]]] = {
         "run": lambda: run_daemon(settings),
@@ -135,3 +145,8 @@ def main(argv: list[str] | None = None) -> None:
         anyio.run(commands[args.command], backend_options={"use_uvloop": True})
     except accounts.AccountError as exc:
         sys.exit(f"papertrade: {exc}")
+    except (StartupError, BaseExceptionGroup) as exc:
+        first = next(startup_errors(exc), None)
+        if first is None:
+            raise
+        _fail(str(first), first.exit_code)

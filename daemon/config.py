@@ -2,26 +2,52 @@
 
 from __future__ import annotations
 
+import difflib
+import ipaddress
 import os
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
+import limits
 import msgspec
 import platformdirs
 
+from daemon.fees import parse_fee_schedule
+from daemon.startup import StartupError
+
 ENV_PREFIX = "PAPERTRADE_"
 FEED_NAMES = ("sim", "upbit", "kis", "fx")
+# PAPERTRADE_* variables that are not daemon settings: the test runner's, the benchmarks' and
+# the deployment files' own (ops/).
+OTHER_VARIABLES = frozenset(
+    ENV_PREFIX + name
+    for name in (
+        "SKIP_WEB", "TEST_PG", "TEST_AMQP", "SCHEMATHESIS_EXAMPLES", "BENCH_REDIS", "BIN",
+        "DEV_DAEMON", "DOMAIN", "HOME_URL", "IMAGE", "WEB_IMAGE", "WG_ADDRESS",
+    )
+)  # fmt: skip
 
 
-class ConfigError(ValueError):
+class ConfigError(StartupError, ValueError):
     """A configuration value is unusable; the message says which variable and why."""
+
+
+# As root (a server, a container) the state goes where system services keep theirs, a folder
+# whose parents everyone may traverse (see daemon/database.py: the embedded PostgreSQL runs as
+# its own system user); otherwise in the user's data folder.
+ROOT_DATA_DIR = Path("/var/lib/papertrade")
+
+
+def _default_data_dir() -> Path:
+    return ROOT_DATA_DIR if os.geteuid() == 0 else Path(platformdirs.user_data_dir("papertrade"))
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Every setting of the daemon and the edge. Field `x` is read from `PAPERTRADE_X`."""
 
-    data_dir: Path = Path(platformdirs.user_data_dir("papertrade"))
+    data_dir: Path = _default_data_dir()
     database_url: str | None = None
     redis_url: str | None = None
     amqp_url: str | None = None
@@ -55,6 +81,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     discord_webhook_url: str | None = None
     max_restarts: int = 10
     restart_window_seconds: float = 60.0
+    # Peers whose X-Forwarded-For names the client (comma list of addresses or CIDR networks):
+    # the edge's WireGuard address in two-host mode; none by default.
+    trusted_proxies: tuple[str, ...] = ()
+    max_open_orders: int = 200  # resting limit orders per user; more fail too_many_open_orders
+    signup_rate: str = "10 per hour"  # sign-ups per client address
 
 
 def _decode(kind: type, value: object) -> object:
@@ -63,7 +94,33 @@ def _decode(kind: type, value: object) -> object:
     raise NotImplementedError
 
 
-def load_settings(environ: dict[str, str] | None = None) -> Settings:
+def setting_variables() -> list[str]:
+    return [ENV_PREFIX + field.name.upper() for field in msgspec.structs.fields(Settings)]
+
+
+def misspelled_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """A warning for each `PAPERTRADE_*` variable that is set but is no setting."""
+    env = os.environ if environ is None else environ
+    known = setting_variables()
+    suffixes = [name.removeprefix(ENV_PREFIX) for name in known]
+    warnings = []
+    for name in sorted(env):
+        if name.startswith(ENV_PREFIX) and name not in known and name not in OTHER_VARIABLES:
+            close = difflib.get_close_matches(name.removeprefix(ENV_PREFIX), suffixes, n=1)
+            hint = f"did you mean {ENV_PREFIX}{close[0]}?" if close else "see README's settings"
+            warnings.append(f"{name} is not a papertrade setting and is ignored; {hint}")
+    return warnings
+
+
+def _check_key(name: str, value: str | None) -> None:
+    if value and "-----BEGIN" not in value and not Path(value).expanduser().is_file():
+        raise ConfigError(
+            f"{ENV_PREFIX}{name} names {value!r}, which is not a file; give the key's PEM text "
+            "or the path of its file, or unset it to use the key pair in the data folder"
+        )
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read `PAPERTRADE_*` variables; unset or empty means the embedded default."""
     env = os.environ if environ is None else environ
     raw: dict[str, object] = {}
@@ -74,12 +131,16 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         if field.name == "feeds":
             names = [name.strip() for name in value.split(",") if name.strip()]
             raw["feeds"] = [] if names == ["none"] else names
+        elif field.name == "trusted_proxies":
+            raw[field.name] = [part.strip() for part in value.split(",") if part.strip()]
         else:
             raw[field.name] = value
     try:
         settings = msgspec.convert(raw, Settings, strict=False, dec_hook=_decode)
     except msgspec.ValidationError as exc:
-        raise ConfigError(f"bad configuration: {exc} (variables are {ENV_PREFIX}<FIELD>)") from exc
+        problem, _, where = str(exc).partition(" - at `$.")
+        name = ENV_PREFIX + where.rstrip("`").split("[")[0].upper() if where else "configuration"
+        raise ConfigError(f"{name} = {env.get(name, '')!r} is unusable: {problem}") from None
     unknown = [name for name in settings.feeds if name not in FEED_NAMES]
     if unknown:
         raise ConfigError(
@@ -87,4 +148,21 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         )
     if settings.partitions < 1:
         raise ConfigError(f"{ENV_PREFIX}PARTITIONS must be at least 1")
+    try:
+        parse_fee_schedule(settings.fees)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    _check_key("JWT_PRIVATE_KEY", settings.jwt_private_key)
+    _check_key("JWT_PUBLIC_KEY", settings.jwt_public_key)
+    try:
+        for proxy in settings.trusted_proxies:
+            ipaddress.ip_network(proxy, strict=False)
+    except ValueError as exc:
+        raise ConfigError(f"{ENV_PREFIX}TRUSTED_PROXIES: {exc}") from None
+    try:
+        limits.parse(settings.signup_rate)
+    except ValueError:
+        raise ConfigError(
+            f"{ENV_PREFIX}SIGNUP_RATE {settings.signup_rate!r} is not a rate such as '10 per hour'"
+        ) from None
     return settings

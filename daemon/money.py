@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import (
     ROUND_HALF_EVEN,
     Context,
@@ -21,8 +22,33 @@ MONEY_CONTEXT = Context(
 )
 
 
+# What a client may send as a quantity or price: ASCII digits, optionally a point and 1 to 8
+# decimals. No sign, exponent, underscore, space or non-ASCII digit (Python's Decimal() takes
+# all of those, and "1E+999999999999" made it work for minutes).
+DECIMAL_STRING_PATTERN = r"^[0-9]+(\.[0-9]{1,8})?$"
+_DECIMAL_STRING = re.compile(r"[0-9]+(\.[0-9]{1,8})?", re.ASCII)
+_INTEGER_DIGITS = 20 - SCALE
+
+
 class MoneyError(ValueError):
     """A value cannot be a money amount or quantity; the message says why, for a person."""
+
+
+def parse_decimal_string(value: object, field: str) -> Decimal:
+    """A client's decimal string, strictly DECIMAL_STRING_PATTERN, that NUMERIC(20,8) holds."""
+    if not isinstance(value, str):
+        raise MoneyError(
+            f'{field} must be a JSON string such as "0.5", not a JSON number or other value '
+            "(a number may lose digits on the way)"
+        )
+    if not _DECIMAL_STRING.fullmatch(value):
+        raise MoneyError(
+            f"{field} must match {DECIMAL_STRING_PATTERN}: ASCII digits, optionally a point and "
+            f'1 to {SCALE} decimals, e.g. "0.5" (no sign, exponent, spaces or separators)'
+        )
+    if len(value.partition(".")[0].lstrip("0")) > _INTEGER_DIGITS:
+        raise MoneyError(f"{field} is too large: at most {_INTEGER_DIGITS} digits before the point")
+    return check_fits(Decimal(value), field)
 
 
 def parse_decimal(value: object, field: str = "value") -> Decimal:

@@ -9,13 +9,13 @@ import re
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
 from daemon.instruments import Instrument
 from daemon.messages import Order
-from daemon.money import QUANTUM, MoneyError, parse_decimal
+from daemon.money import DECIMAL_STRING_PATTERN, QUANTUM, MoneyError, parse_decimal_string
 from daemon.tickers import TickerError, parse_ticker
 
 # Printable ASCII without spaces: safe in logs, URLs and headers.
@@ -28,15 +28,25 @@ class OrderRejected(ValueError):
     """The request is not a valid order; the message says what to change."""
 
 
+# The decoder takes numbers too, only to refuse them with a reason a person can act on; the
+# OpenAPI schema says what is accepted: a string of that pattern.
+def _decimal_string(*types: str) -> msgspec.Meta:
+    schema = {"type": list(types), "pattern": DECIMAL_STRING_PATTERN, "one_of": None}
+    return msgspec.Meta(extra_json_schema={"extra": schema, "examples": ["0.5"]})
+
+
+DecimalString = Annotated[str | int | float, _decimal_string("string")]
+OptionalDecimalString = Annotated[str | int | float | None, _decimal_string("string", "null")]
+
+
 class OrderRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """The body of POST /api/orders. Quantities and prices are decimal strings."""
 
     ticker_id: str
     side: Literal["BUY", "SELL"]
     type: Literal["MARKET", "LIMIT"] = "MARKET"
-    # Floats are accepted by the decoder only to be refused with a clear reason.
-    quantity: str | int | float
-    limit_price: str | int | float | None = None
+    quantity: DecimalString
+    limit_price: OptionalDecimalString = None
     client_order_id: str | None = None
 
 
@@ -64,11 +74,11 @@ def build_order(
             f"ticker_id {request.ticker_id} is not traded here; GET /api/instruments lists what is"
         )
     try:
-        quantity = parse_decimal(request.quantity, "quantity")
+        quantity = parse_decimal_string(request.quantity, "quantity")
         limit_price = (
             None
             if request.limit_price is None
-            else parse_decimal(request.limit_price, "limit_price")
+            else parse_decimal_string(request.limit_price, "limit_price")
         )
     except MoneyError as exc:
         raise OrderRejected(str(exc)) from None

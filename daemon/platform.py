@@ -108,6 +108,7 @@ class Platform:
                     inbox=receive,
                     publish=self.publish_order,
                     limit_order_ttl=timedelta(hours=settings.limit_order_ttl_hours),
+                    max_open_orders=settings.max_open_orders,
                 )
             )
         self.feeders: list[Feeder] = []
@@ -127,7 +128,9 @@ class Platform:
         self.candle_bars, candle_bars_out = anyio.create_memory_object_stream[CandleBar](
             MARKET_BUFFER
         )
-        self.candles = CandleRoller(pool, self.subscribe_market("candles"), self.candle_bars, clock)
+        self.candles = CandleRoller(
+            pool, self.subscribe_market("candles"), self.candle_bars, clock, calendar=calendar
+        )
         self._candle_bars_out = candle_bars_out
         self.equity = EquityRecorder(
             pool, self.book, clock, timedelta(seconds=settings.equity_interval_seconds)
@@ -167,6 +170,7 @@ class Platform:
         from daemon.api.app import create_app, find_web_dir
         from daemon.api.context import ApiContext
         from daemon.api.ws_hub import WebsocketHub
+        from daemon.http_limits import HttpLimits
         from daemon.tokens import (
             TokenMinter,
             TokenVerifier,
@@ -194,6 +198,7 @@ class Platform:
         )
         app = create_app(context, find_web_dir(settings.web_dir))
         self.http = HttpServer(access_log(app), settings.http_host, settings.http_port)
+        self.http.limits = HttpLimits(exempt=context.trusted_proxies)
         market = self.subscribe_market("websockets")
         self.extra_actors += [
             Actor(

@@ -2,21 +2,39 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time
 from decimal import Decimal
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import msgspec
 
 from daemon.price_book import PriceBook
 from daemon.sqlfiles import query
-from daemon.valuation import Holding, ValuedHolding, equity, return_pct, value_holding
+from daemon.valuation import (
+    Holding,
+    Performance,
+    ValuedHolding,
+    equity,
+    performance,
+    return_pct,
+    value_holding,
+)
+
+KST = ZoneInfo("Asia/Seoul")  # the players' day: "today" starts at 00:00 KST
 
 
 class Portfolio(msgspec.Struct, frozen=True):
     cash_krw: Decimal
     holdings: list[ValuedHolding]
     equity_krw: Decimal
+    performance: Performance
+
+
+def day_start(now: datetime) -> datetime:
+    """00:00 KST of the day `now` falls on."""
+    return datetime.combine(now.astimezone(KST).date(), time(), KST)
 
 
 class Standing(msgspec.Struct, frozen=True):
@@ -52,19 +70,38 @@ async def _valuer(conn: asyncpg.Pool | asyncpg.Connection, book: PriceBook) -> V
     return Valuer(book, fallback)
 
 
-async def load_portfolio(pool: asyncpg.Pool, book: PriceBook, user_id: UUID) -> Portfolio | None:
-    async with pool.acquire() as conn:
+async def load_portfolio(
+    pool: asyncpg.Pool, book: PriceBook, user_id: UUID, now: datetime
+) -> Portfolio | None:
+    """Cash and positions valued now, with today's and all-time profit (`now` says when today is)."""
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
         cash = await conn.fetchval(query("wallet_balance"), user_id)
         if cash is None:
             return None
         rows = await conn.fetch(query("portfolio_holdings"), user_id)
+        books = await conn.fetchrow(query("portfolio_books"), user_id, day_start(now))
         valuer = await _valuer(conn, book)
     holdings = [valuer.value(Holding(**dict(row))) for row in rows]
-    return Portfolio(cash, holdings, equity(cash, holdings))
+    total = equity(cash, holdings)
+    snapshot = books["day_start_snapshot_krw"]
+    return Portfolio(
+        cash,
+        holdings,
+        total,
+        performance(
+            total,
+            day_start_equity_krw=(
+                books["deposits_at_day_start_krw"] if snapshot is None else snapshot
+            ),
+            deposits_since_day_start_krw=books["deposits_since_day_start_krw"],
+            net_deposits_krw=books["net_deposits_krw"],
+        ),
+    )
 
 
 async def standings(pool: asyncpg.Pool, book: PriceBook) -> list[Standing]:
-    """Every account's equity and return, highest equity first."""
+    """Every account's equity and its return on the money put in since its latest reset (or
+    opening), highest equity first."""
     async with pool.acquire() as conn:
         accounts = await conn.fetch(query("rankings_accounts"))
         rows = await conn.fetch(query("rankings_holdings"))

@@ -18,6 +18,7 @@ REASONS: dict[str, str] = {
     "unknown_instrument": "This instrument is not traded here.",
     "undeliverable": "The order could not be processed after several attempts.",
     "account_reset": "The account was reset to its starting cash, which cancelled open orders.",
+    "too_many_open_orders": "You have as many open limit orders as allowed; cancel some first.",
 }
 
 

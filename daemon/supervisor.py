@@ -21,6 +21,7 @@ import structlog
 from anyio.abc import TaskGroup
 
 from daemon.db_faults import database_unavailable
+from daemon.startup import StartupError
 
 log = structlog.get_logger(__name__)
 
@@ -119,6 +120,8 @@ async def _keep_running(
             log.info("actor_started", actor=actor.name, restarts=restarts)
         try:
             await actor.run()
+        except StartupError:
+            raise  # a setting or the machine is wrong: restarting cannot help
         except Exception as exc:
             # Catching Exception, not BaseException: cancellation must pass through.
             ran_for = time.monotonic() - started

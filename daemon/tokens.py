@@ -33,6 +33,7 @@ class Claims(msgspec.Struct, frozen=True):
     user_id: uuid.UUID
     role: str
     expires_at: datetime
+    generation: int  # the user's token generation when minted (see daemon/token_check.py)
 
 
 def _pem(value: str) -> bytes:
@@ -78,18 +79,25 @@ def public_pem(key: Ed25519PublicKey) -> bytes:
     )
 
 
+def _number(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError("a time claim must be a number")
+    return value
+
+
 class TokenMinter:
     def __init__(self, key: Ed25519PrivateKey, clock: Clock, ttl: timedelta) -> None:
         self._key = key
         self._clock = clock
         self.ttl = ttl
 
-    def mint(self, user_id: uuid.UUID, role: str) -> str:
+    def mint(self, user_id: uuid.UUID, role: str, generation: int = 0) -> str:
         now = self._clock.now()
         claims = {
             "iss": ISSUER,
             "sub": str(user_id),
             "role": role,
+            "gen": generation,
             "iat": int(now.timestamp()),
             "exp": int((now + self.ttl).timestamp()),
             "jti": uuid.uuid4().hex,
@@ -124,12 +132,31 @@ class TokenVerifier:
                 self._key,
                 algorithms=["EdDSA"],
                 issuer=ISSUER,
-                options={"require": ["exp", "sub", "iss"], "verify_exp": False},
+                # Times are checked below, against our clock (the injected one in tests).
+                options={
+                    "require": ["exp", "sub", "iss"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                },
             )
+            # iat and nbf get the same leeway as exp: a clock a little behind the minter's must
+            # not refuse a token just minted.
+            latest = (self._clock.now() + LEEWAY).timestamp()
+            for claim in ("iat", "nbf"):
+                if _number(payload.get(claim, 0)) > latest:
+                    raise jwt.ImmatureSignatureError(claim)
+            generation = payload.get("gen", 0)
+            if not isinstance(generation, int) or isinstance(generation, bool):
+                raise TypeError("gen")
             return Claims(
                 user_id=uuid.UUID(payload["sub"]),
                 role=str(payload.get("role", "USER")),
                 expires_at=datetime.fromtimestamp(payload["exp"], tz=self._clock.now().tzinfo),
+                generation=generation,
             )
-        except (jwt.InvalidTokenError, ValueError, KeyError, TypeError) as exc:
-            raise TokenError(f"invalid token ({exc}); log in again") from None
+        except jwt.ImmatureSignatureError:
+            raise TokenError("the token is not valid yet; check this machine's clock") from None
+        except (jwt.InvalidTokenError, ValueError, KeyError, TypeError, OverflowError, OSError):
+            # The decoder's own words would tell a prober what was checked; say what to do.
+            raise TokenError("the token is not valid; log in again") from None

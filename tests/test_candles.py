@@ -173,3 +173,20 @@ async def test_roller_pushes_forming_bar_at_most_once_a_second(pool: asyncpg.Poo
         await send.aclose()
     assert [bar.close for bar in pushed] == [Decimal(100), Decimal(104)]
     assert pushed[-1].volume == Decimal(5)
+
+
+async def test_a_closed_market_makes_no_bars(pool: asyncpg.Pool) -> None:
+    from daemon.market_hours import MarketHours
+
+    saturday = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)  # 10:00 KST, KRX closed
+    clock = TestClock(saturday)
+    send, receive = anyio.create_memory_object_stream[MarketData](100)
+    roller = CandleRoller(pool, receive, None, clock, flush_interval=0.05, calendar=MarketHours())
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(roller.run)
+        async with send:
+            await send.send(quote("KRX-STOCK-005930", saturday, "70000", "0"))
+            await send.send(quote("CRYPTO-COIN-BTC", saturday, "100", "1"))
+    assert [ticker for ticker, _ in await _stored(pool)] == ["CRYPTO-COIN-BTC"]
+    assert roller.forming("KRX-STOCK-005930") is None
+    assert roller.closed_dropped == 1

@@ -4,7 +4,7 @@ import asyncpg
 import pytest
 
 from daemon.migrate import migrate
-from daemon.sqlfiles import migrations
+from daemon.sqlfiles import migrations, query
 
 pytestmark = pytest.mark.anyio
 
@@ -32,3 +32,45 @@ async def test_ticker_format_enforced_by_the_database(pool: asyncpg.Pool) -> Non
             "INSERT INTO instruments (ticker_id, name, market, currency, exchange)"
             " VALUES ('btc', 'x', 'CRYPTO', 'KRW-COIN', 'UPBIT')"
         )
+
+
+async def test_old_reset_rows_become_a_withdrawal_and_a_deposit(template_db: str) -> None:
+    """0005 rewrites a RESET row (initial - cash) as the cash withdrawn and the initial deposited."""
+    import uuid
+
+    from tests.conftest import _admin, db_url
+
+    name = f"pt_mig_{uuid.uuid4().hex[:10]}"
+    await _admin(f'CREATE DATABASE "{name}"')
+    conn = await asyncpg.connect(db_url(name))
+    try:
+        for version, _, sql in migrations():
+            if version < 5:
+                await conn.execute(sql)
+        user = uuid.uuid4()
+        await conn.execute(
+            "INSERT INTO users (id, username, nickname, password_hash) VALUES ($1, 'old', 'o', 'x')",
+            user,
+        )
+        await conn.execute(
+            "INSERT INTO cash_ledger (user_id, kind, amount_krw, created_at) VALUES"
+            " ($1, 'DEPOSIT', 10000000, '2026-11-01Z'), ($1, 'RESET', 1500000, '2026-11-02Z'),"
+            " ($1, 'RESET', -200000, '2026-11-03Z')",
+            user,
+        )
+        [sql] = [sql for version, _, sql in migrations() if version == 5]
+        await conn.execute(sql)
+        rows = await conn.fetch("SELECT kind, amount_krw FROM cash_ledger ORDER BY id")
+        assert [(r["kind"], int(r["amount_krw"])) for r in rows] == [
+            ("DEPOSIT", 10_000_000),
+            ("WITHDRAWAL", -10_000_000),
+            ("WITHDRAWAL", -11_500_000),
+            ("DEPOSIT", 11_500_000),
+            ("DEPOSIT", 11_300_000),
+        ]
+        await conn.execute("INSERT INTO wallets (user_id, balance_krw) VALUES ($1, 11300000)", user)
+        [account] = await conn.fetch(query("rankings_accounts"))
+        assert account["invested_krw"] == 11_300_000  # the run since the latest reset
+    finally:
+        await conn.close()
+        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -309,3 +309,18 @@ def test_a_message_never_exceeds_the_limit() -> None:
     messages = split_messages(lines, limit=500)
     assert all(len(m) <= 500 for m in messages)
     assert "\n".join(messages).split("\n") == lines
+
+
+async def test_a_reset_player_back_at_the_starting_cash_shows_no_loss(
+    pool: asyncpg.Pool, instruments: dict[str, Instrument], webhook: FakeWebhook
+) -> None:
+    from daemon.accounts import reset_account
+
+    await alice(pool)
+    await pool.execute("UPDATE wallets SET balance_krw = 9000000")  # lost a million trading
+    await reset_account(pool, "alice", INITIAL)
+    notifier, _ = notifier_for(webhook.url, pool, instruments)
+
+    assert await notifier.post_ranking()
+
+    assert webhook.contents[0].split("\n")[1] == "1위 앨리스 — 10,000,000원 (0.00%)"

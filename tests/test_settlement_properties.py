@@ -62,7 +62,7 @@ async def test_books_always_balance(platform, steps) -> None:  # type: ignore[no
             platform.book.update(quote(clock, ticker, str(price), currency=TICKERS[ticker]))
         else:
             _, ticker, side, quantity = step
-            order = await submit(platform, user, ticker, side, str(quantity))
+            order = await submit(platform, user, ticker, side, f"{quantity:f}")
             submitted.add(order.id)
     ended = await outcomes(platform, submitted)
 

@@ -13,8 +13,9 @@ import asyncpg
 import structlog
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
-from daemon.candles import add_tick, minute_of, new_bar
+from daemon.candles import add_tick, market_of, minute_of, new_bar
 from daemon.clock import Clock
+from daemon.market_hours import MarketHours
 from daemon.messages import CandleBar, MarketData, Quote
 from daemon.money import MoneyError, check_fits
 from daemon.sqlfiles import query
@@ -44,8 +45,10 @@ class CandleRoller:
         out: ObjectSendStream[CandleBar] | None,
         clock: Clock,
         flush_interval: float = 1.0,
+        calendar: MarketHours | None = None,
     ) -> None:
         self._pool = pool
+        self._calendar = calendar  # a quote while its market is closed makes no bar
         self._inbox = inbox
         self._out = out
         self._clock = clock
@@ -57,6 +60,7 @@ class CandleRoller:
         self._unpushed: set[str] = set()
         self.ticks = 0
         self.late_dropped = 0
+        self.closed_dropped = 0  # quotes re-sent while their market is closed
         self.rejected = 0
         self.flushes = 0
         self.flush_failures = 0
@@ -104,6 +108,9 @@ class CandleRoller:
             self.rejected += 1
             return
         ticker = quote.ticker_id
+        if self._calendar is not None and not self._calendar.is_open(market_of(ticker), quote.ts):
+            self.closed_dropped += 1
+            return
         bucket = minute_of(quote.ts)
         slot = self._forming.get(ticker)
         if slot is None or bucket > slot.bar.time:

@@ -16,6 +16,8 @@ from websockets.exceptions import InvalidState
 from websockets.protocol import State
 
 from daemon.api.ws_route import SEND_BATCH
+from daemon.http_limits import HttpLimits, limited_http_protocol
+from daemon.startup import StartupError
 
 log = structlog.get_logger(__name__)
 
@@ -91,12 +93,20 @@ class HttpServer:
         self._port = port
         self.port: int | None = None  # the bound port (useful when asked for port 0)
         self.serving = anyio.Event()
+        self.limits = HttpLimits()  # request head size, count and time; connections (431/408/503)
 
     def _bind(self) -> socket.socket:
         family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self._host, self._port))
+        try:
+            sock.bind((self._host, self._port))
+        except OSError as exc:
+            sock.close()
+            raise StartupError(
+                f"cannot listen on {self._host}:{self._port} ({exc.strerror}); stop what uses "
+                "it or set PAPERTRADE_HTTP_PORT / PAPERTRADE_HTTP_HOST"
+            ) from None
         sock.listen(2048)
         sock.setblocking(False)
         return sock
@@ -109,6 +119,10 @@ class HttpServer:
             lifespan="off",
             log_config=None,
             access_log=False,
+            http=limited_http_protocol(self.limits),
+            # uvicorn would take X-Forwarded-For from any loopback peer; the API decides whom
+            # to believe (PAPERTRADE_TRUSTED_PROXIES, daemon/api/client_address.py).
+            proxy_headers=False,
             ws=_WebSocketProtocol,
             ws_max_size=64 * 1024,
             # Compressing every frame once per client costs more than the fan-out itself (a quote

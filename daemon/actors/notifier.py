@@ -49,6 +49,7 @@ REASONS_KO: dict[str, str] = {
     "unknown_instrument": "여기서 거래하지 않는 종목입니다",
     "undeliverable": "여러 번 시도했지만 주문을 처리하지 못했습니다",
     "account_reset": "계좌가 초기화되어 대기 중인 주문이 취소되었습니다",
+    "too_many_open_orders": "미체결 지정가 주문이 허용된 개수에 이르렀습니다. 일부를 취소한 뒤 다시 주문하세요",
 }
 _SIDES = {"BUY": "매수", "SELL": "매도"}
 _MARKDOWN = str.maketrans({ch: "\\" + ch for ch in "\\*_~`|>[]()<#"})

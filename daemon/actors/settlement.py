@@ -9,7 +9,7 @@ its users that nobody handed over (their request failed after the commit, say).
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -71,6 +71,7 @@ class SettlementActor:
         max_batch: int = 1000,
         resting_check_interval: float = 0.25,
         start_grace: timedelta = timedelta(seconds=10),
+        max_open_orders: int = 200,
         reconcile_interval: float = 5.0,
         reconcile_page: int = 500,
         orphan_after: timedelta = timedelta(seconds=5),
@@ -89,6 +90,7 @@ class SettlementActor:
         self._max_batch = max_batch
         self._check_interval = resting_check_interval
         self._start_grace = start_grace
+        self._max_open_orders = max_open_orders  # resting orders per user
         self._grace_until = datetime.min.replace(tzinfo=UTC)
         self._users: dict[UUID, store.UserState] = {}
         self._resting: dict[UUID, Order] = {}
@@ -190,6 +192,7 @@ class SettlementActor:
         scratch = {user_id: self._users[user_id].copy() for user_id in {o.user_id for o in orders}}
         batch = store.Batch()
         resting: list[Order] = []
+        open_orders = Counter(o.user_id for o in self._resting.values())
         for order in orders:
             user = scratch.get(order.user_id)
             if user is None:
@@ -211,8 +214,11 @@ class SettlementActor:
                     resting.append(order)
                 case Rejection(reason=reason):
                     batch.ended.append(_end(order, "FAILED", reason))
+                case Rest() if open_orders[order.user_id] >= self._max_open_orders:
+                    batch.ended.append(_end(order, "FAILED", "too_many_open_orders"))
                 case Rest():
                     resting.append(order)
+                    open_orders[order.user_id] += 1
         if batch:
             async with self._pool.acquire() as conn:
                 await store.commit(conn, batch, now)

@@ -7,19 +7,21 @@ from pathlib import Path
 from litestar import Litestar, Request, Response
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import CacheControlHeader
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import ClientException, NotFoundException
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
 from daemon.api.auth_routes import AuthController
 from daemon.api.context import ApiContext
+from daemon.api.docs_page import DocsPage
 from daemon.api.errors import HANDLERS, http_error
+from daemon.api.json_plain import PlainDecimalResponse
 from daemon.api.market_routes import MarketController
 from daemon.api.ops_routes import healthz, metrics, readyz
 from daemon.api.order_routes import OrderController
 from daemon.api.portfolio_routes import PortfolioController
+from daemon.api.security_headers import content_security_policy, security_headers
 from daemon.api.ws_route import ws_endpoint
 
 _API_PREFIXES = ("/api", "/ws", "/schema", "/healthz", "/readyz", "/metrics")
@@ -36,6 +38,12 @@ def find_web_dir(configured: Path | None) -> Path | None:
         return configured if (configured / "index.html").exists() else None
     checkout = Path(__file__).resolve().parents[2] / "web" / "dist"
     return checkout if (checkout / "index.html").exists() else None
+
+
+def refuse_nul(request: Request) -> None:
+    """A NUL in a path cannot name a file or a route (and breaks os.stat in the static files)."""
+    if "\x00" in request.url.path:
+        raise ClientException("the path contains a NUL character (%00); remove it")
 
 
 def create_app(context: ApiContext, web_dir: Path | None = None) -> Litestar:
@@ -84,6 +92,7 @@ def create_app(context: ApiContext, web_dir: Path | None = None) -> Litestar:
         return http_error(request, exc)
 
     app = Litestar(
+        response_class=PlainDecimalResponse,
         route_handlers=route_handlers,
         exception_handlers={**HANDLERS, NotFoundException: not_found},
         openapi_config=OpenAPIConfig(
@@ -92,7 +101,7 @@ def create_app(context: ApiContext, web_dir: Path | None = None) -> Litestar:
             description="Paper trading of KRX, US stocks and crypto, ranked in KRW. Decimals are "
             "JSON strings, times UTC ISO 8601. Errors are {status_code, detail}.",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin()],
+            render_plugins=[DocsPage()],
             components=Components(
                 security_schemes={
                     "bearer": SecurityScheme(
@@ -106,6 +115,8 @@ def create_app(context: ApiContext, web_dir: Path | None = None) -> Litestar:
             security=[{"bearer": []}],
         ),
         request_max_body_size=64 * 1024,
+        before_request=refuse_nul,
+        before_send=[security_headers(content_security_policy(index_html))],
         # Answers under 1 KiB (an order, a quote) are sent as they are; gzip only pays above.
         compression_config=CompressionConfig(
             backend="gzip", minimum_size=1024, gzip_compress_level=6

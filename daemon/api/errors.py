@@ -85,6 +85,11 @@ def http_error(_: Request, exc: HTTPException) -> Response:
     return _body(exc.status_code, exc.detail, exc.headers)
 
 
+def too_deeply_nested(_: Request, exc: RecursionError) -> Response:
+    # msgspec gives up on JSON nested thousands deep with RecursionError, before any handler.
+    return _body(400, "the JSON body is nested too deeply; send a flat object")
+
+
 def unexpected_error(request: Request, exc: Exception) -> Response:
     if database_unavailable(exc):
         log.warning("database_unavailable", method=request.method, path=request.url.path,
@@ -99,5 +104,6 @@ def unexpected_error(request: Request, exc: Exception) -> Response:
 HANDLERS = {
     ValidationException: validation_error,
     HTTPException: http_error,
+    RecursionError: too_deeply_nested,
     Exception: unexpected_error,
 }

@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery, Parameter
 from daemon.api.context import ctx
 from daemon.api.views import CandleView, FxView, InstrumentView, QuoteView, ReasonView
 from daemon.api.ws_messages import quote_fields
-from daemon.candles import recent_candles
+from daemon.candles import for_the_wire, recent_candles
 from daemon.instruments import Instrument
 from daemon.platform import Platform
 from daemon.reasons import REASONS
@@ -108,7 +108,7 @@ class MarketController(Controller):
             CandleView(
                 time=b.time, open=b.open, high=b.high, low=b.low, close=b.close, volume=b.volume
             )
-            for b in bars[-limit:]
+            for b in map(for_the_wire, bars[-limit:])
         ]
 
     @get("/reasons", summary="Every reason code an order can fail or be cancelled with")

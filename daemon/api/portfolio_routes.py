@@ -27,9 +27,12 @@ class PortfolioController(Controller):
     )
     async def portfolio(self, request: Request, user_id: NamedDependency[UUID]) -> PortfolioView:
         platform = ctx(request.app.state).platform
-        portfolio = await load_portfolio(platform.pool, platform.book, user_id)
+        portfolio = await load_portfolio(
+            platform.pool, platform.book, user_id, platform.clock.now()
+        )
         if portfolio is None:
             raise NotFoundException("this account no longer exists")
+        p = portfolio.performance
         return PortfolioView(
             cash_krw=portfolio.cash_krw,
             positions=[
@@ -46,12 +49,18 @@ class PortfolioController(Controller):
                 for v in portfolio.holdings
             ],
             equity_krw=portfolio.equity_krw,
+            day_start_equity_krw=p.day_start_equity_krw,
+            day_pnl_krw=p.day_pnl_krw,
+            day_return_pct=p.day_return_pct,
+            net_deposits_krw=p.net_deposits_krw,
+            total_pnl_krw=p.total_pnl_krw,
+            total_return_pct=p.total_return_pct,
         )
 
     @get(
         "/portfolio/history",
         dependencies=AUTHENTICATED,
-        summary="Equity over time, oldest first, ending with the equity now",
+        summary="Recorded equity snapshots, oldest first ([] before the first one)",
     )
     async def history(
         self,
@@ -60,15 +69,9 @@ class PortfolioController(Controller):
         days: int = Parameter(default=30, ge=1, le=3650),
     ) -> list[EquityPointView]:
         platform = ctx(request.app.state).platform
-        now = platform.clock.now()
-        rows = await platform.pool.fetch(
-            query("equity_history"), user_id, now - timedelta(days=days)
-        )
-        points = [EquityPointView(time=r["time"], equity_krw=r["equity_krw"]) for r in rows]
-        current = await load_portfolio(platform.pool, platform.book, user_id)
-        if current is not None:
-            points.append(EquityPointView(time=now, equity_krw=current.equity_krw))
-        return points
+        since = platform.clock.now() - timedelta(days=days)
+        rows = await platform.pool.fetch(query("equity_history"), user_id, since)
+        return [EquityPointView(time=r["time"], equity_krw=r["equity_krw"]) for r in rows]
 
     @get("/rankings", summary="Everyone's equity in KRW and return %, highest first")
     async def rankings(self, request: Request) -> list[RankingView]:
@@ -76,7 +79,11 @@ class PortfolioController(Controller):
         ranked = await standings(platform.pool, platform.book)
         return [
             RankingView(
-                rank=i, nickname=s.nickname, equity_krw=s.equity_krw, return_pct=s.return_pct
+                rank=i,
+                user_id=s.user_id,
+                nickname=s.nickname,
+                equity_krw=s.equity_krw,
+                return_pct=s.return_pct,
             )
             for i, s in enumerate(ranked, start=1)
         ]

@@ -1,40 +1,53 @@
-"""Login attempt limits per username and per client address (sliding window, in memory)."""
+"""Attempt limits for login and sign-up (moving windows in memory, from the `limits` library).
+
+An attempt is counted *before* it is checked, so concurrent guesses cannot all slip through
+while the first ones are still being hashed. Login failures are counted per username *and*
+client address, and per address: someone else's guesses cannot lock the real user out, since
+they come from another address (taken from X-Forwarded-For only when the peer is a trusted
+proxy, daemon/api/client_address.py).
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
-from datetime import timedelta
+import math
+import time
 
-from daemon.clock import Clock
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import MovingWindowRateLimiter
 
-WINDOW = timedelta(minutes=5)
-PER_USERNAME = 10
-PER_ADDRESS = 50
+LOGIN_PER_USER_AND_ADDRESS = "10 per 5 minutes"
+LOGIN_PER_ADDRESS = "50 per 5 minutes"
 
 
-class LoginLimiter:
-    def __init__(self, clock: Clock) -> None:
-        self._clock = clock
-        self._failures: defaultdict[str, deque] = defaultdict(deque)
+class AttemptLimiter:
+    def __init__(
+        self, login_per_user_and_address: str, login_per_address: str, signup: str
+    ) -> None:
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._login_pair = parse(login_per_user_and_address)
+        self._login_address = parse(login_per_address)
+        self._signup = parse(signup)
 
-    def retry_after(self, username: str, address: str) -> int:
-        """Seconds to wait before another attempt is allowed; 0 if allowed now."""
-        now = self._clock.now()
-        waits = [0]
-        for key, limit in ((f"u:{username}", PER_USERNAME), (f"a:{address}", PER_ADDRESS)):
-            attempts = self._failures.get(key)
-            if not attempts:
-                continue
-            while attempts and now - attempts[0] > WINDOW:
-                attempts.popleft()
-            if len(attempts) >= limit:
-                waits.append(int((attempts[0] + WINDOW - now).total_seconds()) + 1)
-        return max(waits)
+    async def login_attempt(self, username: str, address: str) -> int:
+        """Count a login attempt; 0 if it may go ahead, else seconds until one may."""
+        return await self._take(
+            (self._login_pair, ("login", username, address)),
+            (self._login_address, ("login", address)),
+        )
 
-    def failed(self, username: str, address: str) -> None:
-        now = self._clock.now()
-        self._failures[f"u:{username}"].append(now)
-        self._failures[f"a:{address}"].append(now)
+    async def login_succeeded(self, username: str, address: str) -> None:
+        """The real user got in from `address`: their own earlier typos stop counting."""
+        await self._limiter.clear(self._login_pair, "login", username, address)
 
-    def succeeded(self, username: str) -> None:
-        self._failures.pop(f"u:{username}", None)
+    async def signup_attempt(self, address: str) -> int:
+        """Count a sign-up; 0 if it may go ahead, else seconds until one may."""
+        return await self._take((self._signup, ("signup", address)))
+
+    async def _take(self, *limits: tuple[RateLimitItem, tuple[str, ...]]) -> int:
+        wait = 0
+        for item, identifiers in limits:
+            if not await self._limiter.hit(item, *identifiers):
+                stats = await self._limiter.get_window_stats(item, *identifiers)
+                wait = max(wait, max(1, math.ceil(stats.reset_time - time.time())))
+        return wait

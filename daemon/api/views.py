@@ -125,6 +125,12 @@ class PortfolioView(msgspec.Struct, frozen=True):
     cash_krw: Decimal
     positions: list[PositionView]
     equity_krw: Decimal
+    day_start_equity_krw: Decimal  # equity at 00:00 KST, or the money put in if opened later
+    day_pnl_krw: Decimal  # equity now - day start - money put in or taken out since
+    day_return_pct: Decimal  # 2 places
+    net_deposits_krw: Decimal  # all money put in less taken out (opening deposit, resets)
+    total_pnl_krw: Decimal  # equity - net deposits
+    total_return_pct: Decimal  # 2 places
 
 
 class EquityPointView(msgspec.Struct, frozen=True):
@@ -134,9 +140,10 @@ class EquityPointView(msgspec.Struct, frozen=True):
 
 class RankingView(msgspec.Struct, frozen=True):
     rank: int
+    user_id: UUID
     nickname: str
     equity_krw: Decimal
-    return_pct: Decimal  # against money put in, 2 places
+    return_pct: Decimal  # on the money put in since the latest reset (or opening), 2 places
 
 
 class InviteView(msgspec.Struct, frozen=True):

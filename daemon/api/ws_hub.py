@@ -18,6 +18,7 @@ import msgspec
 import structlog
 from anyio.abc import ObjectReceiveStream
 
+from daemon.api import json_plain
 from daemon.api.views import order_view
 from daemon.api.ws_messages import (
     OrderMessage,
@@ -26,6 +27,7 @@ from daemon.api.ws_messages import (
     fx_message,
     quote_fields,
 )
+from daemon.candles import for_the_wire
 from daemon.messages import CandleBar, FxRate, MarketData, OrderEvent, Quote
 from daemon.price_book import PriceBook
 
@@ -34,11 +36,10 @@ log = structlog.get_logger(__name__)
 ALL = "*"
 COALESCE_SECONDS = 0.01  # from the first message of a burst to handing it to the clients
 WAKE_GROUP = 100  # clients whose senders run in one turn of the event loop
-_encoder = msgspec.json.Encoder()
 
 
 def encode(message: msgspec.Struct) -> str:
-    return _encoder.encode(message).decode()
+    return json_plain.encode(message).decode()
 
 
 class WsClient:
@@ -141,7 +142,7 @@ class WebsocketHub:
                     del self._by_ticker[ticker]
 
     def _fan_out(self, ticker_id: str | None, text: str) -> None:
-        """Queue `text` for the subscribers of `ticker_id` (None: of everything) in this burst."""
+        """Queue `text` for the subscribers of `ticker_id` (None: for every client) in this burst."""
         self._burst.append((ticker_id, text))
         self._burst_started.set()
 
@@ -152,11 +153,17 @@ class WebsocketHub:
         everything = tuple(text for _, text in burst)
         deliveries = [(client, everything) for client in self._by_ticker.get(ALL, ())]
         tickers = {ticker for ticker, _ in burst if ticker is not None}
-        for client in {c for t in tickers & self._by_ticker.keys() for c in self._by_ticker[t]}:
+        # Untickered news (the FX rate) goes to every client: any page may value USD with it.
+        if len(tickers) < len(burst):
+            interested: Iterable[WsClient] = self.clients
+        else:
+            interested = {c for t in tickers & self._by_ticker.keys() for c in self._by_ticker[t]}
+        for client in interested:
             if ALL not in client.tickers:
                 wanted = client.tickers
-                texts = tuple(text for ticker, text in burst if ticker in wanted)
-                deliveries.append((client, texts))
+                texts = tuple(text for ticker, text in burst if ticker is None or ticker in wanted)
+                if texts:
+                    deliveries.append((client, texts))
         return deliveries
 
     async def _hand_out(self) -> None:
@@ -179,20 +186,18 @@ class WebsocketHub:
             rested_at = finished + (finished - started)
 
     def on_market(self, data: MarketData) -> None:
-        if not self._by_ticker:
-            return  # nobody listens: skip the encoding
         match data:
-            case Quote():
+            case Quote() if self._by_ticker:  # else nobody listens: skip the encoding
                 self._fan_out(
                     data.ticker_id, encode(QuoteMessage(**quote_fields(data, self._book)))
                 )
-            case FxRate():
+            case FxRate() if self.clients:
                 self._fan_out(None, encode(fx_message(data)))
 
     def on_candle(self, bar: CandleBar) -> None:
         if not self._by_ticker:
             return
-        self._fan_out(bar.ticker_id, encode(candle_message(bar)))
+        self._fan_out(bar.ticker_id, encode(candle_message(for_the_wire(bar))))
 
     def on_order(self, event: OrderEvent) -> None:
         clients = self._by_user.get(event.order.user_id)

@@ -21,14 +21,17 @@ from litestar.params import JSONBody
 from daemon.actors.http_server import HttpServer
 from daemon.amqp_topology import Topology
 from daemon.api.access_log import access_log
+from daemon.api.client_address import parse_networks
 from daemon.api.context import AUTHENTICATED
 from daemon.api.errors import HANDLERS
+from daemon.api.json_plain import PlainDecimalResponse
 from daemon.api.ops_routes import healthz
 from daemon.api.views import OrderView, order_view
 from daemon.clock import Clock, LiveClock
 from daemon.config import Settings
 from daemon.edge.instruments import seeded_instruments
 from daemon.edge.publisher import OrderPublisher
+from daemon.http_limits import HttpLimits
 from daemon.instruments import Instrument
 from daemon.order_requests import OrderRejected, OrderRequest, build_order
 from daemon.signals import stop_on_signal
@@ -41,6 +44,8 @@ log = structlog.get_logger(__name__)
 class EdgeContext:
     """What the edge's handlers need, kept on `app.state.ctx`. The verifier has the name the
     daemon's context gives it, so the daemon's auth dependency serves the edge unchanged."""
+
+    accounts = None  # no database here: check_token checks signature and expiry only
 
     def __init__(
         self,
@@ -91,6 +96,7 @@ async def readyz(request: Request) -> Response[EdgeReadiness]:
 
 def create_edge_app(context: EdgeContext) -> Litestar:
     app = Litestar(
+        response_class=PlainDecimalResponse,
         route_handlers=[place_order, healthz, readyz],
         exception_handlers=HANDLERS,
         openapi_config=None,
@@ -121,6 +127,7 @@ async def run_edge(settings: Settings) -> None:
     instruments = {instrument.ticker_id: instrument for instrument in seeded_instruments()}
     app = create_edge_app(EdgeContext(TokenVerifier(key, clock), publisher, instruments, clock))
     server = HttpServer(access_log(app), settings.http_host, settings.http_port)
+    server.limits = HttpLimits(exempt=parse_networks(settings.trusted_proxies))
     policy = RestartPolicy(
         max_restarts=settings.max_restarts, window=settings.restart_window_seconds
     )

@@ -1,11 +1,18 @@
--- Start a user over ($1, whose wallet is locked and holds $3): positions gone, cash back to
--- $2, open orders cancelled. The ledger records the difference: balance = sum(ledger) holds.
+-- Start a user over ($1, whose wallet is locked and holds $3) with $2 of cash: open orders
+-- cancelled, each position closed at zero value (a position_closures row), the cash held
+-- withdrawn and $2 deposited. balance = sum(ledger) holds, and the ledger says what happened.
 WITH cancelled AS (
     UPDATE orders SET status = 'CANCELLED', reason = 'account_reset'
     WHERE user_id = $1 AND status = 'PENDING'
-), positions AS (
+), removed AS (
     DELETE FROM portfolios WHERE user_id = $1
+    RETURNING ticker_id, quantity, average_price, currency
+), closed AS (
+    INSERT INTO position_closures (user_id, ticker_id, quantity, average_price, currency, reason)
+    SELECT $1, ticker_id, quantity, average_price, currency, 'account_reset'
+    FROM removed WHERE quantity > 0
 ), ledger AS (
-    INSERT INTO cash_ledger (user_id, kind, amount_krw) VALUES ($1, 'RESET', $2::numeric - $3::numeric)
+    INSERT INTO cash_ledger (user_id, kind, amount_krw)
+    VALUES ($1, 'WITHDRAWAL', -$3::numeric), ($1, 'DEPOSIT', $2::numeric)
 )
 UPDATE wallets SET balance_krw = $2, last_updated = now() WHERE user_id = $1

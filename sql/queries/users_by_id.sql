@@ -1,1 +1,1 @@
-SELECT id, username, nickname, role, created_at FROM users WHERE id = $1
+SELECT id, username, nickname, role, token_generation, created_at FROM users WHERE id = $1

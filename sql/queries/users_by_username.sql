@@ -1,1 +1,2 @@
-SELECT id, username, nickname, role, password_hash, created_at FROM users WHERE username = $1
+SELECT id, username, nickname, role, password_hash, token_generation, created_at
+FROM users WHERE username = $1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import anyio
 import httpx
@@ -57,17 +58,19 @@ async def start_api(database_url: str, tmp_path, clock: TestClock, **env: str): 
             "PAPERTRADE_FEEDS": "none",
             "PAPERTRADE_HTTP_PORT": "0",
             "PAPERTRADE_DATA_DIR": str(tmp_path),
+            "PAPERTRADE_SIGNUP_RATE": "1000 per minute",  # tests sign up many users from 127.0.0.1
             **env,
         }
     )
     return open_platform(settings, clock, http=True)
 
 
-@pytest.fixture
-async def api(database_url: str, tmp_path) -> AsyncIterator[Api]:  # type: ignore[no-untyped-def]
+@asynccontextmanager
+async def running_api(database_url: str, tmp_path, **env: str) -> AsyncIterator[Api]:  # type: ignore[no-untyped-def]
+    """A daemon (HTTP on a free loopback port, test clock) with extra PAPERTRADE_* `env`."""
     clock = TestClock(KRX_OPEN)
     async with (
-        await start_api(database_url, tmp_path, clock) as platform,
+        await start_api(database_url, tmp_path, clock, **env) as platform,
         anyio.create_task_group() as tg,
     ):
         tg.start_soon(platform.serve)
@@ -82,3 +85,9 @@ async def api(database_url: str, tmp_path) -> AsyncIterator[Api]:  # type: ignor
         ) as client:
             yield Api(platform, client, clock)
         tg.cancel_scope.cancel()
+
+
+@pytest.fixture
+async def api(database_url: str, tmp_path) -> AsyncIterator[Api]:  # type: ignore[no-untyped-def]
+    async with running_api(database_url, tmp_path) as api:
+        yield api

@@ -168,7 +168,8 @@ async def test_invite_only_signup(database_url: str, tmp_path) -> None:  # type:
             ok = await client.post("/api/auth/signup", json={**body, "invite_code": code})
             assert ok.status_code == 201
             reused = await client.post(
-                "/api/auth/signup", json={**body, "username": "friend_2", "invite_code": code}
+                "/api/auth/signup",
+                json={**body, "username": "friend_2", "nickname": "Friend 2", "invite_code": code},
             )
             assert reused.status_code == 403
         tg.cancel_scope.cancel()

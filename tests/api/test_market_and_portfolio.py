@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
+import msgspec
 import pytest
 
 from tests.api.conftest import Api
 from tests.conftest import quote, usd_krw
+from tests.fakes.waiting import eventually
 
 pytestmark = pytest.mark.anyio
 BTC = "CRYPTO-COIN-BTC"
@@ -62,12 +65,41 @@ async def test_candles_oldest_first_with_the_forming_bar_last(api: Api) -> None:
         await api.client.get(f"/api/candles/{BTC}", params={"interval": "1m", "limit": 10})
     ).json()
     assert [c["time"] for c in candles] == ["2026-11-25T00:58:00Z", "2026-11-25T00:59:00Z"]
-    assert candles[0]["open"] == "10.00000000"
+    assert candles[0]["open"] == "10"
     assert (
         await api.client.get(f"/api/candles/{BTC}", params={"interval": "7m"})
     ).status_code == 400
     assert (await api.client.get(f"/api/candles/{BTC}", params={"limit": 0})).status_code == 400
     assert (await api.client.get("/api/candles/NOPE")).status_code == 404
+
+
+async def test_candle_numbers_have_one_plain_format_stored_or_forming(api: Api) -> None:
+    pool = api.platform.pool
+    await pool.execute(
+        "INSERT INTO candles_1m (ticker_id, bucket, open, high, low, close, volume) VALUES"
+        " ($1, '2026-11-25T00:58:00Z', 10.5, 12, 9, 11, 3), ($1, '2026-11-25T00:59:00Z', 11, 11, 11, 11, 0)",
+        BTC,
+    )
+    api.clock.set(datetime(2026, 11, 25, 1, 0, 5, tzinfo=UTC))
+    await api.platform.market_in.send(
+        msgspec.structs.replace(quote(api.clock, BTC, "1000"), volume=Decimal("1191"))
+    )
+    candles_roller = api.platform.candles
+    assert candles_roller is not None
+    await eventually(lambda: candles_roller.forming(BTC) is not None, 10)
+    candles = (await api.client.get(f"/api/candles/{BTC}")).json()
+    assert [(c["open"], c["high"], c["volume"]) for c in candles] == [
+        ("10.5", "12", "3"),
+        ("11", "11", "0"),
+        ("1000", "1000", "1191"),
+    ]
+
+
+async def test_decimals_never_come_with_an_exponent(api: Api) -> None:
+    headers = await api.user()
+    portfolio = (await api.client.get("/api/portfolio", headers=headers)).json()
+    assert portfolio["day_pnl_krw"] == "0.00000000"  # Decimal("0E-8") before
+    assert portfolio["total_pnl_krw"] == "0.00000000"
 
 
 async def test_portfolio_values_positions_in_krw(api: Api) -> None:
@@ -94,6 +126,7 @@ async def test_portfolio_values_positions_in_krw(api: Api) -> None:
     assert await api.platform.equity.record_once() == 1
     api.platform.book.update(quote(api.clock, BTC, "120000000"))
     api.clock.advance(60)
+    assert await api.platform.equity.record_once() == 1
     history = (await api.client.get("/api/portfolio/history", headers=headers)).json()
     assert [Decimal(p["equity_krw"]) for p in history] == [
         cash + Decimal("1100000"),

@@ -149,3 +149,17 @@ async def test_a_slow_client_loses_old_quotes_but_stalls_nobody(api: Api) -> Non
         assert seen == {"PENDING", "FILLED"}
     finally:
         await slow.close()
+
+
+async def test_every_client_gets_the_fx_rate(api: Api) -> None:
+    from tests.conftest import usd_krw
+
+    async with websockets.connect(ws_url(api)) as bare, websockets.connect(ws_url(api)) as btc:
+        await btc.send(json.dumps({"op": "subscribe", "tickers": [BTC]}))
+        await next_of(btc, "subscribed")
+        await bare.send(json.dumps({"op": "ping"}))
+        await next_of(bare, "pong")  # connected: the hub knows it
+        await api.platform.market_in.send(usd_krw(api.clock, "1466.5"))
+        for ws in (bare, btc):
+            message = await next_of(ws, "fx")
+            assert message["rate"] == "1466.5"

@@ -1,0 +1,1 @@
+SELECT token_generation FROM users WHERE id = $1
