@@ -100,7 +100,8 @@ class Load:
         if response.status_code != 503 or "retry-after" not in response.headers:
             return False
         detail = response.json().get("detail", "")
-        return "not recorded" in detail or "same client_order_id" in detail
+        # Says whether the order was recorded: not, or perhaps (then: retry the same id).
+        return "recorded" in detail
 
 
 class Readiness:

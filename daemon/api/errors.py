@@ -94,9 +94,13 @@ def unexpected_error(request: Request, exc: Exception) -> Response:
     if database_unavailable(exc):
         log.warning("database_unavailable", method=request.method, path=request.url.path,
                     error=repr(exc))  # fmt: skip
-        return http_error(
-            request, database_away("the database is unavailable right now; try again shortly")
+        detail = (
+            "the database is unavailable right now: nothing was recorded"
+            if refused_before_writing(exc)
+            else "the database went away while answering: a change you asked for may or may "
+            "not have been recorded; look before you send it again"
         )
+        return http_error(request, database_away(f"{detail}; try again in {RETRY_AFTER_SECONDS} s"))
     log.exception("unhandled_error", method=request.method, path=request.url.path)
     return _body(HTTP_500_INTERNAL_SERVER_ERROR, "internal error; it has been logged")
 
