@@ -1,16 +1,21 @@
 // The app end to end, as a player uses it, against a real daemon at E2E_BASE_URL
 // (started by e2e/run.sh). One player signs up, watches prices move, buys BTC, sees the
-// fill and the portfolio change, fails an order with a readable reason, checks the
-// rankings; then the cold-load timing, edge mode, English, and screenshots of every page.
+// fill in the ticket and the portfolio change, fails an order with a readable reason,
+// checks the rankings; then the cold-load timing, both offline modes, retries, English,
+// accessibility (axe-core) of every page and screenshots of every page.
+// Screenshots go to E2E_SCREENSHOTS (run.sh makes a temp folder; `npm run screenshots`
+// points it at docs/screenshots/), never into the checkout by default.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { DESKTOP, PHONE, launch, newContext } from './browser.mjs';
 
 const BASE = (process.env.E2E_BASE_URL || 'http://127.0.0.1:8000').replace(/\/$/, '');
-const SHOTS = process.env.E2E_SCREENSHOTS || resolve(dirname(fileURLToPath(import.meta.url)), '../../docs/screenshots');
+const SHOTS = process.env.E2E_SCREENSHOTS || mkdtempSync(join(tmpdir(), 'papertrade-shots-'));
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const BTC = 'CRYPTO-COIN-BTC';
 const suffix = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
 const user = { username: `e2e_${suffix}`, password: 'correct-horse-9', nickname: `테스터${suffix.slice(-4)}` };
@@ -51,6 +56,32 @@ async function shoot(p, name, scrollTo) {
   await p.screenshot({ path: `${SHOTS}/${name}.png` });
 }
 
+/** Serious and critical WCAG 2.x A/AA violations axe-core finds on the page as it is now. */
+async function axeViolations(p) {
+  // Evaluated over the devtools protocol: the daemon's CSP (script-src 'self') blocks an injected <script>.
+  if (!(await p.evaluate(() => 'axe' in window))) await p.evaluate(AXE);
+  const found = await p.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    return r.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 4).map((n) => `${n.target.join(' ')} ${n.failureSummary?.split('\n')[1]?.trim() ?? ''}`).join(' | ')}`);
+  });
+  return found;
+}
+
+/** Every websocket frame the page receives, parsed. */
+function recordFrames(p) {
+  const frames = [];
+  p.on('websocket', (ws) => ws.on('framereceived', (f) => {
+    try {
+      frames.push(JSON.parse(f.payload));
+    } catch {
+      /* not JSON */
+    }
+  }));
+  return frames;
+}
+
 /** A friend who trades through the HTTP API, so the rankings have company. */
 async function friend(nickname, ticker, quantity) {
   const username = `f_${nickname.toLowerCase()}_${suffix}`.slice(0, 32);
@@ -88,6 +119,12 @@ describe('papertrade web app', { concurrency: false }, () => {
     await page.fill('input[name=nickname]', 'x');
     await page.click('[data-testid=auth-submit]');
     assert.match(await page.textContent('[data-testid=auth-error]'), /아이디는 영문 소문자/);
+    // Nicknames count characters as the server does (32 code points), and say so.
+    await page.fill('input[name=nickname]', '😀'.repeat(32));
+    assert.match(await page.textContent('[data-testid=nickname-count]'), /^32\/32자$/);
+    assert.equal(await page.inputValue('input[name=nickname]'), '😀'.repeat(32)); // not cut at 32 UTF-16 units
+    await page.fill('input[name=nickname]', '가'.repeat(33));
+    assert.match(await page.textContent('[data-testid=nickname-count]'), /32자까지.*33자/);
 
     await page.fill('input[name=username]', user.username);
     await page.fill('input[name=password]', user.password);
@@ -97,6 +134,14 @@ describe('papertrade web app', { concurrency: false }, () => {
     assert.equal((await page.textContent('[data-testid=equity]')).trim(), '10,000,000원');
     assert.equal((await page.textContent('[data-testid=cash]')).trim(), '10,000,000원');
     storageState = await context.storageState();
+  });
+
+  it("shows a new player's real numbers: no equity chart yet, today's P&L from the server", async () => {
+    // Server contract (issue 10 item 2): history has real snapshots only, P&L fields in the portfolio.
+    await page.waitForSelector('[data-testid=equity-chart-empty]');
+    assert.equal(await page.locator('[data-testid=equity-chart]').count(), 0);
+    await until(async () => (await page.textContent('[data-testid=pnl-today]')).trim().startsWith('0원'), 10000, "today's P&L 0원");
+    assert.match((await page.textContent('[data-testid=pnl-total]')).trim(), /^0원/);
   });
 
   it('says plainly that a username is taken', async () => {
@@ -109,12 +154,18 @@ describe('papertrade web app', { concurrency: false }, () => {
     await p.click('[data-testid=auth-submit]');
     await p.waitForSelector('[data-testid=auth-error]');
     assert.match(await p.textContent('[data-testid=auth-error]'), /이미 사용 중인 아이디/);
+    // A taken nickname (case-insensitive on the server) is refused with 409 and its detail shown.
+    await p.fill('input[name=username]', `n2_${suffix}`);
+    await p.fill('input[name=nickname]', user.nickname);
+    await p.click('[data-testid=auth-submit]');
+    await until(async () => /닉네임/.test(await p.textContent('[data-testid=auth-error]')), 10000, 'the nickname-taken message');
+    assert.match(await p.textContent('[data-testid=auth-error] .secondary'), /nickname/i);
     await go(p, '/login');
     await p.fill('input[name=username]', user.username);
     await p.fill('input[name=password]', 'wrong-password');
     await p.click('[data-testid=auth-submit]');
     await p.waitForSelector('[data-testid=auth-error]');
-    assert.match(await p.textContent('[data-testid=auth-error]'), /올바르지 않습니다|너무 많습니다/);
+    assert.match(await p.textContent('[data-testid=auth-error]'), /맞지 않아요|너무 많아요/);
     await c.close();
   });
 
@@ -149,9 +200,13 @@ describe('papertrade web app', { concurrency: false }, () => {
   it('buys BTC, sees the fill arrive as a toast and the portfolio change', async () => {
     await page.fill('[data-testid=quantity]', '0.001');
     assert.match(await page.textContent('[data-testid=est-total]'), /원/);
+    assert.match(await page.textContent('[data-testid=est-fee]'), /^[\d,]+원$/); // the fee is in the preview
     await page.click('[data-testid=submit-order]');
-    await page.waitForSelector('[data-testid=ticket-result]');
-    assert.match(await page.textContent('[data-testid=ticket-result]'), /접수/);
+    // The ticket follows the order's events to its fill: price, total and fee.
+    const result = page.locator('[data-testid=ticket-result][data-status=FILLED]');
+    await result.waitFor({ timeout: 20000 });
+    assert.match(await result.textContent(), /체결됐어요 · 0\.001 BTC @ [\d,]+원 · 금액 [\d,]+원 · 수수료 [\d,]+원/);
+    await shoot(page, 'ticket-filled-desktop', '[data-testid=ticket]');
     const toast = page.locator('[data-testid=toast]', { hasText: '체결' });
     await toast.first().waitFor({ timeout: 20000 });
     assert.match(await toast.first().textContent(), /비트코인/);
@@ -171,14 +226,18 @@ describe('papertrade web app', { concurrency: false }, () => {
     await page.fill('[data-testid=quantity]', '1000');
     await page.waitForSelector('.warnings'); // the ticket already warns, but lets it through
     await page.click('[data-testid=submit-order]');
+    const result = page.locator('[data-testid=ticket-result][data-status=FAILED]');
+    await result.waitFor({ timeout: 20000 });
+    assert.match(await result.textContent(), /주문이 실패했어요: 현금이 부족해요/);
     const toast = page.locator('[data-testid=toast]', { hasText: '주문 실패' });
     await toast.first().waitFor({ timeout: 20000 });
-    assert.match(await toast.first().textContent(), /현금이 부족합니다/);
+    assert.match(await toast.first().textContent(), /현금이 부족해요/);
 
     await go(page, '/orders');
     const failed = page.locator('[data-testid=order-row][data-status=FAILED]').first();
     await failed.waitFor({ timeout: 10000 });
-    assert.match(await failed.locator('[data-testid=order-reason]').textContent(), /현금이 부족합니다/);
+    assert.match(await failed.locator('[data-testid=order-reason]').textContent(), /현금이 부족해요/);
+    assert.match(await failed.locator('.o-time').textContent(), /^20\d\d\. \d\d\. \d\d\. \d\d:\d\d$/); // the year, in lists too
     assert.equal(await page.locator('[data-testid=order-row][data-status=FILLED]').count(), 1);
   });
 
@@ -189,10 +248,12 @@ describe('papertrade web app', { concurrency: false }, () => {
     await page.fill('[data-testid=limit-price]', '1000'); // far below the market: stays pending
     await page.fill('[data-testid=quantity]', '0.001');
     await page.click('[data-testid=submit-order]');
-    await page.waitForSelector('[data-testid=ticket-result]');
+    await page.waitForSelector('[data-testid=ticket-result][data-status=PENDING]');
+    assert.match(await page.textContent('[data-testid=ticket-result]'), /미체결/);
     await go(page, '/orders');
     const pending = page.locator('[data-testid=order-row][data-status=PENDING]').first();
     await pending.waitFor({ timeout: 10000 });
+    assert.equal((await pending.locator('[data-testid=order-status]').textContent()).trim(), '미체결');
     await pending.locator('[data-testid=cancel-order]').click();
     await page.locator('[data-testid=order-row][data-status=CANCELLED]').first().waitFor({ timeout: 10000 });
   });
@@ -202,8 +263,10 @@ describe('papertrade web app', { concurrency: false }, () => {
     await friend('Jun', 'CRYPTO-COIN-DOGE', '3000');
     await go(page, '/rankings');
     await until(async () => (await page.locator('[data-testid=rank-row]').count()) >= 3, 10000, 'three players');
+    // "Me" is matched by user_id (server contract: every row has one), so exactly one row.
     const mine = page.locator('[data-testid=rank-row].mine');
     await mine.waitFor({ timeout: 10000 });
+    assert.equal(await mine.count(), 1);
     const text = await mine.textContent();
     assert.ok(text.includes(user.nickname), text);
     assert.match(text, /원/);
@@ -245,8 +308,8 @@ describe('papertrade web app', { concurrency: false }, () => {
     await p.route('**/healthz', (route) => route.fulfill({ status: 502, body: 'Bad Gateway' }));
     await p.routeWebSocket(/\/ws$/, (ws) => ws.close());
     await go(p, `/i/${BTC}`);
-    await p.waitForSelector('[data-testid=offline-banner]', { timeout: 15000 });
-    assert.match(await p.textContent('[data-testid=offline-banner]'), /집 서버에 연결할 수 없습니다.*주문은 계속 접수/);
+    await p.waitForSelector('[data-testid=offline-banner][data-mode=edge]', { timeout: 15000 });
+    assert.match(await p.textContent('[data-testid=offline-banner]'), /집 서버에 연결할 수 없어요.*주문은 계속 접수/);
     // The last instruments and prices seen are cached, so the ticket still works.
     await p.waitForSelector('[data-testid=quantity]', { timeout: 15000 });
     await p.fill('[data-testid=quantity]', '0.0001');
@@ -255,6 +318,176 @@ describe('papertrade web app', { concurrency: false }, () => {
     assert.match(await p.textContent('[data-testid=ticket-result]'), /대기열/);
     await shoot(p, 'offline-desktop');
     await c.close();
+  });
+
+  it('says orders cannot be placed while the only server is down (single-host mode), and disables the ticket', async () => {
+    const c = await newContext(browser, { storageState });
+    const p = await c.newPage();
+    await p.route('**/api/**', (route) => route.abort('connectionrefused'));
+    await p.route('**/healthz', (route) => route.abort('connectionrefused'));
+    await p.routeWebSocket(/\/ws$/, (ws) => ws.close());
+    await go(p, `/i/${BTC}`);
+    const banner = p.locator('[data-testid=offline-banner][data-mode=single]');
+    await banner.waitFor({ timeout: 15000 });
+    assert.match(await banner.textContent(), /서버에 연결할 수 없어요.*주문할 수 없어요/);
+    assert.doesNotMatch(await banner.textContent(), /대기열|접수/);
+    await p.waitForSelector('[data-testid=ticket-offline]', { timeout: 15000 });
+    assert.ok(await p.locator('[data-testid=submit-order]').isDisabled());
+    assert.match(await p.textContent('[data-testid=ticket-offline]'), /주문할 수 없어요/);
+    assert.doesNotMatch(await p.textContent('main'), /could not be reached/i); // no English inside Korean
+    await shoot(p, 'offline-single-desktop');
+    await c.close();
+  });
+
+  it('retries an order whose outcome is unknown with the same client_order_id', async () => {
+    const c = await newContext(browser, { storageState });
+    const p = await c.newPage();
+    const ids = [];
+    await p.route('**/api/orders', (route) => {
+      const r = route.request();
+      if (r.method() !== 'POST') return route.continue();
+      ids.push(JSON.parse(r.postData()).client_order_id);
+      if (ids.length <= 2) {
+        return route.fulfill({ status: 503, contentType: 'application/json', headers: { 'Retry-After': '1' }, body: JSON.stringify({ status_code: 503, detail: 'outcome unknown: retry with the same client_order_id' }) });
+      }
+      return route.continue();
+    });
+    await go(p, `/i/${BTC}`);
+    await p.fill('[data-testid=quantity]', '0.0001');
+    await p.click('[data-testid=submit-order]');
+    await p.locator('[data-testid=ticket-result][data-status=FILLED]').waitFor({ timeout: 25000 });
+    assert.equal(ids.length, 3);
+    assert.ok(ids[0], 'a client_order_id was sent');
+    assert.deepEqual(ids, [ids[0], ids[0], ids[0]]);
+    await c.close();
+  });
+
+  it('asks the server for the order when the socket missed its event', async () => {
+    const c = await newContext(browser, { storageState });
+    const p = await c.newPage();
+    await p.routeWebSocket(/\/ws$/, (ws) => ws.close());
+    await go(p, `/i/${BTC}`);
+    await until(async () => (await p.textContent('[data-testid=last-price]')).trim() !== '—', 20000, 'a price');
+    await p.fill('[data-testid=quantity]', '0.0001');
+    await p.click('[data-testid=submit-order]');
+    await p.locator('[data-testid=ticket-result][data-status=FILLED]').waitFor({ timeout: 25000 });
+    await c.close();
+  });
+
+  it('starts the ticket afresh on another instrument, back and forward included', async () => {
+    await go(page, '/i/US-STOCK-TSLA');
+    await page.waitForSelector('[data-testid=quantity]');
+    await page.click('[data-testid=side-sell]');
+    await page.click('[data-testid=type-limit]');
+    await page.fill('[data-testid=limit-price]', '425');
+    await page.fill('[data-testid=quantity]', '8');
+    assert.equal(await page.getAttribute('[data-testid=type-limit]', 'aria-pressed'), 'true');
+    await go(page, '/i/CRYPTO-COIN-XRP');
+    await page.goBack();
+    await page.waitForSelector('[data-testid=quantity]');
+    await page.goForward();
+    await until(async () => (await page.textContent('h1')).includes('리플'), 10000, 'the XRP page');
+    assert.equal(await page.getAttribute('[data-testid=side-buy]', 'aria-pressed'), 'true');
+    assert.equal(await page.getAttribute('[data-testid=type-market]', 'aria-pressed'), 'true');
+    assert.equal(await page.locator('[data-testid=limit-price]').count(), 0);
+    assert.equal(await page.inputValue('[data-testid=quantity]'), '');
+  });
+
+  it('sends USD/KRW to a page that is not subscribed to every ticker', async () => {
+    // Server contract (issue 10 item 3): every connected client gets {"type":"fx"} updates.
+    const c = await newContext(browser, { storageState });
+    const p = await c.newPage();
+    const frames = recordFrames(p);
+    await go(p, '/i/US-STOCK-AAPL');
+    await p.waitForSelector('[data-testid=fx-rate]');
+    await until(async () => frames.some((f) => f.type === 'fx' && f.pair === 'USD/KRW'), 20000, 'an fx frame on the AAPL page');
+    await c.close();
+  });
+
+  it('labels market times with KST and ET, and titles every page', async () => {
+    await go(page, '/markets');
+    await page.waitForSelector('[data-testid=section-US]');
+    assert.match(await page.textContent('[data-testid=section-US] .market-badge'), / ET/);
+    assert.match(await page.textContent('[data-testid=section-KRX] .market-badge'), / KST/);
+    const titles = new Set();
+    for (const hash of ['/', '/markets', `/i/${BTC}`, '/orders', '/rankings']) {
+      await go(page, hash);
+      await page.waitForTimeout(300);
+      titles.add(await page.title());
+    }
+    assert.equal(titles.size, 5, [...titles].join(', '));
+    assert.ok([...titles].some((x) => x.startsWith('비트코인')), [...titles].join(', '));
+  });
+
+  it('animates the live dot cheaply, a few times, and not at all for reduced motion', async () => {
+    const c = await newContext(browser, { storageState });
+    const p = await c.newPage();
+    await go(p, '/markets');
+    await until(async () => (await p.getAttribute('.sidebar [data-testid=conn]', 'data-state')) === 'live', 15000, 'live');
+    const anims = await p.evaluate(() =>
+      document.getAnimations().filter((a) => a.effect?.target?.closest?.('.conn')).map((a) => ({
+        iterations: a.effect.getComputedTiming().iterations,
+        props: [...new Set(a.effect.getKeyframes().flatMap((k) => Object.keys(k).filter((x) => !['offset', 'easing', 'composite', 'computedOffset'].includes(x))))],
+      })),
+    );
+    assert.ok(anims.length > 0, 'the live dot animates');
+    for (const a of anims) {
+      assert.ok(Number.isFinite(a.iterations), `finite animation, not ${a.iterations}`);
+      for (const prop of a.props) assert.ok(['transform', 'opacity'].includes(prop), `animates ${prop}`);
+    }
+    await p.emulateMedia({ reducedMotion: 'reduce' });
+    await p.reload();
+    await until(async () => (await p.getAttribute('.sidebar [data-testid=conn]', 'data-state')) === 'live', 15000, 'live again');
+    const reduced = await p.evaluate(() => document.getAnimations().filter((a) => a.effect?.target?.closest?.('.conn')).length);
+    assert.equal(reduced, 0);
+    await c.close();
+  });
+
+  it('has real tabs: arrow keys move the selection and each tab controls a panel', async () => {
+    await go(page, '/orders');
+    await page.waitForSelector('[role=tab][aria-selected=true]');
+    await page.focus('[role=tab][aria-selected=true]');
+    await page.keyboard.press('ArrowRight');
+    const selected = page.locator('[role=tab][aria-selected=true]');
+    assert.equal(await selected.getAttribute('id'), 'orders-tab-PENDING');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'orders-tab-PENDING');
+    const panel = await selected.getAttribute('aria-controls');
+    assert.equal(await page.getAttribute(`#${panel}`, 'role'), 'tabpanel');
+    assert.equal(await page.getAttribute(`#${panel}`, 'aria-labelledby'), 'orders-tab-PENDING');
+  });
+
+  it('meets WCAG 2.1 AA (axe-core: no serious or critical violation) on every page, both themes, both sizes', async () => {
+    const problems = [];
+    for (const viewport of [DESKTOP, PHONE]) {
+      for (const colorScheme of ['dark', 'light']) {
+        const where = `${viewport.width}px ${colorScheme}`;
+        const anon = await newContext(browser, { viewport, colorScheme });
+        const a = await anon.newPage();
+        for (const hash of ['/login', '/signup']) {
+          await go(a, hash);
+          await a.waitForSelector('[data-testid=auth-submit]');
+          for (const v of await axeViolations(a)) problems.push(`${where} ${hash}: ${v}`);
+        }
+        await anon.close();
+        const c = await newContext(browser, { viewport, colorScheme, storageState });
+        const p = await c.newPage();
+        for (const [hash, ready] of [
+          ['/', '[data-testid=equity]'],
+          ['/markets', `[data-testid=price-${BTC}]`],
+          [`/i/${BTC}`, '[data-testid=candle-chart] canvas'],
+          ['/i/US-STOCK-AAPL', '[data-testid=fx-rate]'],
+          ['/orders', '[data-testid=order-row]'],
+          ['/rankings', '[data-testid=rank-row]'],
+        ]) {
+          await go(p, hash);
+          await p.waitForSelector(ready, { timeout: 20000 });
+          await p.waitForTimeout(700); // flashes settle
+          for (const v of await axeViolations(p)) problems.push(`${where} ${hash}: ${v}`);
+        }
+        await c.close();
+      }
+    }
+    assert.deepEqual(problems, []);
   });
 
   it('switches to English and remembers it', async () => {
@@ -278,6 +511,9 @@ describe('papertrade web app', { concurrency: false }, () => {
       await go(a, '/login');
       await a.waitForSelector('[data-testid=auth-submit]');
       await shoot(a, `login-${vpName}`);
+      await go(a, '/signup');
+      await a.fill('input[name=nickname]', '민지');
+      await shoot(a, `signup-${vpName}`);
       await anon.close();
 
       const c = await newContext(browser, { viewport, storageState });

@@ -3,19 +3,33 @@
 # serving the built app, driven by Debian's chromium through playwright-core.
 #
 #   npm run e2e                       build, start a daemon, test, clean up
+#   npm run screenshots               the same, writing the screenshots to docs/screenshots/
 #   E2E_BASE_URL=http://host:port npm run e2e   test a daemon that is already running
+#
+# Screenshots go to a new temporary folder (its path is printed) unless --screenshots is
+# given: a test run never changes the checkout. The build touches web/dist/.built, the
+# marker ./papertrade uses to know dist/ is current, so the next start does not rebuild.
 #
 # Environment: PAPERTRADE_BIN (default ../.venv/bin/papertrade), PGHOST/PGPORT/PGUSER
 # (default 127.0.0.1:5432 postgres), CHROMIUM_PATH (default /usr/bin/chromium),
-# E2E_SKIP_BUILD=1 to reuse web/dist.
+# E2E_SKIP_BUILD=1 to reuse web/dist, E2E_SCREENSHOTS=folder for the screenshots.
 set -euo pipefail
 
 WEB="$(cd "$(dirname "$0")/.." && pwd)"
 REPO="$(cd "$WEB/.." && pwd)"
 cd "$WEB"
 
+if [[ "${1:-}" == --screenshots ]]; then
+  export E2E_SCREENSHOTS="$REPO/docs/screenshots"
+elif [[ -n "${1:-}" ]]; then
+  echo "usage: e2e/run.sh [--screenshots]" >&2; exit 2
+fi
+export E2E_SCREENSHOTS="${E2E_SCREENSHOTS:-$(mktemp -d /tmp/papertrade-screenshots.XXXXXX)}"
+echo "screenshots: $E2E_SCREENSHOTS"
+
 if [[ "${E2E_SKIP_BUILD:-}" != 1 ]]; then
   npm run build
+  touch dist/.built
 fi
 
 DAEMON_PID=""

@@ -1,6 +1,6 @@
 /** The shell: navigation (side bar on desktop, tab bar on phones), connection state, toasts, pages. */
 import { lazy, Suspense, useEffect } from 'react';
-import { Loading } from './components/common';
+import { displayName, Loading } from './components/common';
 import { parseRoute, navigate, useHash, type Route } from './lib/router';
 import { dismissToast, logout, setLang, setTheme } from './state/actions';
 import { useT } from './state/hooks';
@@ -68,16 +68,16 @@ function Nav({ route }: { route: Route }) {
   const active = route.page === 'instrument' ? 'markets' : route.page;
   return (
     <>
-      <aside className="sidebar">
+      <aside className="sidebar" aria-label={t('nav.sidebar')}>
         <a className="brand" href="#/">
           <span className="logo" aria-hidden>
             <svg viewBox="0 0 32 32" width="28" height="28"><rect width="32" height="32" rx="8" fill="var(--accent)" /><path d="M7 21l6-6 4 4 8-9" stroke="#fff" strokeWidth="3" fill="none" strokeLinecap="round" strokeLinejoin="round" /></svg>
           </span>
           {t('app.name')}
         </a>
-        <nav>
+        <nav aria-label={t('nav.main')}>
           {TABS.map((tab) => (
-            <a key={tab} href={tab === 'home' ? '#/' : `#/${tab}`} className={active === tab ? 'active' : ''} data-testid={`nav-${tab}`}>
+            <a key={tab} href={tab === 'home' ? '#/' : `#/${tab}`} className={active === tab ? 'active' : ''} aria-current={active === tab ? 'page' : undefined} data-testid={`nav-${tab}`}>
               <Icon name={tab} />
               {t(`nav.${tab}`)}
             </a>
@@ -101,9 +101,9 @@ function Nav({ route }: { route: Route }) {
         <Settings />
         <button className="ghost small" onClick={logout}>{t('nav.logout')}</button>
       </header>
-      <nav className="tabbar">
+      <nav className="tabbar" aria-label={t('nav.main')}>
         {TABS.map((tab) => (
-          <a key={tab} href={tab === 'home' ? '#/' : `#/${tab}`} className={active === tab ? 'active' : ''}>
+          <a key={tab} href={tab === 'home' ? '#/' : `#/${tab}`} className={active === tab ? 'active' : ''} aria-current={active === tab ? 'page' : undefined}>
             <Icon name={tab} />
             <span>{t(`nav.${tab}`)}</span>
           </a>
@@ -116,12 +116,35 @@ function Nav({ route }: { route: Route }) {
 function OfflineBanner() {
   const t = useT();
   const home = useStore((s) => s.home);
+  const mode = useStore((s) => s.offlineMode);
   if (home !== 'offline') return null;
   return (
-    <div className="banner offline" role="alert" data-testid="offline-banner">
-      <strong>⚠</strong> {t('conn.offline')}
+    <div className="banner offline" role="alert" data-testid="offline-banner" data-mode={mode}>
+      <strong aria-hidden>⚠</strong> {t(mode === 'edge' ? 'conn.offlineEdge' : 'conn.offlineSingle')}
     </div>
   );
+}
+
+/** Each page has its own document title: "마켓 · 페이퍼트레이드". */
+function usePageTitle(route: Route): void {
+  const t = useT();
+  const lang = useStore((s) => s.lang);
+  const inst = useStore((s) => (route.page === 'instrument' ? s.instrumentsById[route.tickerId] : undefined));
+  let page: string;
+  switch (route.page) {
+    case 'instrument':
+      page = displayName(inst, route.tickerId, lang);
+      break;
+    case 'login':
+      page = t(route.mode === 'signup' ? 'auth.signup' : 'auth.login');
+      break;
+    default:
+      page = t(`nav.${route.page}`);
+  }
+  const title = `${page} · ${t('app.name')}`;
+  useEffect(() => {
+    document.title = title;
+  }, [title]);
 }
 
 function Toasts() {
@@ -163,6 +186,8 @@ export function App() {
   const route = parseRoute(hash);
   const token = useStore((s) => s.token);
   const lang = useStore((s) => s.lang);
+  const shown: Route = !token ? { page: 'login', mode: route.page === 'login' ? route.mode : 'login' } : route;
+  usePageTitle(shown);
 
   useEffect(() => {
     if (!token && route.page !== 'login') navigate({ page: 'login', mode: 'login' }, true);

@@ -8,6 +8,7 @@ import {
   groupPlain,
   krw,
   krwSigned,
+  characters,
   marketTime,
   parseUserDecimal,
   pct,
@@ -97,11 +98,18 @@ describe('times', () => {
   it('are shown in the given (browser) time zone, from UTC', () => {
     expect(dateTime(iso, 'ko', 'Asia/Seoul')).toContain('15:04:05');
     expect(dateTime(iso, 'en', 'America/New_York')).toContain('01:04:05');
-    expect(shortDateTime(iso, 'en', 'Asia/Seoul')).toBe('11/26, 15:04');
+    expect(shortDateTime(iso, 'en', 'Asia/Seoul')).toBe('11/26/2025, 15:04');
+    expect(shortDateTime(iso, 'ko', 'Asia/Seoul')).toMatch(/^2025\. 11\. 26\. 15:04$/);
     expect(clock(new Date(iso), 'ko', 'UTC')).toBe('06:04:05');
-    expect(marketTime('2025-11-27T00:00:00Z', 'ko', 'Asia/Seoul')).toMatch(/11월 27일.*09:00/);
+    expect(marketTime('2025-11-27T00:00:00Z', 'ko', 'KRX')).toMatch(/11월 27일.*09:00 KST$/);
     expect(dateTime(null, 'ko')).toBe('—');
     expect(dateTime('not a time', 'ko')).toBe('—');
+  });
+  it("labels market times with the market's own zone, wherever the reader is", () => {
+    // 14:30 UTC is 09:30 in New York (EST) and 23:30 in Seoul.
+    expect(marketTime('2025-11-26T14:30:00Z', 'en', 'US')).toMatch(/09:30 ET$/);
+    expect(marketTime('2025-11-26T14:30:00Z', 'ko', 'US')).toMatch(/09:30 ET$/);
+    expect(marketTime('2025-11-26T14:30:00Z', 'ko', 'KRX')).toMatch(/23:30 KST$/);
   });
   it('counts down to an open or close', () => {
     const now = new Date('2025-11-26T06:00:00Z');
@@ -109,6 +117,15 @@ describe('times', () => {
     expect(until('2025-11-28T09:00:00Z', now, 'ko')).toBe('2일 3시간');
     expect(until('2025-11-26T06:00:20Z', now, 'en')).toBe('1m');
     expect(until('2025-11-26T05:00:00Z', now, 'en')).toBeNull();
+  });
+});
+
+describe('nickname length', () => {
+  it('counts characters as the server does (code points), not UTF-16 units', () => {
+    const emoji = '😀'.repeat(32); // 64 UTF-16 units, 32 characters
+    expect(emoji.length).toBe(64);
+    expect(characters(emoji)).toBe(32);
+    expect(characters('민지')).toBe(2);
   });
 });
 

@@ -5,8 +5,12 @@ import {
   applyQuotes,
   barFromPrice,
   changePct,
+  affordable,
+  equityPoints,
   estimate,
   filterInstruments,
+  fresherFx,
+  isMe,
   isSettlement,
   marketStatuses,
   mergeBar,
@@ -17,6 +21,7 @@ import {
   symbolOf,
   toBar,
   upsertOrder,
+  usdKrwFor,
 } from '../src/state/logic';
 
 function order(p: Partial<Order> = {}): Order {
@@ -178,7 +183,7 @@ describe('portfolio', () => {
       'CRYPTO-COIN-BTC': quote({ price: '151000000' }),
       'US-STOCK-AAPL': quote({ ticker_id: 'US-STOCK-AAPL', price: '231.5', currency: 'USD' }),
     };
-    const r = revalue(p, quotes, '1452.3');
+    const r = revalue(p, quotes, { rate: '1452.3', at: 2 }, 1);
     expect(r.positions[0].market_value_krw).toBe('151000');
     expect(r.positions[0].unrealized_pnl_krw).toBe('1000');
     expect(r.positions[1].market_value_krw).toBe('672414.9'); // 2 × 231.5 × 1452.3
@@ -188,22 +193,83 @@ describe('portfolio', () => {
   });
 
   it('leaves the portfolio alone without quotes', () => {
-    expect(revalue(p, {}, null)).toBe(p);
+    expect(revalue(p, {}, null, 1)).toBe(p);
   });
 
-  it("computes today's and total P&L", () => {
-    const now = new Date(2025, 10, 26, 15, 0, 0);
-    const before = new Date(2025, 10, 25, 23, 0, 0).toISOString();
-    const today = new Date(2025, 10, 26, 9, 0, 0).toISOString();
-    const s = pnlSummary(p, [{ time: before, equity_krw: '10000925' }, { time: today, equity_krw: '1' }], '10000000', now);
-    expect(s.today).toBe('-1000');
-    expect(s.total).toBe('-75');
-    expect(s.totalPct).toBe('-0.00075');
-    expect(s.invested).toBe('817000');
-    const fresh = pnlSummary(p, [], '10000000', now);
-    expect(fresh.today).toBe('-75');
-    const onlyToday = pnlSummary(p, [{ time: today, equity_krw: '9999900' }], '10000000', now);
-    expect(onlyToday.today).toBe('25');
+  it("never prefers a rate older than the portfolio answer's over it", () => {
+    // The live rate came in (at 1) before the portfolio answer (at 5): the answer's 1450 is fresher.
+    const stale = revalue(p, {}, { rate: '1300', at: 1 }, 5);
+    expect(stale).toBe(p);
+    expect(usdKrwFor({ rate: '1300', at: 1 }, p, 5)).toBe('1450');
+    // A rate that came in after the answer re-values the USD position, even without a new quote.
+    const fresh = revalue(p, {}, { rate: '1460', at: 9 }, 5);
+    expect(fresh.positions[1].market_value_krw).toBe('671600'); // 2 × 230 × 1460
+    expect(fresh.positions[1].fx_rate).toBe('1460');
+    expect(usdKrwFor({ rate: '1460', at: 9 }, p, 5)).toBe('1460');
+    expect(usdKrwFor({ rate: '1460', at: 9 }, null, 0)).toBe('1460');
+  });
+
+  it('keeps the freshest FX rate by its time', () => {
+    const a = { pair: 'USD/KRW', rate: '1450', ts: '2025-11-26T06:00:05Z' };
+    const older = { pair: 'USD/KRW', rate: '1300', ts: '2025-11-26T06:00:01Z' };
+    const newer = { pair: 'USD/KRW', rate: '1455', ts: '2025-11-26T06:00:09.5Z' };
+    expect(fresherFx(a, older)).toBe(a);
+    expect(fresherFx(a, newer)).toBe(newer);
+    expect(fresherFx(a, { ...a })).toBe(a);
+    expect(fresherFx(null, older)).toBe(older);
+  });
+
+  const server: Portfolio = {
+    ...p,
+    equity_krw: '10666925', // cash + both positions, as the server sends it
+    day_start_equity_krw: '10000925',
+    day_pnl_krw: '-1000',
+    day_return_pct: '-0.01',
+    net_deposits_krw: '10000000',
+    total_pnl_krw: '-75',
+    total_return_pct: '0.00',
+  };
+
+  it("shows the server's P&L figures as they are while prices have not moved", () => {
+    const s = pnlSummary(server, server);
+    expect(s).toEqual({ invested: '817000', today: '-1000', todayPct: '-0.01', total: '-75', totalPct: '0.00' });
+  });
+
+  it('moves the P&L by what live prices changed since the answer', () => {
+    const live = revalue(server, { 'CRYPTO-COIN-BTC': quote({ price: '151000000' }) }, null, 1);
+    const s = pnlSummary(live, server);
+    expect(s.today).toBe('0'); // −1000 + 1000
+    expect(s.total).toBe('925');
+    expect(s.totalPct).toBe('0.00925'); // 925 / 10,000,000 × 100
+    expect(s.todayPct).toBe('0');
+  });
+
+  it('shows unknown (not a guess) when the server sent no P&L', () => {
+    const s = pnlSummary(p, p);
+    expect(s.today).toBeNull();
+    expect(s.total).toBeNull();
+    expect(s.todayPct).toBeNull();
+  });
+
+  it('draws only real snapshots: no synthetic "now" point', () => {
+    expect(equityPoints([])).toEqual([]);
+    const pts = equityPoints([
+      { time: '2025-11-26T06:00:00Z', equity_krw: '10000000' },
+      { time: '2025-11-26T06:05:00Z', equity_krw: '10000500' },
+    ]);
+    expect(pts).toEqual([
+      { time: 1764136800, value: 10000000 },
+      { time: 1764137100, value: 10000500 },
+    ]);
+  });
+
+  it('finds "me" in the rankings by user id, never by nickname', () => {
+    const me = { id: 'u1', username: 'a', nickname: '민지', role: 'USER' };
+    const row = { rank: 1, nickname: '민지', equity_krw: '1', return_pct: '0' };
+    expect(isMe({ ...row, user_id: 'u2' }, me)).toBe(false);
+    expect(isMe({ ...row, user_id: 'u1' }, me)).toBe(true);
+    expect(isMe(row, me)).toBe(false);
+    expect(isMe({ ...row, user_id: 'u1' }, null)).toBe(false);
   });
 });
 
@@ -249,6 +315,7 @@ describe('markets', () => {
 
 describe('order ticket estimate', () => {
   const base = {
+    market: 'CRYPTO' as const,
     side: 'BUY' as const,
     type: 'MARKET' as const,
     quantity: dec('0.001'),
@@ -260,16 +327,29 @@ describe('order ticket estimate', () => {
     holding: '0',
     isOpen: true,
   };
-  it('estimates a market buy at the ask', () => {
+  it('estimates a market buy at the ask, with the fee on top', () => {
     const e = estimate(base);
     expect(toPlain(e.price!)).toBe('150010000');
-    expect(toPlain(e.totalKrw!)).toBe('150010');
+    expect(toPlain(e.valueKrw!)).toBe('150010');
+    expect(toPlain(e.feeKrw!)).toBe('75.005'); // 0.05 % (Upbit)
+    expect(toPlain(e.totalKrw!)).toBe('150085.005');
     expect(e.warnings).toEqual([]);
   });
+  it('takes the fee (and the KRX sell tax) from what a sell brings in', () => {
+    const e = estimate({ ...base, market: 'KRX', currency: 'KRW', side: 'SELL', quantity: dec('10'), quote: quote({ bid: '71000', currency: 'KRW' }), holding: '10' });
+    expect(toPlain(e.valueKrw!)).toBe('710000');
+    expect(toPlain(e.feeKrw!)).toBe('1526.5'); // 0.215 %
+    expect(toPlain(e.totalKrw!)).toBe('708473.5');
+  });
   it('converts US stocks at the FX rate', () => {
-    const e = estimate({ ...base, currency: 'USD', quantity: dec('3'), quote: quote({ ask: '230.17', currency: 'USD' }), usdKrw: '1452.3' });
+    const e = estimate({ ...base, market: 'US', currency: 'USD', quantity: dec('3'), quote: quote({ ask: '230.17', currency: 'USD' }), usdKrw: '1452.3' });
     expect(toPlain(e.fx!)).toBe('1452.3');
-    expect(toPlain(e.totalKrw!)).toBe('1002827.673');
+    expect(toPlain(e.valueKrw!)).toBe('1002827.673');
+    expect(toPlain(e.feeKrw!)).toBe('2507.06918250'.replace(/0+$/, ''));
+  });
+  it('buys at most what the cash pays for with the fee', () => {
+    // 1,000,000 KRW at 100,000 with 0.05 %: 9.995 units, not 10.
+    expect(toPlain(affordable(dec('1000000'), dec('100000'), dec('1'), 'CRYPTO'))).toBe('9.99500249');
   });
   it('uses the limit price for limit orders, the bid for market sells', () => {
     expect(toPlain(estimate({ ...base, type: 'LIMIT', limitPrice: dec('140000000') }).price!)).toBe('140000000');

@@ -5,11 +5,13 @@
 import { useEffect, useRef, useState } from 'react';
 import { CandlestickSeries, createChart, type IChartApi, type ISeriesApi, type UTCTimestamp } from 'lightweight-charts';
 import { api } from '../lib/api';
+import { errorMessage } from '../lib/i18n';
 import { onCandle } from '../state/actions';
 import { useT } from '../state/hooks';
 import { type Bar, barFromPrice, mergeBar, toBar } from '../state/logic';
 import { useStore } from '../state/store';
 import { chartOptions, upDownColors } from './charts';
+import { Message } from './common';
 
 function precisionFor(currency: string, sample: number | undefined): number {
   if (currency === 'USD') return 2;
@@ -22,7 +24,6 @@ function precisionFor(currency: string, sample: number | undefined): number {
 const asSeries = (b: Bar) => ({ ...b, time: b.time as UTCTimestamp });
 
 export function CandleChart({ tickerId, currency }: { tickerId: string; currency: string }) {
-  const t = useT();
   const box = useRef<HTMLDivElement>(null);
   const chart = useRef<IChartApi | null>(null);
   const series = useRef<ISeriesApi<'Candlestick'> | null>(null);
@@ -34,7 +35,7 @@ export function CandleChart({ tickerId, currency }: { tickerId: string; currency
   const theme = useStore((s) => s.theme);
   const ws = useStore((s) => s.ws);
   const quote = useStore((s) => s.quotes[tickerId]);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<{ e: unknown } | null>(null);
   const [epoch, setEpoch] = useState(0);
 
   // Reload the history whenever the socket (re)opens: bars may have been missed.
@@ -94,7 +95,7 @@ export function CandleChart({ tickerId, currency }: { tickerId: string; currency
         series.current?.setData(merged.map(asSeries));
         chart.current?.timeScale().scrollToRealTime();
       })
-      .catch((e) => !cancelled && setError(e instanceof Error ? e.message : String(e)));
+      .catch((e: unknown) => !cancelled && setError({ e }));
     return () => {
       cancelled = true;
     };
@@ -126,7 +127,18 @@ export function CandleChart({ tickerId, currency }: { tickerId: string; currency
   return (
     <div className="chart-wrap">
       <div className="chart-box" ref={box} data-testid="candle-chart" />
-      {error && <p className="form-error">{t('common.error', { detail: error })}</p>}
+      {error && <ErrorLine e={error.e} />}
     </div>
+  );
+}
+
+function ErrorLine({ e }: { e: unknown }) {
+  const t = useT();
+  const lang = useStore((s) => s.lang);
+  const m = errorMessage(lang, e);
+  return (
+    <p className="form-error">
+      <Message text={t('common.error', { detail: m.text })} secondary={m.secondary} />
+    </p>
   );
 }

@@ -52,5 +52,5 @@ export function upDownColors(): { up: string; down: string } {
 }
 
 export function accent(): string {
-  return cssVar('--accent') || '#3b82f6';
+  return cssVar('--accent-text') || '#3b82f6';
 }

@@ -1,5 +1,5 @@
 /** Small shared pieces: coloured changes, flashing prices, market badges, avatars, empty states. */
-import { memo, useEffect, useRef, useState, type ReactNode } from 'react';
+import { memo, useEffect, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import { direction, marketTime, pct, until, type Lang } from '../lib/format';
 import type { Instrument, Market } from '../lib/types';
 import { useNow, useT } from '../state/hooks';
@@ -73,7 +73,7 @@ export function InstrumentLabel({ tickerId }: { tickerId: string }) {
   );
 }
 
-/** Open/closed badge with the next open or close time in the browser's zone. */
+/** Open/closed badge with the next open or close time in the market's own zone (KST, ET). */
 export function MarketBadge({ status, compact = false }: { status: MarketStatus; compact?: boolean }) {
   const t = useT();
   const lang = useStore((s) => s.lang);
@@ -82,9 +82,10 @@ export function MarketBadge({ status, compact = false }: { status: MarketStatus;
   const label = always ? t('markets.always') : status.isOpen ? t('markets.open') : t('markets.closed');
   const nextIso = status.isOpen ? status.nextClose : status.nextOpen;
   const left = until(nextIso, now, lang);
-  const next = nextIso
-    ? `${t(status.isOpen ? 'markets.closesAt' : 'markets.opensAt', { time: marketTime(nextIso, lang) })}${left ? ` ${t('markets.in', { left })}` : ''}`
-    : null;
+  const next =
+    nextIso && status.market !== 'CRYPTO'
+      ? `${t(status.isOpen ? 'markets.closesAt' : 'markets.opensAt', { time: marketTime(nextIso, lang, status.market) })}${left ? ` ${t('markets.in', { left })}` : ''}`
+      : null;
   return (
     <span className={`market-badge ${status.isOpen ? 'open' : 'closed'}`} data-market={status.market}>
       <span className="dot" />
@@ -110,4 +111,84 @@ export function Loading() {
       <span className="spinner" /> {t('common.loading')}
     </div>
   );
+}
+
+/** A message with an optional secondary line (the server's own words under our translation). */
+export function Message({ text, secondary }: { text: string; secondary?: string | null }) {
+  return (
+    <>
+      {text}
+      {secondary && (
+        <small className="secondary" lang="en">
+          {secondary}
+        </small>
+      )}
+    </>
+  );
+}
+
+/**
+ * A real tab list (WAI-ARIA tabs): one tab in the tab order, arrow keys (and Home/End) move
+ * between tabs and select them, each tab controls the panel `${idPrefix}-panel` (render it
+ * with `tabPanelProps`).
+ */
+export function TabList<T extends string>({
+  items,
+  selected,
+  onSelect,
+  label,
+  idPrefix,
+  className,
+  render,
+}: {
+  items: readonly T[];
+  selected: T;
+  onSelect: (item: T) => void;
+  label: string;
+  idPrefix: string;
+  className: string;
+  render: (item: T) => ReactNode;
+}) {
+  const refs = useRef(new Map<T, HTMLButtonElement>());
+  function onKeyDown(e: KeyboardEvent<HTMLDivElement>) {
+    const i = items.indexOf(selected);
+    const next =
+      e.key === 'ArrowRight' ? items[(i + 1) % items.length]
+      : e.key === 'ArrowLeft' ? items[(i - 1 + items.length) % items.length]
+      : e.key === 'Home' ? items[0]
+      : e.key === 'End' ? items[items.length - 1]
+      : null;
+    if (next === null) return;
+    e.preventDefault();
+    onSelect(next);
+    refs.current.get(next)?.focus();
+  }
+  return (
+    <div className={className} role="tablist" aria-label={label} onKeyDown={onKeyDown}>
+      {items.map((item) => (
+        <button
+          key={item}
+          ref={(el) => {
+            if (el) refs.current.set(item, el);
+            else refs.current.delete(item);
+          }}
+          type="button"
+          role="tab"
+          id={`${idPrefix}-${item}`}
+          aria-selected={item === selected}
+          aria-controls={`${idPrefix}-panel`}
+          tabIndex={item === selected ? 0 : -1}
+          className={item === selected ? 'active' : ''}
+          onClick={() => onSelect(item)}
+          data-testid={`${idPrefix}-${item}`}
+        >
+          {render(item)}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+export function tabPanelProps(idPrefix: string, selected: string) {
+  return { role: 'tabpanel', id: `${idPrefix}-panel`, 'aria-labelledby': `${idPrefix}-${selected}`, tabIndex: 0 } as const;
 }

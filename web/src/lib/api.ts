@@ -62,13 +62,16 @@ async function request<T>(method: string, path: string, body?: unknown, timeoutM
   const token = hooks.token();
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
+  // An order POST may be answered by the edge intake: it says nothing about the home server
+  // (the GETs and the socket tell that), answered or not.
+  const fromHome = !(method === 'POST' && path === '/api/orders');
   const ctrl = new AbortController();
   const timer = setTimeout(() => ctrl.abort(), timeoutMs);
   let res: Response;
   try {
     res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: ctrl.signal });
   } catch {
-    hooks.reachable(false);
+    if (fromHome) hooks.reachable(false);
     throw new ApiError(0, 'The server could not be reached.');
   } finally {
     clearTimeout(timer);
@@ -84,12 +87,11 @@ async function request<T>(method: string, path: string, body?: unknown, timeoutM
   }
   if (!res.ok) {
     const err = new ApiError(res.status, errorDetail(parsed, res.statusText || `HTTP ${res.status}`));
-    // An order POST answered by the edge says nothing about the home server; other errors do.
-    hooks.reachable(!err.unreachable);
+    if (fromHome) hooks.reachable(!err.unreachable);
     if (res.status === 401 && token) hooks.unauthorized();
     throw err;
   }
-  if (!(method === 'POST' && path === '/api/orders')) hooks.reachable(true);
+  if (fromHome) hooks.reachable(true);
   return parsed as T;
 }
 
@@ -112,10 +114,35 @@ export const api = {
   portfolio: () => request<Portfolio>('GET', '/api/portfolio'),
   history: (days = 30) => request<EquityPoint[]>('GET', `/api/portfolio/history?days=${days}`),
   rankings: () => request<RankingRow[]>('GET', '/api/rankings'),
-  healthz: async (): Promise<boolean> => {
+  /**
+   * Whether the home server answers. Asks a home route (/api/fx), not /healthz: behind the
+   * edge, /healthz is answered by the edge's own web server even while home is down.
+   */
+  homeAnswers: async (): Promise<boolean> => {
     try {
-      const r = await fetch('/healthz', { cache: 'no-store' });
+      const r = await fetch('/api/fx', { cache: 'no-store', headers: { Accept: 'application/json' } });
       return r.ok;
+    } catch {
+      return false;
+    }
+  },
+  /**
+   * Whether an order intake answers POST /api/orders while home is unreachable (the edge):
+   * an empty body is refused with 400 and a JSON detail by a live intake, and nothing is
+   * recorded. No answer, or a proxy's 502/503/504, means orders cannot be placed now.
+   */
+  orderIntakeAnswers: async (): Promise<boolean> => {
+    const token = hooks.token();
+    try {
+      const r = await fetch('/api/orders', {
+        method: 'POST',
+        cache: 'no-store',
+        headers: { Accept: 'application/json', 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+        body: '{}',
+      });
+      if (r.status !== 400) return false;
+      const body: unknown = await r.json().catch(() => null);
+      return !!body && typeof body === 'object' && 'detail' in body;
     } catch {
       return false;
     }

@@ -150,22 +150,33 @@ export function dateTime(iso: string | null | undefined, lang: Lang, timeZone?: 
   ).format(d);
 }
 
-/** Short date and time for lists: "11. 26. 15:04" / "11/26, 15:04". */
+/** Date (with the year) and time for lists: "2025. 11. 26. 15:04" / "11/26/2025, 15:04". */
 export function shortDateTime(iso: string | null | undefined, lang: Lang, timeZone?: string): string {
   const d = parseTime(iso);
   if (!d) return DASH;
-  return dtf(lang, { month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }, timeZone).format(d);
+  return dtf(lang, { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }, timeZone).format(d);
 }
 
-/** Weekday, date and time for market open/close: "11월 27일 (목) 09:00". */
-export function marketTime(iso: string | null | undefined, lang: Lang, timeZone?: string): string {
+/** Where each market's hours are kept, and the label shown after its times. */
+export const MARKET_ZONES: Record<'KRX' | 'US', { timeZone: string; label: string }> = {
+  KRX: { timeZone: 'Asia/Seoul', label: 'KST' },
+  US: { timeZone: 'America/New_York', label: 'ET' },
+};
+
+/**
+ * A market's open/close time in that market's own zone, labelled: "11월 27일 (목) 09:00 KST",
+ * "Nov 26 (Wed) 09:30 ET" — so a US open reads 09:30 wherever the player is.
+ */
+export function marketTime(iso: string | null | undefined, lang: Lang, market: 'KRX' | 'US'): string {
   const d = parseTime(iso);
   if (!d) return DASH;
-  return dtf(
+  const zone = MARKET_ZONES[market];
+  const text = dtf(
     lang,
     { month: 'short', day: 'numeric', weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' },
-    timeZone,
+    zone.timeZone,
   ).format(d);
+  return `${text} ${zone.label}`;
 }
 
 /** Clock time only: "15:04:05". */
@@ -196,4 +207,9 @@ export function parseUserDecimal(input: string): Dec | null {
   const s = input.trim().replace(/,/g, '');
   if (!/^\d+(\.\d{0,8})?$|^\.\d{1,8}$/.test(s)) return null;
   return dec(s);
+}
+
+/** Characters as the server counts a nickname's (Python's len): code points, so "😀" is 1, not 2. */
+export function characters(s: string): number {
+  return [...s].length;
 }

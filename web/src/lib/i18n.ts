@@ -1,4 +1,5 @@
 /** The app's words: two plain dictionaries, Korean (the default) and English. */
+import { ApiError } from './api';
 import type { Lang } from './format';
 
 const ko = {
@@ -9,6 +10,8 @@ const ko = {
   'nav.orders': '주문',
   'nav.rankings': '랭킹',
   'nav.logout': '로그아웃',
+  'nav.main': '주 메뉴',
+  'nav.sidebar': '메뉴와 계정',
   'nav.language': 'English',
   'nav.theme.dark': '다크 모드',
   'nav.theme.light': '라이트 모드',
@@ -23,14 +26,17 @@ const ko = {
   'auth.toLogin': '이미 계정이 있나요? 로그인',
   'auth.usernameHint': '영문 소문자, 숫자, _ 3–32자',
   'auth.passwordHint': '8자 이상',
-  'auth.welcome': '가입을 환영합니다! 시작 자금 1,000만원이 지급되었어요.',
-  'auth.badUsername': '아이디는 영문 소문자, 숫자, _ 로 3–32자여야 합니다.',
-  'auth.badPassword': '비밀번호는 8자 이상이어야 합니다.',
-  'auth.badNickname': '닉네임은 1–32자여야 합니다.',
-  'auth.wrong': '아이디 또는 비밀번호가 올바르지 않습니다.',
-  'auth.taken': '이미 사용 중인 아이디입니다.',
-  'auth.tooMany': '로그인 시도가 너무 많습니다. 잠시 후 다시 시도하세요.',
-  'auth.expired': '로그인이 만료되었습니다. 다시 로그인하세요.',
+  'auth.welcome': '가입을 환영해요! 시작 자금 1,000만원을 드렸어요.',
+  'auth.badUsername': '아이디는 영문 소문자, 숫자, _ 로 3–32자여야 해요.',
+  'auth.badPassword': '비밀번호는 8자 이상이어야 해요.',
+  'auth.badNickname': '닉네임을 입력하세요.',
+  'auth.nicknameTooLong': '닉네임은 32자까지 쓸 수 있어요 (지금 {count}자).',
+  'auth.nicknameCount': '{count}/32자',
+  'auth.wrong': '아이디 또는 비밀번호가 맞지 않아요.',
+  'auth.taken': '이미 사용 중인 아이디예요.',
+  'auth.nicknameTaken': '이미 사용 중인 닉네임이에요. 다른 닉네임을 골라 주세요.',
+  'auth.tooMany': '로그인 시도가 너무 많아요. 잠시 후 다시 시도하세요.',
+  'auth.expired': '로그인이 만료됐어요. 다시 로그인하세요.',
 
   'home.equity': '총 자산',
   'home.cash': '현금',
@@ -41,7 +47,7 @@ const ko = {
   'home.noPositions': '아직 보유 종목이 없어요. 마켓에서 첫 종목을 사 보세요.',
   'home.goMarkets': '마켓 둘러보기',
   'home.chart': '자산 추이',
-  'home.chartEmpty': '자산 기록이 쌓이면 여기에 그래프가 나타납니다.',
+  'home.chartEmpty': '자산 기록이 쌓이면 여기에 그래프가 나타나요.',
   'home.hello': '{name}님의 포트폴리오',
 
   'pos.instrument': '종목',
@@ -67,11 +73,11 @@ const ko = {
   'markets.name': '종목',
   'markets.price': '현재가',
   'markets.change': '등락률',
-  'markets.none': '검색 결과가 없습니다.',
+  'markets.none': '검색 결과가 없어요.',
   'markets.stale': '지연',
   'markets.fx': '원/달러 환율',
 
-  'inst.notFound': '알 수 없는 종목입니다.',
+  'inst.notFound': '알 수 없는 종목이에요.',
   'inst.bid': '매수호가',
   'inst.ask': '매도호가',
   'inst.prevClose': '전일 종가',
@@ -90,26 +96,35 @@ const ko = {
   'ticket.available': '주문 가능 현금',
   'ticket.holding': '보유 수량',
   'ticket.estPrice': '예상 체결가',
-  'ticket.estTotal': '예상 금액',
+  'ticket.estTotal': '예상 금액 (수수료 포함)',
+  'ticket.estProceeds': '예상 수령액 (수수료 차감)',
+  'ticket.estFee': '예상 수수료 ({rate}%)',
   'ticket.fxRate': '적용 환율 (예상)',
-  'ticket.feeNote': '수수료 별도, 실제 체결가는 체결 시점 가격',
+  'ticket.feeNote': '수수료는 기본 요율로 계산한 예상치이고, 실제 체결가는 체결 시점 가격이에요.',
   'ticket.submitBuy': '{name} 매수',
   'ticket.submitSell': '{name} 매도',
   'ticket.sending': '주문 전송 중…',
-  'ticket.accepted': '주문이 접수되었습니다. 체결을 기다리는 중…',
-  'ticket.acceptedOffline': '주문이 접수되어 대기열에 있습니다. 집 서버가 돌아오면 처리됩니다.',
+  'ticket.accepted': '주문이 접수됐어요. 체결을 기다리는 중…',
+  'ticket.resting': '지정가 주문이 접수되어 미체결 상태예요. 가격이 닿으면 체결되고, 주문 내역에서 취소할 수 있어요.',
+  'ticket.filled': '체결됐어요 · {qty} {unit} @ {price} · 금액 {total} · 수수료 {fee}',
+  'ticket.failed': '주문이 실패했어요: {reason}',
+  'ticket.cancelled': '주문이 취소됐어요: {reason}',
+  'ticket.retry': '같은 주문 다시 보내기',
+  'ticket.unknown': '서버가 주문을 받았는지 확인하지 못했어요. 다시 보내도 같은 주문으로 한 번만 처리돼요.',
+  'ticket.offlineSingle': '서버에 연결할 수 없어 지금은 주문할 수 없어요. 연결되면 다시 열려요.',
+  'ticket.acceptedOffline': '주문이 접수되어 대기열에 있어요. 집 서버가 돌아오면 처리돼요.',
   'ticket.badQuantity': '수량을 0보다 큰 숫자로 입력하세요 (소수점 8자리까지).',
   'ticket.badLimit': '지정가를 0보다 큰 숫자로 입력하세요.',
-  'ticket.warnCash': '예상 금액이 주문 가능 현금보다 많습니다. 주문이 실패할 수 있어요.',
-  'ticket.warnHolding': '보유 수량보다 많이 팔 수 없습니다. 주문이 실패할 수 있어요.',
-  'ticket.warnClosed': '지금은 장이 닫혀 있어 시장가 주문은 실패합니다.',
+  'ticket.warnCash': '예상 금액이 주문 가능 현금보다 많아요. 주문이 실패할 수 있어요.',
+  'ticket.warnHolding': '보유 수량보다 많이 팔 수 없어요. 주문이 실패할 수 있어요.',
+  'ticket.warnClosed': '지금은 장이 닫혀 있어 시장가 주문은 실패해요.',
   'ticket.warnStale': '가격이 지연되고 있어 주문이 실패할 수 있어요.',
-  'ticket.rejected': '주문이 거부되었습니다: {detail}',
-  'ticket.network': '서버에 연결할 수 없어 주문을 보내지 못했습니다. 잠시 후 다시 시도하세요.',
+  'ticket.rejected': '주문이 거부됐어요: {detail}',
+  'ticket.network': '서버에 연결할 수 없어요. 잠시 후 다시 시도하세요.',
 
   'orders.title': '주문 내역',
   'orders.all': '전체',
-  'orders.PENDING': '대기',
+  'orders.PENDING': '미체결',
   'orders.FILLED': '체결',
   'orders.CANCELLED': '취소',
   'orders.FAILED': '실패',
@@ -125,9 +140,9 @@ const ko = {
   'orders.status': '상태',
   'orders.reason': '사유',
   'orders.cancel': '취소',
-  'orders.cancelled': '주문을 취소했습니다.',
-  'orders.cancelFailed': '취소할 수 없습니다: {detail}',
-  'orders.none': '주문 내역이 없습니다.',
+  'orders.cancelled': '주문을 취소했어요.',
+  'orders.cancelFailed': '취소할 수 없어요: {detail}',
+  'orders.none': '주문 내역이 없어요.',
   'orders.filledAt': '체결 시각',
 
   'rank.title': '랭킹',
@@ -136,8 +151,8 @@ const ko = {
   'rank.equity': '총 자산',
   'rank.return': '수익률',
   'rank.me': '나',
-  'rank.none': '아직 참가자가 없습니다.',
-  'rank.note': '모든 자산은 원화로 평가됩니다. 시작 자금 1,000만원.',
+  'rank.none': '아직 참가자가 없어요.',
+  'rank.note': '모든 자산은 원화로 평가해요. 시작 자금은 1,000만원이에요.',
 
   'toast.filled': '체결 · {name} {qty} {side} @ {price}',
   'toast.failed': '주문 실패 · {name}: {reason}',
@@ -147,12 +162,14 @@ const ko = {
   'conn.live': '실시간',
   'conn.connecting': '연결 중…',
   'conn.reconnecting': '재연결 중…',
-  'conn.offline': '집 서버에 연결할 수 없습니다. 가격과 잔고가 최신이 아닐 수 있어요. 주문은 계속 접수되어 대기열에 쌓이고, 서버가 돌아오면 처리됩니다.',
+  'conn.offlineEdge': '집 서버에 연결할 수 없어요. 가격과 잔고가 최신이 아닐 수 있어요. 주문은 계속 접수되어 대기열에 쌓이고, 서버가 돌아오면 처리돼요.',
+  'conn.offlineSingle': '서버에 연결할 수 없어요. 가격과 잔고가 최신이 아닐 수 있고, 서버가 돌아올 때까지 주문할 수 없어요.',
   'conn.offlineShort': '오프라인',
 
   'common.loading': '불러오는 중…',
   'common.retry': '다시 시도',
-  'common.error': '불러오지 못했습니다: {detail}',
+  'common.error': '불러오지 못했어요: {detail}',
+  'common.unreachable': '서버에 연결할 수 없어요.',
   'common.buy': '매수',
   'common.sell': '매도',
 } as const;
@@ -167,6 +184,8 @@ const en: Record<Key, string> = {
   'nav.orders': 'Orders',
   'nav.rankings': 'Rankings',
   'nav.logout': 'Log out',
+  'nav.main': 'Main',
+  'nav.sidebar': 'Menu and account',
   'nav.language': '한국어',
   'nav.theme.dark': 'Dark mode',
   'nav.theme.light': 'Light mode',
@@ -184,9 +203,12 @@ const en: Record<Key, string> = {
   'auth.welcome': 'Welcome! You start with ₩10,000,000 of play money.',
   'auth.badUsername': 'Username must be 3–32 characters of a–z, 0–9 and _.',
   'auth.badPassword': 'Password must be at least 8 characters.',
-  'auth.badNickname': 'Nickname must be 1–32 characters.',
+  'auth.badNickname': 'Enter a nickname.',
+  'auth.nicknameTooLong': 'A nickname can have up to 32 characters (this one has {count}).',
+  'auth.nicknameCount': '{count}/32',
   'auth.wrong': 'Wrong username or password.',
   'auth.taken': 'That username is taken.',
+  'auth.nicknameTaken': 'That nickname is taken; choose another.',
   'auth.tooMany': 'Too many login attempts. Please wait a moment and try again.',
   'auth.expired': 'Your session expired. Please log in again.',
 
@@ -248,13 +270,22 @@ const en: Record<Key, string> = {
   'ticket.available': 'Available cash',
   'ticket.holding': 'Holding',
   'ticket.estPrice': 'Est. price',
-  'ticket.estTotal': 'Est. total',
+  'ticket.estTotal': 'Est. total (with fee)',
+  'ticket.estProceeds': 'Est. proceeds (after fee)',
+  'ticket.estFee': 'Est. fee ({rate}%)',
   'ticket.fxRate': 'FX rate (est.)',
-  'ticket.feeNote': 'Fee not included; fills at the price when settled',
+  'ticket.feeNote': 'The fee is an estimate at the default rates; the order fills at the price when it settles.',
   'ticket.submitBuy': 'Buy {name}',
   'ticket.submitSell': 'Sell {name}',
   'ticket.sending': 'Sending order…',
   'ticket.accepted': 'Order accepted. Waiting for the fill…',
+  'ticket.resting': 'Limit order accepted and open. It fills when the price reaches it; you can cancel it in Orders.',
+  'ticket.filled': 'Filled · {qty} {unit} @ {price} · value {total} · fee {fee}',
+  'ticket.failed': 'The order failed: {reason}',
+  'ticket.cancelled': 'The order was cancelled: {reason}',
+  'ticket.retry': 'Send the same order again',
+  'ticket.unknown': 'Could not confirm that the server got the order. Sending it again is safe: it counts once.',
+  'ticket.offlineSingle': "Can't reach the server, so orders can't be placed right now. The ticket reopens when it is back.",
   'ticket.acceptedOffline': 'Order accepted and queued. It will be settled when the home server is back.',
   'ticket.badQuantity': 'Enter a quantity above 0 (up to 8 decimals).',
   'ticket.badLimit': 'Enter a limit price above 0.',
@@ -263,7 +294,7 @@ const en: Record<Key, string> = {
   'ticket.warnClosed': 'The market is closed now, so a market order will fail.',
   'ticket.warnStale': 'The price is delayed; the order may fail.',
   'ticket.rejected': 'Order refused: {detail}',
-  'ticket.network': 'Could not reach the server, so the order was not sent. Try again in a moment.',
+  'ticket.network': "Can't reach the server. Try again in a moment.",
 
   'orders.title': 'Orders',
   'orders.all': 'All',
@@ -305,12 +336,14 @@ const en: Record<Key, string> = {
   'conn.live': 'Live',
   'conn.connecting': 'Connecting…',
   'conn.reconnecting': 'Reconnecting…',
-  'conn.offline': "Can't reach the home server. Prices and balances may be out of date. Orders are still accepted and queued; they will be settled when it is back.",
+  'conn.offlineEdge': "Can't reach the home server. Prices and balances may be out of date. Orders are still accepted and queued; they will be settled when it is back.",
+  'conn.offlineSingle': "Can't reach the server. Prices and balances may be out of date, and orders can't be placed until it is back.",
   'conn.offlineShort': 'Offline',
 
   'common.loading': 'Loading…',
   'common.retry': 'Retry',
   'common.error': 'Could not load: {detail}',
+  'common.unreachable': "Can't reach the server.",
   'common.buy': 'Buy',
   'common.sell': 'Sell',
 };
@@ -326,17 +359,19 @@ export function translate(lang: Lang, key: Key, vars?: Record<string, string | n
 
 /** Order failure/cancel reasons (daemon/reasons.py), in the app's words. */
 const reasonsKo: Record<string, string> = {
-  market_closed: '장이 열려 있지 않습니다.',
-  insufficient_cash: '현금이 부족합니다 (수수료 포함).',
-  insufficient_quantity: '보유 수량이 부족합니다.',
-  stale_price: '최신 가격이 없어 체결하지 못했습니다 (5초 이상 지연).',
-  stale_fx_rate: '최신 환율이 없어 미국 주식을 원화로 계산할 수 없습니다.',
-  no_price: '아직 이 종목의 가격이 없습니다.',
-  value_too_large: '주문 금액이 너무 큽니다.',
-  expired: '지정가 주문이 기한 내에 체결되지 않았습니다.',
-  user_cancelled: '직접 취소한 주문입니다.',
-  unknown_instrument: '거래할 수 없는 종목입니다.',
-  undeliverable: '여러 번 시도했지만 주문을 처리하지 못했습니다.',
+  market_closed: '장이 열려 있지 않아요.',
+  insufficient_cash: '현금이 부족해요 (수수료 포함).',
+  insufficient_quantity: '보유 수량이 부족해요.',
+  stale_price: '최신 가격이 없어 체결하지 못했어요 (5초 이상 지연).',
+  stale_fx_rate: '최신 환율이 없어 미국 주식을 원화로 계산할 수 없어요.',
+  no_price: '아직 이 종목의 가격이 없어요.',
+  value_too_large: '주문 금액이 너무 커요.',
+  expired: '지정가 주문이 기한 안에 체결되지 않았어요.',
+  user_cancelled: '직접 취소한 주문이에요.',
+  unknown_instrument: '거래할 수 없는 종목이에요.',
+  undeliverable: '여러 번 시도했지만 주문을 처리하지 못했어요.',
+  account_reset: '계좌가 초기화되어 미체결 주문이 취소됐어요.',
+  too_many_open_orders: '미체결 지정가 주문이 허용된 개수만큼 있어요. 몇 개를 취소한 뒤 다시 주문하세요.',
 };
 
 const reasonsEn: Record<string, string> = {
@@ -351,6 +386,8 @@ const reasonsEn: Record<string, string> = {
   user_cancelled: 'You cancelled the order.',
   unknown_instrument: 'This instrument is not traded here.',
   undeliverable: 'The order could not be processed after several attempts.',
+  account_reset: 'The account was reset to its starting cash, which cancelled open orders.',
+  too_many_open_orders: 'You have as many open limit orders as allowed; cancel some first.',
 };
 
 /** The readable reason for an order: our translation of the code, else the server's sentence. */
@@ -358,4 +395,55 @@ export function reasonText(lang: Lang, code: string | null, serverText: string |
   if (!code) return serverText;
   const table = lang === 'ko' ? reasonsKo : reasonsEn;
   return table[code] ?? serverText ?? code.replace(/_/g, ' ');
+}
+
+/**
+ * Server `detail` sentences (English, from the daemon and the edge) the app knows, in Korean.
+ * Matched loosely, so a detail that names a value ("username 'kim' is taken") still matches.
+ */
+const detailsKo: Array<[RegExp, string]> = [
+  [/^username .* is taken/i, '이미 사용 중인 아이디예요.'],
+  [/nickname.*(taken|in use|already)/i, '이미 사용 중인 닉네임이에요. 다른 닉네임을 골라 주세요.'],
+  [/^wrong username or password/i, '아이디 또는 비밀번호가 맞지 않아요.'],
+  [/^username must be/i, '아이디는 영문 소문자, 숫자, _ 로 3–32자여야 해요.'],
+  [/^password must be/i, '비밀번호는 8–256자여야 해요.'],
+  [/^nickname must be 1 to 32/i, '닉네임은 앞뒤 공백 없이 1–32자여야 해요.'],
+  [/^nickname must not contain|^nickname must be visible|^nickname may use the plain space only/i, '닉네임에 보이지 않거나 쓸 수 없는 문자가 있어요 (공백은 일반 띄어쓰기만).'],
+  [/^nickname has combining marks/i, '닉네임에 글자에 붙지 않는 결합 문자가 있어요.'],
+  [/^sign-up is closed/i, '지금은 가입을 받지 않아요. 관리자에게 계정을 요청하세요.'],
+  [/^sign-up needs an invite_code/i, '가입하려면 관리자에게 받은 초대 코드가 필요해요.'],
+  [/invite code is unknown or already used/i, '알 수 없거나 이미 쓴 초대 코드예요. 새 코드를 받아 주세요.'],
+  [/^this account no longer exists/i, '이 계정은 더 이상 없어요.'],
+  [/^quantity must be greater than 0/i, '수량은 0보다 커야 해요.'],
+  [/^limit_price must be greater than 0/i, '지정가는 0보다 커야 해요.'],
+  [/^a LIMIT order needs limit_price/i, '지정가 주문에는 지정가가 필요해요.'],
+  [/^limit_price is only for LIMIT orders/i, '시장가 주문에는 지정가를 넣을 수 없어요.'],
+  [/^(quantity|limit_price) has more than \d+ decimal places/i, '소수점 8자리까지만 입력할 수 있어요.'],
+  [/^(quantity|limit_price) is too large/i, '숫자가 너무 커요 (소수점 앞 12자리까지).'],
+  [/^(quantity|limit_price) (must be a decimal|must be a JSON string|must match|.* is not a decimal)/i, '숫자를 "0.5" 같은 형식으로 입력하세요 (숫자와 소수점만, 소수점 아래 8자리까지).'],
+  [/is not traded here/i, '거래할 수 없는 종목이에요.'],
+  [/^client_order_id must be/i, '주문 번호(client_order_id) 형식이 올바르지 않아요.'],
+  [/unknown.*retry with the same client_order_id|outcome is unknown/i, '주문이 접수됐는지 알 수 없어요. 같은 주문으로 다시 보내 주세요.'],
+  [/not accepted|did not confirm/i, '주문 대기열이 주문을 확인하지 못했어요. 같은 주문으로 다시 보내 주세요.'],
+  [/home server is offline/i, '집 서버가 꺼져 있어요. 주문은 계속 접수되고, 서버가 돌아오면 처리돼요.'],
+  [/too many logins at once/i, '지금 로그인이 몰려 있어요. 몇 초 뒤 다시 시도하세요.'],
+  [/too many/i, '요청이 너무 많아요. 잠시 후 다시 시도하세요.'],
+  [/open orders/i, '미체결 주문이 너무 많아요. 몇 개를 취소한 뒤 다시 시도하세요.'],
+];
+
+/**
+ * A server `detail` in the reader's words: in Korean, the translation of a known detail (or a
+ * plain "refused" sentence), with the server's own sentence kept as a secondary line; in
+ * English the server's sentence is already readable.
+ */
+export function readableDetail(lang: Lang, detail: string): { text: string; secondary: string | null } {
+  if (lang !== 'ko') return { text: detail, secondary: null };
+  const hit = detailsKo.find(([re]) => re.test(detail));
+  return { text: hit ? hit[1] : '서버가 요청을 받아들이지 않았어요.', secondary: detail };
+}
+
+/** Any error in the reader's words: "can't reach the server", a server detail, or the error's text. */
+export function errorMessage(lang: Lang, e: unknown): { text: string; secondary: string | null } {
+  if (e instanceof ApiError) return e.unreachable ? { text: translate(lang, 'common.unreachable'), secondary: null } : readableDetail(lang, e.detail);
+  return { text: e instanceof Error ? e.message : String(e), secondary: null };
 }

@@ -93,6 +93,13 @@ export interface Portfolio {
   cash_krw: string;
   positions: Position[];
   equity_krw: string;
+  /** The server's P&L figures (issue 10 contract); absent from an older server. */
+  day_start_equity_krw?: string;
+  day_pnl_krw?: string;
+  day_return_pct?: string;
+  net_deposits_krw?: string;
+  total_pnl_krw?: string;
+  total_return_pct?: string;
 }
 
 export interface EquityPoint {
@@ -102,6 +109,8 @@ export interface EquityPoint {
 
 export interface RankingRow {
   rank: number;
+  /** Absent from an older server: then nobody is marked as "me". */
+  user_id?: string;
   nickname: string;
   equity_krw: string;
   return_pct: string;
@@ -118,5 +127,3 @@ export interface NewOrder {
 
 export const TERMINAL: ReadonlySet<OrderStatus> = new Set(['FILLED', 'CANCELLED', 'FAILED']);
 
-/** A new user's starting cash; the daemon's PAPERTRADE_INITIAL_CASH_KRW default. */
-export const INITIAL_CASH_KRW = '10000000';

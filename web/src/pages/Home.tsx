@@ -3,8 +3,8 @@ import { lazy, memo, Suspense, useMemo } from 'react';
 import { Change, dirClass, Empty, Flash, InstrumentLabel, Loading } from '../components/common';
 import { dec, decOrNull, div, mul, sub, toPlain } from '../lib/decimal';
 import { krw, krwSigned, price, qty, fixed } from '../lib/format';
-import { INITIAL_CASH_KRW, type Position } from '../lib/types';
-import { useLivePortfolio, useNow, useSubscription, useT } from '../state/hooks';
+import type { Position } from '../lib/types';
+import { useLivePortfolio, useSubscription, useT } from '../state/hooks';
 import { pnlSummary } from '../state/logic';
 import { useStore } from '../state/store';
 
@@ -45,14 +45,14 @@ export function HomePage() {
   const lang = useStore((s) => s.lang);
   const me = useStore((s) => s.me);
   const history = useStore((s) => s.history);
+  const serverPortfolio = useStore((s) => s.portfolio);
   const portfolio = useLivePortfolio();
-  const now = useNow(60000);
   const tickers = useMemo(() => portfolio?.positions.map((p) => p.ticker_id) ?? [], [portfolio?.positions]);
   useSubscription(tickers);
 
   const summary = useMemo(
-    () => (portfolio ? pnlSummary(portfolio, history, INITIAL_CASH_KRW, now) : null),
-    [portfolio, history, now],
+    () => (portfolio && serverPortfolio ? pnlSummary(portfolio, serverPortfolio) : null),
+    [portfolio, serverPortfolio],
   );
 
   if (!portfolio || !summary) return <Loading />;
@@ -67,9 +67,11 @@ export function HomePage() {
           <Flash value={portfolio.equity_krw} className="big-num">
             <span data-testid="equity" title={portfolio.equity_krw}>{krw(portfolio.equity_krw, lang)}</span>
           </Flash>
-          <span className={`sub ${dirClass(summary.total)}`}>
-            {krwSigned(summary.total, lang)} <Change value={summary.totalPct} />
-          </span>
+          {summary.total !== null && (
+            <span className={`sub ${dirClass(summary.total)}`}>
+              {krwSigned(summary.total, lang)} <Change value={summary.totalPct} />
+            </span>
+          )}
         </div>
         <dl className="stats">
           <div>
@@ -83,13 +85,13 @@ export function HomePage() {
           <div>
             <dt>{t('home.today')}</dt>
             <dd className={`num ${dirClass(summary.today)}`} data-testid="pnl-today">
-              {krwSigned(summary.today, lang)} <small><Change value={summary.todayPct} /></small>
+              {krwSigned(summary.today, lang)} {summary.todayPct !== null && <small><Change value={summary.todayPct} /></small>}
             </dd>
           </div>
           <div>
             <dt>{t('home.total')}</dt>
             <dd className={`num ${dirClass(summary.total)}`} data-testid="pnl-total">
-              {krwSigned(summary.total, lang)} <small><Change value={summary.totalPct} /></small>
+              {krwSigned(summary.total, lang)} {summary.totalPct !== null && <small><Change value={summary.totalPct} /></small>}
             </dd>
           </div>
         </dl>
@@ -97,12 +99,12 @@ export function HomePage() {
 
       <section className="card chart-card">
         <h2>{t('home.chart')}</h2>
-        {history.length + 1 >= 2 ? (
+        {history.length >= 2 ? (
           <Suspense fallback={<div className="chart-box small" />}>
-            <EquityChart history={history} current={portfolio.equity_krw} />
+            <EquityChart history={history} />
           </Suspense>
         ) : (
-          <p className="muted">{t('home.chartEmpty')}</p>
+          <p className="muted" data-testid="equity-chart-empty">{t('home.chartEmpty')}</p>
         )}
       </section>
 

@@ -80,7 +80,7 @@ export default function InstrumentPage({ tickerId }: { tickerId: string }) {
           <h2>{t('inst.chart')}</h2>
           <CandleChart key={tickerId} tickerId={tickerId} currency={inst.currency} />
         </section>
-        <OrderTicket inst={inst} quote={q} isOpen={status.isOpen} />
+        <OrderTicket key={tickerId} inst={inst} quote={q} isOpen={status.isOpen} />
       </div>
 
       {mine.length > 0 && (

@@ -1,6 +1,6 @@
 /** Markets: every instrument with its live price and change, market open/closed badges, search. */
 import { memo, useEffect, useMemo, useState } from 'react';
-import { Change, Empty, Flash, InstrumentLabel, Loading, MarketBadge } from '../components/common';
+import { Change, Empty, Flash, InstrumentLabel, Loading, MarketBadge, TabList, tabPanelProps } from '../components/common';
 import { fixed, priceBare } from '../lib/format';
 import type { Instrument, Market } from '../lib/types';
 import { loadInstruments } from '../state/actions';
@@ -27,6 +27,8 @@ const Row = memo(function Row({ inst }: { inst: Instrument }) {
     </a>
   );
 });
+
+const FILTER = ['ALL', 'KRX', 'US', 'CRYPTO'] as const;
 
 export function MarketsPage() {
   const t = useT();
@@ -82,14 +84,17 @@ export function MarketsPage() {
           aria-label={t('markets.search')}
           data-testid="search"
         />
-        <div className="segmented" role="tablist">
-          {(['ALL', 'KRX', 'US', 'CRYPTO'] as const).map((m) => (
-            <button key={m} role="tab" aria-selected={market === m} className={market === m ? 'active' : ''} onClick={() => pick(m)}>
-              {m === 'ALL' ? t('markets.all') : t(`markets.${m}`)}
-            </button>
-          ))}
-        </div>
+        <TabList
+          className="segmented"
+          items={FILTER}
+          selected={market}
+          onSelect={pick}
+          label={t('markets.title')}
+          idPrefix="market-tab"
+          render={(m) => (m === 'ALL' ? t('markets.all') : t(`markets.${m}`))}
+        />
       </div>
+      <div {...tabPanelProps('market-tab', market)} className="tab-panel">
       {instruments.length === 0 ? (
         <Loading />
       ) : list.length === 0 ? (
@@ -120,6 +125,7 @@ export function MarketsPage() {
             : list.map((i) => <Row key={i.ticker_id} inst={i} />)}
         </div>
       )}
+      </div>
     </div>
   );
 }

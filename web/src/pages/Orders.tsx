@@ -1,9 +1,8 @@
 /** Order history: status, fill price, totals, fee, the failure reason in words, cancel for pending. */
 import { memo, useEffect, useMemo, useState } from 'react';
-import { displayName, Empty, Loading } from '../components/common';
-import { ApiError } from '../lib/api';
+import { displayName, Empty, Loading, TabList, tabPanelProps } from '../components/common';
 import { krw, price, qty, shortDateTime, dateTime } from '../lib/format';
-import { reasonText } from '../lib/i18n';
+import { errorMessage, reasonText } from '../lib/i18n';
 import type { Order, OrderStatus } from '../lib/types';
 import { cancelOrder, refreshOrders, toast } from '../state/actions';
 import { useT } from '../state/hooks';
@@ -22,7 +21,7 @@ const OrderRow = memo(function OrderRow({ o, compact }: { o: Order; compact: boo
       await cancelOrder(o.id);
       toast('info', t('orders.cancelled'));
     } catch (e) {
-      toast('error', t('orders.cancelFailed', { detail: e instanceof ApiError ? e.detail : String(e) }));
+      toast('error', t('orders.cancelFailed', { detail: errorMessage(lang, e).text }));
       void refreshOrders().catch(() => {});
     } finally {
       setBusy(false);
@@ -104,23 +103,31 @@ export function OrdersPage() {
   return (
     <div className="page orders">
       <h1 className="page-title">{t('orders.title')}</h1>
-      <div className="segmented scroll" role="tablist">
-        {FILTERS.map((f) => (
-          <button key={f} role="tab" aria-selected={filter === f} className={filter === f ? 'active' : ''} onClick={() => setFilter(f)}>
+      <TabList
+        className="segmented scroll"
+        items={FILTERS}
+        selected={filter}
+        onSelect={setFilter}
+        label={t('orders.status')}
+        idPrefix="orders-tab"
+        render={(f) => (
+          <>
             {f === 'ALL' ? t('orders.all') : t(`orders.${f}`)}
             {f !== 'ALL' && counts[f] ? <span className="count">{counts[f]}</span> : null}
-          </button>
-        ))}
+          </>
+        )}
+      />
+      <div {...tabPanelProps('orders-tab', filter)} className="tab-panel">
+        {!loaded ? (
+          <Loading />
+        ) : shown.length === 0 ? (
+          <Empty action={<a className="button" href="#/markets">{t('home.goMarkets')}</a>}>{t('orders.none')}</Empty>
+        ) : (
+          <section className="card">
+            <OrderList orders={shown} />
+          </section>
+        )}
       </div>
-      {!loaded ? (
-        <Loading />
-      ) : shown.length === 0 ? (
-        <Empty action={<a className="button" href="#/markets">{t('home.goMarkets')}</a>}>{t('orders.none')}</Empty>
-      ) : (
-        <section className="card">
-          <OrderList orders={shown} />
-        </section>
-      )}
     </div>
   );
 }

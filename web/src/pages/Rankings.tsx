@@ -1,10 +1,12 @@
 /** The leaderboard: everyone valued in KRW, with return %. */
 import { useEffect, useState } from 'react';
 import { Change, dirClass, Empty, Loading } from '../components/common';
-import { ApiError, api } from '../lib/api';
+import { api } from '../lib/api';
+import { errorMessage } from '../lib/i18n';
 import { krw } from '../lib/format';
 import type { RankingRow } from '../lib/types';
 import { useT } from '../state/hooks';
+import { isMe } from '../state/logic';
 import { useStore } from '../state/store';
 
 export function RankingsPage() {
@@ -12,7 +14,7 @@ export function RankingsPage() {
   const lang = useStore((s) => s.lang);
   const me = useStore((s) => s.me);
   const [rows, setRows] = useState<RankingRow[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<{ e: unknown } | null>(null);
 
   useEffect(() => {
     let alive = true;
@@ -20,7 +22,7 @@ export function RankingsPage() {
       api
         .rankings()
         .then((r) => alive && (setRows(r), setError(null)))
-        .catch((e) => alive && setError(e instanceof ApiError ? e.detail : String(e)));
+        .catch((e: unknown) => alive && setError({ e }));
     void load();
     const id = setInterval(load, 30000);
     return () => {
@@ -33,7 +35,7 @@ export function RankingsPage() {
     <div className="page rankings">
       <h1 className="page-title">{t('rank.title')}</h1>
       <p className="muted">{t('rank.note')}</p>
-      {error && !rows && <p className="form-error">{t('common.error', { detail: error })}</p>}
+      {error && !rows && <p className="form-error">{t('common.error', { detail: errorMessage(lang, error.e).text })}</p>}
       {!rows ? (
         !error && <Loading />
       ) : rows.length === 0 ? (
@@ -47,9 +49,9 @@ export function RankingsPage() {
             <span className="num">{t('rank.return')}</span>
           </div>
           {rows.map((r) => {
-            const mine = me?.nickname === r.nickname;
+            const mine = isMe(r, me);
             return (
-              <div key={`${r.rank}-${r.nickname}`} className={`rank-row${mine ? ' mine' : ''}${r.rank <= 3 ? ' top' : ''}`} data-testid="rank-row">
+              <div key={r.user_id ?? `${r.rank}-${r.nickname}`} className={`rank-row${mine ? ' mine' : ''}${r.rank <= 3 ? ' top' : ''}`} data-testid="rank-row">
                 <span className={`rank${r.rank <= 3 ? ` medal m${r.rank}` : ''}`}>{r.rank}</span>
                 <span className="nick">
                   <span>

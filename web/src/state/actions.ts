@@ -2,14 +2,15 @@
  * What the app does: session start/stop, loading data, the websocket's messages,
  * placing and cancelling orders, toasts, and the home-server reachability state.
  */
-import { ApiError, api, configureApi, newClientOrderId } from '../lib/api';
+import { ApiError, api, configureApi } from '../lib/api';
+import { sendWithRetries } from '../lib/submit';
 import { type Lang, price as fmtPrice, qty as fmtQty } from '../lib/format';
-import { type Key, reasonText, translate } from '../lib/i18n';
+import { type Key, errorMessage, reasonText, translate } from '../lib/i18n';
 import { navigate } from '../lib/router';
 import { LiveSocket, defaultSocketUrl } from '../lib/socket';
 import type { Message } from '../lib/messages';
-import type { Candle, Instrument, NewOrder, Order, Portfolio, Quote } from '../lib/types';
-import { applyQuotes, isSettlement, mergeOrders, upsertOrder } from './logic';
+import { type Candle, type FxRate, type Instrument, type NewOrder, type Order, type Portfolio, type Quote, TERMINAL } from '../lib/types';
+import { applyQuotes, fresherFx, isSettlement, mergeOrders, upsertOrder } from './logic';
 import { type State, type Theme, type Toast, getState, setState } from './store';
 
 const t = (key: Key, vars?: Record<string, string | number>) => translate(getState().lang, key, vars);
@@ -102,8 +103,19 @@ function setReachable(ok: boolean): void {
   }
   if (s.home !== 'offline') {
     setState({ home: 'offline' });
+    void learnOfflineMode();
     scheduleHealthProbe(2000);
   }
+}
+
+/**
+ * While home is unreachable, can orders still be placed? Only if an order intake (the edge)
+ * answers POST /api/orders. Until one does, the app assumes single-host mode: the banner
+ * says orders cannot be placed and the ticket is disabled.
+ */
+async function learnOfflineMode(): Promise<void> {
+  const edge = await api.orderIntakeAnswers();
+  if (getState().home === 'offline') setState({ offlineMode: edge ? 'edge' : 'single' });
 }
 
 function scheduleHealthProbe(ms: number): void {
@@ -111,19 +123,22 @@ function scheduleHealthProbe(ms: number): void {
   healthTimer = setTimeout(async () => {
     healthTimer = null;
     if (getState().home !== 'offline') return;
-    if (await api.healthz()) setReachable(true);
-    else scheduleHealthProbe(Math.min(ms * 2, 15000));
+    if (await api.homeAnswers()) setReachable(true);
+    else {
+      void learnOfflineMode();
+      scheduleHealthProbe(Math.min(ms * 2, 15000));
+    }
   }, ms);
 }
 
 let probing = false;
 
-/** The socket keeps failing: ask /healthz whether the home server itself is gone. */
+/** The socket keeps failing: ask a home route whether the home server itself is gone. */
 async function checkHome(): Promise<void> {
   if (probing || getState().home === 'offline') return;
   probing = true;
   try {
-    setReachable(await api.healthz());
+    setReachable(await api.homeAnswers());
   } finally {
     probing = false;
   }
@@ -198,7 +213,7 @@ function onMessage(msg: Message): void {
       break;
     }
     case 'fx': {
-      if (msg.fx.pair === 'USD/KRW') setState({ usdKrw: { ...msg.fx, stale: msg.fx.stale ?? false } });
+      if (msg.fx.pair === 'USD/KRW') takeUsdKrw({ ...msg.fx, stale: msg.fx.stale ?? false });
       break;
     }
     case 'candle': {
@@ -253,9 +268,16 @@ export function subscribeTickers(tickers: string[]): () => void {
 
 // ---------------------------------------------------------------- loading
 
+/** Take a USD/KRW rate from the socket or HTTP; the freshest (by its `ts`) wins. */
+function takeUsdKrw(rate: FxRate): void {
+  const known = getState().usdKrw;
+  const next = fresherFx(known, rate);
+  if (next !== known) setState({ usdKrw: next, usdKrwAt: Date.now() });
+}
+
 function reportLoadError(e: unknown): void {
   if (e instanceof ApiError && (e.unreachable || e.status === 401)) return; // the banner / login page says it
-  toast('error', t('common.error', { detail: e instanceof Error ? e.message : String(e) }));
+  toast('error', t('common.error', { detail: errorMessage(getState().lang, e).text }));
 }
 
 function setInstruments(list: Instrument[]): void {
@@ -308,7 +330,7 @@ export async function loadQuotes(): Promise<void> {
   setState((s) => ({ quotes: applyQuotes(s.quotes, quotes) }));
   cache.save('quotes', quotes);
   const usd = fx.find((f) => f.pair === 'USD/KRW');
-  if (usd) setState({ usdKrw: usd });
+  if (usd) takeUsdKrw(usd);
   if (quotes.length) markFirstQuote(false);
 }
 
@@ -318,7 +340,7 @@ export function refreshPortfolio(): Promise<void> {
   if (!portfolioInFlight) {
     portfolioInFlight = Promise.all([api.portfolio(), api.history(30).catch(() => getState().history)])
       .then(([portfolio, history]) => {
-        setState({ portfolio, history });
+        setState({ portfolio, portfolioAt: Date.now(), history });
         cache.save('portfolio', portfolio);
       })
       .finally(() => {
@@ -413,7 +435,7 @@ function clearSession(): void {
   hadSocketOpen = false;
   if (periodic) clearInterval(periodic);
   periodic = null;
-  setState({ me: null, portfolio: null, history: [], orders: [], ordersLoaded: false, home: 'unknown' });
+  setState({ me: null, portfolio: null, history: [], orders: [], ordersLoaded: false, home: 'unknown', offlineMode: 'single' });
 }
 
 export function logout(): void {
@@ -437,21 +459,32 @@ export interface PlaceResult {
 }
 
 /**
- * Send an order. A network failure is retried once with the same client_order_id, so
- * the server can never record it twice.
+ * Send one submission (its client_order_id already minted: see lib/submit.ts). While the
+ * outcome is unknown it is retried a few times with the same id; if it still is, the error
+ * goes to the ticket, which offers to retry the same submission.
  */
-export async function placeOrder(o: Omit<NewOrder, 'client_order_id'>): Promise<PlaceResult> {
-  const body: NewOrder = { ...o, client_order_id: newClientOrderId() };
-  let order: Order;
-  try {
-    order = await api.placeOrder(body);
-  } catch (e) {
-    if (!(e instanceof ApiError) || e.status !== 0) throw e;
-    await new Promise((r) => setTimeout(r, 800));
-    order = await api.placeOrder(body);
-  }
+export async function placeOrder(body: NewOrder): Promise<PlaceResult> {
+  const order = await sendWithRetries(api.placeOrder, body);
   receiveOrder(order);
+  followOrder(order.id);
   return { order, queued: getState().home === 'offline' };
+}
+
+/** When to ask GET /api/orders/{id} for an order still PENDING here (the socket may have missed its event). */
+const FOLLOW_MS = [5000, 10000, 20000, 40000];
+
+function followOrder(id: string, step = 0): void {
+  if (step >= FOLLOW_MS.length) return;
+  setTimeout(async () => {
+    const known = getState().orders.find((o) => o.id === id);
+    if (!getState().token || (known && TERMINAL.has(known.status))) return;
+    try {
+      receiveOrder(await api.order(id));
+    } catch {
+      /* unreachable or gone: the next step, the socket or a reload will tell */
+    }
+    followOrder(id, step + 1);
+  }, FOLLOW_MS[step]);
 }
 
 export async function cancelOrder(id: string): Promise<void> {

@@ -3,7 +3,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { type Key, translate } from '../lib/i18n';
 import type { Portfolio } from '../lib/types';
 import { subscribeTickers } from './actions';
-import { revalue } from './logic';
+import { type LiveRate, revalue, usdKrwFor } from './logic';
 import { useStore } from './store';
 
 export function useT(): (key: Key, vars?: Record<string, string | number>) => string {
@@ -14,9 +14,24 @@ export function useT(): (key: Key, vars?: Record<string, string | number>) => st
 /** The portfolio re-valued at the live quotes and FX rate. */
 export function useLivePortfolio(): Portfolio | null {
   const portfolio = useStore((s) => s.portfolio);
+  const portfolioAt = useStore((s) => s.portfolioAt);
   const quotes = useStore((s) => s.quotes);
-  const fx = useStore((s) => s.usdKrw?.rate ?? null);
-  return useMemo(() => (portfolio ? revalue(portfolio, quotes, fx) : null), [portfolio, quotes, fx]);
+  const live = useLiveRate();
+  return useMemo(() => (portfolio ? revalue(portfolio, quotes, live, portfolioAt) : null), [portfolio, quotes, live, portfolioAt]);
+}
+
+function useLiveRate(): LiveRate | null {
+  const rate = useStore((s) => s.usdKrw?.rate ?? null);
+  const at = useStore((s) => s.usdKrwAt);
+  return useMemo(() => (rate === null ? null : { rate, at }), [rate, at]);
+}
+
+/** The freshest USD/KRW rate the app has: live (websocket, GET /api/fx) or the portfolio answer's. */
+export function useUsdKrw(): string | null {
+  const live = useLiveRate();
+  const portfolio = useStore((s) => s.portfolio);
+  const portfolioAt = useStore((s) => s.portfolioAt);
+  return usdKrwFor(live, portfolio, portfolioAt);
 }
 
 /** The current time, re-rendering every `ms`. */

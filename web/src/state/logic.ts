@@ -2,17 +2,20 @@
  * Pure state transitions: merging orders, quotes and candles, live revaluation of the
  * portfolio, P&L, market status, search and the order ticket's estimate. No I/O here.
  */
-import { type Dec, ZERO, add, dec, decOrNull, div, mul, sub, sum, toPlain } from '../lib/decimal';
+import { type Dec, ONE, ZERO, add, dec, decOrNull, div, mul, sub, sum, toPlain } from '../lib/decimal';
 import { parseTime } from '../lib/format';
 import {
   type Candle,
   type EquityPoint,
+  type FxRate,
   type Instrument,
   type Market,
   type Order,
   type Portfolio,
   type Quote,
+  type RankingRow,
   type Side,
+  type User,
   type OrderType,
   TERMINAL,
 } from '../lib/types';
@@ -149,37 +152,46 @@ export function barFromPrice(last: Bar | undefined, priceNum: number, tsIso: str
 
 // ---------------------------------------------------------------- portfolio
 
-/** KRW per one unit of the asset's currency: 1 for KRW and KRW-COIN, the USD/KRW rate for USD. */
-export function fxFor(currency: string, usdKrw: string | null | undefined): Dec | null {
-  if (currency === 'USD') return decOrNull(usdKrw);
-  return dec(1);
+/** The fresher of two FX rates by their server time `ts`; an older one never replaces a newer. */
+export function fresherFx(known: FxRate | null, incoming: FxRate): FxRate {
+  if (!known) return incoming;
+  const older = timeMs(incoming.ts) < timeMs(known.ts);
+  const same = timeMs(incoming.ts) === timeMs(known.ts) && incoming.rate === known.rate && !!incoming.stale === !!known.stale;
+  return older || same ? known : incoming;
+}
+
+/** The live USD/KRW rate and when (local ms) it was taken in, from the websocket or GET /api/fx. */
+export interface LiveRate {
+  rate: string;
+  at: number;
 }
 
 /**
  * Re-value the portfolio at live prices: market value = quantity × last × fx, P&L =
- * (last − average) × quantity × fx, equity = cash + Σ value. Positions with no live
- * quote keep the server's figures. Amounts stay exact (8 decimals).
+ * (last − average) × quantity × fx, equity = cash + Σ value. A position with no live quote
+ * keeps its last price. A USD position takes the live rate only when it came in after the
+ * portfolio answer (`portfolioAt`, local ms); else the answer's own rate is the fresher one.
+ * Amounts stay exact (8 decimals).
  */
-export function revalue(p: Portfolio, quotes: Record<string, Quote>, usdKrw: string | null): Portfolio {
+export function revalue(p: Portfolio, quotes: Record<string, Quote>, usdKrw: LiveRate | null, portfolioAt: number): Portfolio {
   let changed = false;
   const positions = p.positions.map((pos) => {
-    const q = quotes[pos.ticker_id];
-    if (!q) return pos;
-    const fx = fxFor(pos.currency, usdKrw ?? pos.fx_rate) ?? decOrNull(pos.fx_rate);
-    const last = decOrNull(q.price);
+    const lastText = quotes[pos.ticker_id]?.price ?? pos.last_price;
+    const liveFx = pos.currency === 'USD' && usdKrw !== null && usdKrw.at > portfolioAt ? usdKrw.rate : pos.fx_rate;
+    const fx = pos.currency === 'USD' ? decOrNull(liveFx) : dec(1);
+    const last = decOrNull(lastText);
     const quantity = decOrNull(pos.quantity);
     const avg = decOrNull(pos.average_price);
     if (fx === null || last === null || quantity === null || avg === null) return pos;
-    const value = mul(mul(quantity, last), fx);
-    const pnl = mul(mul(sub(last, avg), quantity), fx);
     const next = {
       ...pos,
-      last_price: q.price,
+      last_price: lastText,
       fx_rate: pos.currency === 'USD' ? toPlain(fx) : pos.fx_rate,
-      market_value_krw: toPlain(value),
-      unrealized_pnl_krw: toPlain(pnl),
+      market_value_krw: toPlain(mul(mul(quantity, last), fx)),
+      unrealized_pnl_krw: toPlain(mul(mul(sub(last, avg), quantity), fx)),
     };
-    if (next.market_value_krw !== pos.market_value_krw || next.last_price !== pos.last_price) changed = true;
+    if (next.market_value_krw === pos.market_value_krw && next.last_price === pos.last_price) return pos;
+    changed = true;
     return next;
   });
   if (!changed) return p;
@@ -187,48 +199,65 @@ export function revalue(p: Portfolio, quotes: Record<string, Quote>, usdKrw: str
   return { ...p, positions, equity_krw: toPlain(equity) };
 }
 
+/** The USD/KRW rate the order ticket estimates with: the live one, unless the portfolio answer is fresher. */
+export function usdKrwFor(usdKrw: LiveRate | null, p: Portfolio | null, portfolioAt: number): string | null {
+  const fromPortfolio = p?.positions.find((x) => x.currency === 'USD' && x.fx_rate)?.fx_rate ?? null;
+  if (fromPortfolio !== null && (usdKrw === null || usdKrw.at <= portfolioAt)) return fromPortfolio;
+  return usdKrw?.rate ?? fromPortfolio;
+}
+
 export interface PnlSummary {
   invested: string;
   today: string | null;
   todayPct: string | null;
-  total: string;
+  total: string | null;
   totalPct: string | null;
 }
 
-function pctOf(change: Dec, base: Dec): string | null {
-  if (base === ZERO) return null;
+function pctOf(change: Dec, base: Dec | null): string | null {
+  if (base === null || base === ZERO) return null;
   return toPlain(div(mul(change, dec(100)), base));
 }
 
 /**
- * Today's P&L is equity now minus the last snapshot before local midnight (or the first
- * snapshot of today, or the starting cash when there is no history yet). Total P&L is
- * equity minus the starting cash.
+ * Today's and total P&L are the server's (GET /api/portfolio: day_pnl_krw, total_pnl_krw and
+ * their percentages), moved by what live prices changed since that answer: `live` is `server`
+ * re-valued. While nothing moved, the server's figures are shown as they are; after a move,
+ * the percentages are taken against the server's bases (day_start_equity_krw and
+ * net_deposits_krw). A figure the server did not send shows as unknown (null).
  */
-export function pnlSummary(p: Portfolio, history: EquityPoint[], initialCash: string, now: Date): PnlSummary {
-  const equity = dec(p.equity_krw);
-  const invested = sum(p.positions.map((x) => dec(x.market_value_krw)));
-  const midnight = new Date(now.getFullYear(), now.getMonth(), now.getDate()).getTime();
-  let base: Dec | null = null;
-  for (const h of history) {
-    const t = parseTime(h.time)?.getTime();
-    if (t === undefined) continue;
-    if (t < midnight) base = decOrNull(h.equity_krw);
-    else {
-      if (base === null) base = decOrNull(h.equity_krw);
-      break;
-    }
-  }
-  if (base === null) base = history.length === 0 ? dec(initialCash) : null;
-  const initial = dec(initialCash);
-  const total = sub(equity, initial);
+export function pnlSummary(live: Portfolio, server: Portfolio): PnlSummary {
+  const moved = sub(dec(live.equity_krw), dec(server.equity_krw));
+  const plus = (v: string | undefined) => (decOrNull(v) === null ? null : add(dec(v!), moved));
+  const today = plus(server.day_pnl_krw);
+  const total = plus(server.total_pnl_krw);
+  const pctNow = (serverPct: string | undefined, change: Dec | null, base: string | undefined) =>
+    change === null ? null : moved === ZERO ? (serverPct ?? null) : pctOf(change, decOrNull(base));
   return {
-    invested: toPlain(invested),
-    today: base === null ? null : toPlain(sub(equity, base)),
-    todayPct: base === null ? null : pctOf(sub(equity, base), base),
-    total: toPlain(total),
-    totalPct: pctOf(total, initial),
+    invested: toPlain(sum(live.positions.map((x) => dec(x.market_value_krw)))),
+    today: today === null ? null : toPlain(today),
+    todayPct: pctNow(server.day_return_pct, today, server.day_start_equity_krw),
+    total: total === null ? null : toPlain(total),
+    totalPct: pctNow(server.total_return_pct, total, server.net_deposits_krw),
   };
+}
+
+/** The equity chart's points: the server's real snapshots only, one per second, oldest first. */
+export function equityPoints(history: EquityPoint[]): Array<{ time: number; value: number }> {
+  const out: Array<{ time: number; value: number }> = [];
+  for (const h of history) {
+    const t = parseTime(h.time);
+    if (!t) continue;
+    const time = Math.floor(t.getTime() / 1000);
+    if (out.length && out[out.length - 1].time >= time) out.pop();
+    out.push({ time, value: Number(h.equity_krw) });
+  }
+  return out;
+}
+
+/** Whether a ranking row is the signed-in player: by user id, never by nickname (they may repeat). */
+export function isMe(row: RankingRow, me: User | null): boolean {
+  return !!me && !!row.user_id && row.user_id === me.id;
 }
 
 // ---------------------------------------------------------------- markets
@@ -288,7 +317,23 @@ export function filterInstruments(list: Instrument[], query: string, market: Mar
 
 // ---------------------------------------------------------------- order ticket
 
+/**
+ * Fee rates per market and side, as fractions of the trade's KRW value: the daemon's documented
+ * defaults (daemon/fees.py, PAPERTRADE_FEES). The server does not publish its configured rates,
+ * so the ticket labels the fee an estimate.
+ */
+export const DEFAULT_FEE_RATES: Record<Market, Record<Side, string>> = {
+  KRX: { BUY: '0.00015', SELL: '0.00215' },
+  US: { BUY: '0.0025', SELL: '0.0025' },
+  CRYPTO: { BUY: '0.0005', SELL: '0.0005' },
+};
+
+export function feeRate(market: Market, side: Side): Dec {
+  return dec(DEFAULT_FEE_RATES[market][side]);
+}
+
 export interface TicketInput {
+  market: Market;
   side: Side;
   type: OrderType;
   quantity: Dec | null;
@@ -305,25 +350,37 @@ export interface TicketEstimate {
   /** Price per unit in the asset's currency used for the estimate. */
   price: Dec | null;
   fx: Dec | null;
+  /** quantity × price × fx, in KRW. */
+  valueKrw: Dec | null;
+  feeKrw: Dec | null;
+  /** What a buy costs (value + fee) or a sell brings in (value − fee), in KRW. */
   totalKrw: Dec | null;
   warnings: Array<'cash' | 'holding' | 'closed' | 'stale'>;
 }
 
 /**
  * The ticket's preview: a market order is estimated at the ask (buy) or bid (sell),
- * falling back to the last price; a limit order at its limit. Warnings do not block:
- * the server decides and its reason is shown.
+ * falling back to the last price; a limit order at its limit. The fee is added to a buy and
+ * taken from a sell. Warnings do not block: the server decides and its reason is shown.
  */
 export function estimate(t: TicketInput): TicketEstimate {
   let price: Dec | null = null;
   if (t.type === 'LIMIT') price = t.limitPrice;
   else if (t.quote) price = decOrNull(t.side === 'BUY' ? t.quote.ask : t.quote.bid) ?? decOrNull(t.quote.price);
-  const fx = fxFor(t.currency, t.usdKrw);
-  const totalKrw = price !== null && fx !== null && t.quantity !== null ? mul(mul(t.quantity, price), fx) : null;
+  const fx = t.currency === 'USD' ? decOrNull(t.usdKrw) : dec(1);
+  const valueKrw = price !== null && fx !== null && t.quantity !== null ? mul(mul(t.quantity, price), fx) : null;
+  const feeKrw = valueKrw === null ? null : mul(valueKrw, feeRate(t.market, t.side));
+  const totalKrw = valueKrw === null || feeKrw === null ? null : t.side === 'BUY' ? add(valueKrw, feeKrw) : sub(valueKrw, feeKrw);
   const warnings: TicketEstimate['warnings'] = [];
   if (t.side === 'BUY' && totalKrw !== null && t.cashKrw !== null && totalKrw > dec(t.cashKrw)) warnings.push('cash');
   if (t.side === 'SELL' && t.quantity !== null && t.quantity > (decOrNull(t.holding) ?? ZERO)) warnings.push('holding');
   if (!t.isOpen && t.type === 'MARKET') warnings.push('closed');
   if (t.quote?.stale && t.isOpen) warnings.push('stale');
-  return { price, fx, totalKrw, warnings };
+  return { price, fx, valueKrw, feeKrw, totalKrw, warnings };
+}
+
+/** The most a budget in KRW buys at `price` × `fx` with the buy fee on top (rounded down, never over). */
+export function affordable(budgetKrw: Dec, price: Dec, fx: Dec, market: Market): Dec {
+  const unitCost = mul(mul(price, fx), add(ONE, feeRate(market, 'BUY')));
+  return (budgetKrw * ONE) / unitCost;
 }

@@ -6,6 +6,12 @@ import type { EquityPoint, FxRate, Instrument, Order, Portfolio, Quote, User } f
 
 export type Theme = 'dark' | 'light';
 export type Home = 'unknown' | 'online' | 'offline';
+/**
+ * How orders reach the server while the home server is unreachable: 'edge' when an order
+ * intake still answers POST /api/orders (the cloud edge), 'single' when nothing does (one
+ * host: an order placed now fails). See web/README.md.
+ */
+export type OfflineMode = 'single' | 'edge';
 
 export interface Toast {
   id: number;
@@ -23,13 +29,18 @@ export interface State {
   instrumentsById: Record<string, Instrument>;
   quotes: Record<string, Quote>;
   usdKrw: FxRate | null;
+  /** When (local ms) usdKrw came in; compared with portfolioAt to pick the fresher rate. */
+  usdKrwAt: number;
   portfolio: Portfolio | null;
+  /** When (local ms) the portfolio answer came in. */
+  portfolioAt: number;
   history: EquityPoint[];
   orders: Order[];
   ordersLoaded: boolean;
   ws: SocketStatus;
   wsFailures: number;
   home: Home;
+  offlineMode: OfflineMode;
   toasts: Toast[];
   /** A message for the login page (e.g. "session expired"). */
   notice: string | null;
@@ -66,13 +77,16 @@ export function initialState(): State {
     instrumentsById: {},
     quotes: {},
     usdKrw: null,
+    usdKrwAt: 0,
     portfolio: null,
+    portfolioAt: 0,
     history: [],
     orders: [],
     ordersLoaded: false,
     ws: 'closed',
     wsFailures: 0,
     home: 'unknown',
+    offlineMode: 'single',
     toasts: [],
     notice: null,
   };
