@@ -31,9 +31,32 @@ _UNAVAILABLE_CODES = frozenset(
 
 def database_unavailable(exc: BaseException) -> bool:
     """True if `exc` says the database cannot do the work now (wait and retry), False if the
-    work itself is at fault (retrying will not help)."""
+    work itself is at fault (retrying will not help). A group of errors (from a task group) is
+    unavailability if every one of them is."""
+    if isinstance(exc, BaseExceptionGroup):
+        return all(database_unavailable(e) for e in exc.exceptions)
     if isinstance(exc, asyncpg.PostgresError):
         state = exc.sqlstate or ""
         return state in _UNAVAILABLE_CODES or state.startswith(_UNAVAILABLE_CLASSES)
-    # The connection itself: refused, reset, closed under us, timed out, pool closing.
-    return isinstance(exc, OSError | TimeoutError | asyncpg.InterfaceError)
+    # The connection itself: refused, reset, closed under us, timed out, pool closing. And
+    # asyncpg's "cannot switch to state 12; another operation (2) is in progress": a pooled
+    # connection whose session the server ended while it was idle (a fast shutdown sends each
+    # idle session a FATAL 57P01) is left mid-error and fails its next statement so; the pool
+    # drops it when it comes back, and the work is fine on another connection.
+    return isinstance(
+        exc, OSError | TimeoutError | asyncpg.InterfaceError | asyncpg.InternalClientError
+    )
+
+
+# Errors that end a session, so they may come after its last statement committed.
+_SESSION_ENDED_CODES = frozenset({"57P01", "57P02", "57P05"})  # admin, crash, idle shutdown
+
+
+def refused_before_writing(exc: BaseException) -> bool:
+    """True if `exc` proves the database did not do the work (it refused the connection or
+    answered the statement with an error), False if it may have been done: the connection was
+    lost or the session ended while the statement was on its way or its answer was."""
+    if isinstance(exc, asyncpg.PostgresError):
+        state = exc.sqlstate or ""
+        return not state.startswith("08") and state not in _SESSION_ENDED_CODES
+    return isinstance(exc, ConnectionRefusedError)

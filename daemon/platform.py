@@ -47,12 +47,17 @@ from daemon.messages import (
 from daemon.metrics import Metrics
 from daemon.migrate import migrate
 from daemon.price_book import PriceBook
-from daemon.supervisor import Actor, RestartPolicy, supervise
+from daemon.supervisor import Actor, OutsideFaults, RestartPolicy, supervise
+from daemon.write_probe import WriteProbe
 
 log = structlog.get_logger(__name__)
 
 MARKET_BUFFER = 10_000
 SETTLEMENT_BUFFER = 100_000
+
+
+class CancelNotRecorded(RuntimeError):
+    """Settlement failed before it could record a cancellation; the order is as it was."""
 
 
 class Platform:
@@ -83,6 +88,8 @@ class Platform:
         # The primary listener: the websocket hub in the daemon, the test or bench otherwise.
         self.events_out = self.listen_orders()
         self.recorder = OrderRecorder(pool)
+        self.write_probe = WriteProbe(pool)
+        self.faults = OutsideFaults()  # actors waiting for an outside fault to clear (readiness)
         self._inboxes: list[ObjectSendStream[SettlementCommand]] = []
         self.settlement: list[SettlementActor] = []
         for index in range(settings.partitions):
@@ -221,6 +228,11 @@ class Platform:
                    labels, inbox.statistics().current_buffer_used)  # fmt: skip
             yield ("papertrade_resting_limit_orders", "Limit orders waiting for their price",
                    labels, actor.resting_orders)  # fmt: skip
+        yield ("papertrade_database_writable", "1 if the last write probe (by /readyz) committed",
+               {}, float(self.write_probe.last_answer))  # fmt: skip
+        yield ("papertrade_actors_waiting_for_outside_fault",
+               "Actors restarting until an outside fault clears (no restart budget spent)", {},
+               len(self.faults.waiting))  # fmt: skip
         yield ("papertrade_market_queue_depth", "Quotes waiting for the market hub", {},
                self.market_in.statistics().current_buffer_used)  # fmt: skip
         for name, dropped in self.hub.dropped.items():
@@ -272,10 +284,29 @@ class Platform:
         ]
 
     async def serve(self) -> None:
+        """Run every actor until cancelled (SIGTERM, SIGINT). Stopping drains first: the HTTP
+        server closes its listener and answers the requests it has while the recorder and
+        settlement still run; only then are they and the other actors stopped."""
         policy = RestartPolicy(
             max_restarts=self.settings.max_restarts, window=self.settings.restart_window_seconds
         )
-        await supervise(self.actors(), policy)
+        actors = self.actors()
+        drained_first = [a for a in actors if a.name == "http"]
+        rest = [a for a in actors if a.name != "http"]
+        # Shielded while there is a server to drain; cancelled once it has.
+        rest_scope = anyio.CancelScope(shield=bool(drained_first))
+
+        async def run_rest() -> None:
+            with rest_scope:
+                await supervise(rest, policy, self.faults)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run_rest)
+            try:
+                await supervise(drained_first, policy, self.faults)
+            finally:
+                if drained_first:  # the server has stopped (drained): nothing more can come in
+                    rest_scope.cancel()
 
     def inbox_of(self, user_id: UUID) -> ObjectSendStream[SettlementCommand]:
         """The settlement partition that owns `user_id`."""
@@ -284,10 +315,13 @@ class Platform:
     async def submit(self, order: Order) -> tuple[Order, bool]:
         """Record `order` durably as PENDING, then hand it to its user's settlement partition.
 
-        Returns the stored order and whether it is new (False: a retry of a known order)."""
+        Returns the stored order and whether it is new (False: a retry of a known order). A
+        retry of one still PENDING is handed over again: its first answer may have been lost
+        before it reached settlement (which drops an order it already has)."""
         stored, created = await self.recorder.record(order)
         if created:
             self.announce_accepted(stored)
+        if stored.status == "PENDING":
             await self.inbox_of(stored.user_id).send(SettleOrder(stored))
         return stored, created
 
@@ -305,11 +339,15 @@ class Platform:
         self.publish_order(OrderEvent(order))
 
     async def cancel(self, user_id: UUID, order_id: UUID) -> Order | None:
-        """Cancel a PENDING order of `user_id`; the order as it ends up, None if not theirs."""
+        """Cancel a PENDING order of `user_id`; the order as it ends up, None if not theirs.
+        Raises CancelNotRecorded if settlement failed (the database away) before answering."""
         reply_send, reply_receive = anyio.create_memory_object_stream[Order | None](1)
         await self.inbox_of(user_id).send(CancelOrder(user_id, order_id, reply_send))
         async with reply_receive:
-            return await reply_receive.receive()
+            try:
+                return await reply_receive.receive()
+            except anyio.EndOfStream:
+                raise CancelNotRecorded(order_id) from None
 
 
 @asynccontextmanager

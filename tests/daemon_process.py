@@ -66,11 +66,11 @@ class DaemonProcess:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
 
-    def stop(self, timeout: float = 30) -> int:
-        """SIGTERM and wait; returns the exit code."""
+    def stop(self, timeout: float = 30, signum: signal.Signals = signal.SIGTERM) -> int:
+        """SIGTERM (or `signum`) and wait; returns the exit code."""
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else 0
-        self.proc.send_signal(signal.SIGTERM)
+        self.proc.send_signal(signum)
         try:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:

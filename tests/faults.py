@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -56,8 +57,9 @@ def _version(path: str) -> int:
 class PrivatePostgres:
     """`initdb` + `pg_ctl` in `root`, trust auth on 127.0.0.1:`port`; stop, start, read-only."""
 
-    def __init__(self) -> None:
-        self.root = _service_dir("pt-pg-")
+    def __init__(self, root: Path | None = None) -> None:
+        """`root`: a folder to keep everything in (on a small filesystem, to fill its disk)."""
+        self.root = root or _service_dir("pt-pg-")
         self.data = self.root / "pgdata"
         self.port = free_port()
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
@@ -94,6 +96,12 @@ class PrivatePostgres:
     def start(self) -> None:
         self._pg_ctl("start")
 
+    def running(self) -> bool:
+        status = subprocess.run(
+            [*self._prefix, _pg_bin("pg_ctl"), "-D", str(self.data), "status"], capture_output=True
+        )
+        return status.returncode == 0
+
     def stop(self, mode: str = "fast") -> None:
         """`fast` disconnects everyone and shuts down; `immediate` is a crash."""
         self._pg_ctl("stop", "-m", mode)
@@ -128,6 +136,35 @@ class PrivatePostgres:
         with contextlib.suppress(subprocess.CalledProcessError):  # stopped already
             self.stop("immediate")
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def small_disk(megabytes: int) -> Iterator[Path]:
+    """A tmpfs of `megabytes` mounted on a fresh folder (needs root), for a disk to fill."""
+    mount_point = _service_dir("pt-disk-")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={megabytes}M,mode=0777", "tmpfs", str(mount_point)],
+        capture_output=True,
+    )
+    if mounted.returncode != 0:
+        mount_point.rmdir()
+        raise PermissionError(f"cannot mount a tmpfs: {mounted.stderr.decode().strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+        mount_point.rmdir()
+
+
+def fill_disk(folder: Path) -> Path:
+    """A file taking every free byte of `folder`'s filesystem; delete it to free them."""
+    ballast = folder / "ballast"
+    with ballast.open("wb", buffering=0) as file:
+        for chunk in (1 << 20, 4096):  # to the last page
+            with contextlib.suppress(OSError):  # ENOSPC: full at this chunk size
+                while True:
+                    file.write(bytes(chunk))
+    return ballast
 
 
 class PrivateRabbit:

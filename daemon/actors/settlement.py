@@ -2,7 +2,9 @@
 
 It alone writes its users' wallets, positions and orders, so it keeps their state in memory,
 decides a whole batch of orders there, and commits the batch in one transaction. Start and
-restart take the same path: forget everything, reload PENDING orders from the database.
+restart take the same path: forget everything, reload PENDING orders from the database. While
+it runs, a reconciliation pages through the PENDING orders in the database and takes up those of
+its users that nobody handed over (their request failed after the commit, say).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ log = structlog.get_logger(__name__)
 _WAITS_FOR_PRICES = frozenset({"no_price", "stale_price", "stale_fx_rate"})
 _RECENT_LIMIT = 100_000  # order ids remembered as done, to drop redelivered duplicates cheaply
 _STALE_RETRIES = 3
+_CURSOR_START = (datetime(1970, 1, 1, tzinfo=UTC), UUID(int=0))
 
 
 class MarketCalendar(Protocol):
@@ -69,6 +72,9 @@ class SettlementActor:
         resting_check_interval: float = 0.25,
         start_grace: timedelta = timedelta(seconds=10),
         max_open_orders: int = 200,
+        reconcile_interval: float = 5.0,
+        reconcile_page: int = 500,
+        orphan_after: timedelta = timedelta(seconds=5),
     ) -> None:
         self.index = index
         self._partitions = partitions
@@ -90,6 +96,11 @@ class SettlementActor:
         self._resting: dict[UUID, Order] = {}
         self._recent: OrderedDict[UUID, None] = OrderedDict()
         self._last_check = datetime.min.replace(tzinfo=UTC)
+        self._reconcile_interval = reconcile_interval
+        self._reconcile_page = reconcile_page
+        self._orphan_after = orphan_after
+        self._next_reconcile = 0.0
+        self._cursor = _CURSOR_START
         self._log = log.bind(partition=index)
         self.ready = anyio.Event()  # set once recovery is done (again after each restart)
 
@@ -112,6 +123,7 @@ class SettlementActor:
                 # A batch in flight commits or rolls back whole, even during shutdown.
                 await self._handle(commands)
                 await self._check_resting()
+                await self._reconcile()
 
     async def _recover(self) -> None:
         rows = await self._pool.fetch(query("orders_pending"))
@@ -261,32 +273,36 @@ class SettlementActor:
                 self._users.update(await store.load_users(conn, missing))
 
     async def _cancel(self, command: CancelOrder) -> None:
+        # Closed however this ends: if the database fails us, the caller hears it at once.
+        with command.reply:
+            await command.reply.send(await self._cancelled(command))
+
+    async def _cancelled(self, command: CancelOrder) -> Order | None:
         resting = self._resting.get(command.order_id)
         if resting is not None and resting.user_id == command.user_id:
             cancelled = await self._end_resting(resting, "CANCELLED", "user_cancelled")
             if cancelled is not None:
-                await command.reply.send(cancelled)
-                return
+                return cancelled
         # Not resting here: settled already (commands run in order), someone else's, or not yet
         # delivered to us (still in the broker). The last kind can be cancelled in place.
         row = await self._pool.fetchrow(query("orders_get_own"), command.order_id, command.user_id)
         order = order_from_row(row) if row else None
         if order is not None and order.status == "PENDING":
             order = await self._end_resting(order, "CANCELLED", "user_cancelled") or order
-        await command.reply.send(order)
+        return order
 
     async def _end_resting(self, order: Order, status: str, reason: str) -> Order | None:
         """End a resting limit order; None if the database says it had already ended."""
         ended = _end(order, status, reason)
         self._resting.pop(order.id, None)
-        self._remember(order.id)
         try:
             async with self._pool.acquire() as conn:
                 await store.commit(conn, store.Batch(ended=[ended]), self._clock.now())
         except store.StaleState:
+            self._remember(order.id)
             self._log.warning("resting_order_not_pending", order_id=str(order.id))
             return None
-        self._publish(store.Batch(ended=[ended]))
+        self._publish(store.Batch(ended=[ended]))  # remembered as done once it is committed
         return ended
 
     async def _check_resting(self) -> None:
@@ -301,6 +317,36 @@ class SettlementActor:
         for order in candidates:
             del self._resting[order.id]
         await self._settle([SettleOrder(o) for o in candidates])
+
+    async def _reconcile(self) -> None:
+        """Settle PENDING orders of this partition that were never handed over, one page of the
+        database's PENDING orders at a time, while the inbox is empty (so none of them is
+        merely waiting in it) and only those older than `orphan_after` (so none is on its way
+        from the recorder)."""
+        now = anyio.current_time()
+        if now < self._next_reconcile or self._inbox.statistics().current_buffer_used:
+            return
+        self._next_reconcile = now + self._reconcile_interval
+        rows = await self._pool.fetch(
+            query("orders_pending_page"),
+            self._clock.now() - self._orphan_after,
+            *self._cursor,
+            self._reconcile_page,
+        )
+        full = len(rows) == self._reconcile_page
+        self._cursor = (rows[-1]["created_at"], rows[-1]["id"]) if full else _CURSOR_START
+        orphans = [
+            order
+            for order in map(order_from_row, rows)
+            if partition_of(order.user_id, self._partitions) == self.index
+            and order.id not in self._resting
+            and order.id not in self._recent
+        ]
+        for order in orphans:
+            self._log.warning(
+                "order_reconciled", order_id=str(order.id), user_id=str(order.user_id)
+            )
+        await self._settle([SettleOrder(o) for o in orphans])
 
     def _remember(self, order_id: UUID) -> None:
         self._recent[order_id] = None

@@ -1,15 +1,17 @@
-"""Liveness, readiness (database reachable, feeds fresh, settlement recovered) and metrics."""
+"""Liveness, readiness (database writable, feeds fresh, settlement recovered, no actor waiting
+for an outside fault) and metrics."""
 
 from __future__ import annotations
 
-import anyio
 import msgspec
 from litestar import MediaType, Request, Response, get
 
 from daemon.api.context import ctx
-from daemon.sqlfiles import query
 
 FEED_FRESH_SECONDS = 30.0
+# Not ready for this long after the recorder's last group commit the database refused (unless
+# one succeeded since); then ready again, to let orders show whether the fault is over.
+RECORDING_REFUSED_SECONDS = 5.0
 
 
 class Health(msgspec.Struct, frozen=True):
@@ -25,10 +27,12 @@ class FeedState(msgspec.Struct, frozen=True):
 
 class Readiness(msgspec.Struct, frozen=True):
     ready: bool
-    database: bool
+    database: bool  # takes a write now (not merely answers)
+    recording: bool  # no order refused by the database in the last few seconds
     settlement: bool
-    broker: bool | None  # RabbitMQ reachable; null when orders do not go through it
+    broker: bool | None  # RabbitMQ confirming publishes; null when orders do not go through it
     feeds: list[FeedState]
+    waiting_for_outside_fault: list[str]  # actors restarting until an outside fault clears
 
 
 @get("/healthz", tags=["ops"], summary="Liveness: 200 while the daemon serves")
@@ -36,15 +40,15 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
-@get("/readyz", tags=["ops"], summary="Readiness: 200 if the database answers and feeds are fresh")
+@get(
+    "/readyz",
+    tags=["ops"],
+    summary="Readiness: 200 if the database takes writes and feeds are fresh",
+)
 async def readyz(request: Request) -> Response[Readiness]:
     platform = ctx(request.app.state).platform
-    database = False
-    with anyio.move_on_after(2):
-        try:
-            database = await platform.pool.fetchval(query("ping")) == 1
-        except Exception:  # any failure to answer means not ready; the body says so
-            database = False
+    database = await platform.write_probe.writable()
+    recording = not platform.recorder.refused_within(RECORDING_REFUSED_SECONDS)
     feeds = []
     now = platform.clock.now()
     for feeder in platform.feeders:
@@ -56,10 +60,19 @@ async def readyz(request: Request) -> Response[Readiness]:
     settlement = all(actor.ready.is_set() for actor in platform.settlement)
     publisher = platform.order_publisher
     broker = None if publisher is None else publisher.confirming
-    ready = database and settlement and broker is not False and all(f.fresh for f in feeds)
-    body = Readiness(
-        ready=ready, database=database, settlement=settlement, broker=broker, feeds=feeds
+    waiting = platform.faults.waiting
+    ready = (
+        database
+        and recording
+        and settlement
+        and not waiting
+        and broker is not False
+        and all(f.fresh for f in feeds)
     )
+    body = Readiness(
+        ready=ready, database=database, recording=recording, settlement=settlement, broker=broker,
+        feeds=feeds, waiting_for_outside_fault=waiting,
+    )  # fmt: skip
     return Response(body, status_code=200 if ready else 503)
 
 

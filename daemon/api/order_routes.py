@@ -12,9 +12,15 @@ from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from daemon.actors.settlement import order_from_row
 from daemon.api.context import AUTHENTICATED, ctx
-from daemon.api.errors import ConflictError
+from daemon.api.errors import (
+    RETRY_AFTER_SECONDS,
+    ConflictError,
+    database_away,
+    order_not_recorded,
+)
 from daemon.api.views import OrderView, order_view
 from daemon.order_requests import OrderRejected, OrderRequest, build_order
+from daemon.platform import CancelNotRecorded
 from daemon.sqlfiles import query
 from daemon.tickers import TickerError, parse_ticker
 
@@ -49,7 +55,13 @@ class OrderController(Controller):
             order = build_order(data, user_id, platform.instruments, platform.clock.now())
         except OrderRejected as exc:
             raise ClientException(str(exc)) from None
-        stored, _ = await context.submit(order)
+        try:
+            stored, _ = await context.submit(order)
+        except Exception as exc:
+            answer = order_not_recorded(exc, order.client_order_id)
+            if answer is None:
+                raise
+            raise answer from exc
         return order_view(stored)
 
     @get("/", summary="Your orders, newest first")
@@ -86,7 +98,13 @@ class OrderController(Controller):
     async def cancel(
         self, request: Request, user_id: NamedDependency[UUID], order_id: FromPath[str]
     ) -> OrderView:
-        order = await ctx(request.app.state).platform.cancel(user_id, _order_id(order_id))
+        try:
+            order = await ctx(request.app.state).platform.cancel(user_id, _order_id(order_id))
+        except CancelNotRecorded:
+            raise database_away(
+                f"the cancellation of {order_id} could not be recorded now (the database is "
+                f"unavailable); the order is as it was: send it again in {RETRY_AFTER_SECONDS} s"
+            ) from None
         if order is None:
             raise NotFoundException(f"you have no order {order_id}")
         if order.status != "CANCELLED" or order.reason != "user_cancelled":
