@@ -93,3 +93,19 @@ async def test_a_stop_signal_mid_burst_drains_and_loses_nothing(
         await assert_books_balance(pool, user_ids)
     finally:
         assert await anyio.to_thread.run_sync(daemon.stop) == 0
+
+
+async def test_ctrl_c_pressed_twice_still_drains_and_exits_cleanly(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A second SIGINT during the drain is logged, not a KeyboardInterrupt traceback."""
+    daemon = DaemonProcess(tmp_path, database_url, PAPERTRADE_FEEDS="sim")
+    await anyio.to_thread.run_sync(daemon.start)
+    assert daemon.proc is not None
+    daemon.proc.send_signal(signal.SIGINT)
+    await anyio.sleep(0.05)
+    assert await anyio.to_thread.run_sync(daemon.stop, 30, signal.SIGINT) == 0
+    log = daemon.log.read_text()
+    assert "shutdown_requested" in log
+    assert "Traceback" not in log
+    assert "KeyboardInterrupt" not in log
