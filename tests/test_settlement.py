@@ -335,12 +335,14 @@ async def test_an_order_ended_behind_settlements_back_is_never_filled(database_u
         platform.book.update(quote(clock, BTC, "150000000"))
         user = await new_user(platform)
         order = await submit(platform, user, BTC, "BUY", "0.001", limit_price="100000000")
-        # Another process (an admin tool, a second daemon by mistake) ends it meanwhile.
-        await platform.pool.execute(
-            "UPDATE orders SET status = 'CANCELLED', reason = 'account_reset' WHERE id = $1",
-            order.id,
-        )
+        # Another process (an admin tool, a second daemon by mistake) ends it meanwhile. The
+        # actor may notice at its next look at its resting orders, whenever that is: capture
+        # from the moment the database changes.
         with structlog.testing.capture_logs() as logs:
+            await platform.pool.execute(
+                "UPDATE orders SET status = 'CANCELLED', reason = 'account_reset' WHERE id = $1",
+                order.id,
+            )
             platform.book.update(quote(clock, BTC, "99000000"))  # now the limit is crossed
             clock.advance(1)
             later = await place(platform, user, BTC, "BUY", "0.001")  # settles after the retry
