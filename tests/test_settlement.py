@@ -205,7 +205,7 @@ async def test_limit_order_expires(database_url: str) -> None:
     ) as platform:
         user = await new_user(platform)
         platform.book.update(quote(clock, BTC, "150000000"))
-        order = await submit(platform, user, BTC, "BUY", "0.001", limit_price="1000")
+        order = await submit(platform, user, BTC, "BUY", "0.001", limit_price="10000000")
         clock.advance(3600)
         ended = await outcome(platform, order.id)
         assert (ended.status, ended.reason) == ("CANCELLED", "expired")
@@ -353,3 +353,15 @@ async def test_an_order_ended_behind_settlements_back_is_never_filled(database_u
         assert (row["status"], row["reason"]) == ("CANCELLED", "account_reset")
         assert await ledger_rows(platform, order.id) == 0
         assert await position(platform, user, BTC) == (Decimal("0.001"), Decimal("99000000"))
+
+
+async def test_a_crypto_order_below_upbits_minimum_fails_at_settlement(database_url: str) -> None:
+    """Built where no price was known (as the edge does), it is checked when it is decided."""
+    clock = TestClock(KRX_OPEN)
+    async with running_platform(database_url, clock) as platform:
+        user = await new_user(platform)
+        platform.book.update(quote(clock, BTC, "150000000"))
+        order = await submit(platform, user, BTC, "BUY", "0.00001")
+        ended = await outcome(platform, order.id)
+        assert (ended.status, ended.reason) == ("FAILED", "below_minimum")
+        assert await wallet(platform, user) == INITIAL
