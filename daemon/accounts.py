@@ -223,12 +223,19 @@ async def set_password(pool: asyncpg.Pool, username: str, password: str) -> uuid
     return user_id
 
 
-async def check_username_free(pool: asyncpg.Pool, username: str) -> None:
-    """Raise AccountError if `username` is malformed or taken (before asking for a password)."""
+async def check_names_free(pool: asyncpg.Pool, username: str, nickname: str) -> None:
+    """Raise AccountError if `username` or `nickname` is malformed or taken (checked before a
+    password is asked for; create_user checks both again, in its transaction)."""
     if not USERNAME.fullmatch(username):
         raise AccountError("username must be 3 to 32 characters: lowercase letters, digits, _")
     if await pool.fetchrow(query("users_by_username"), username) is not None:
         raise AccountError(f"username {username!r} is taken; choose another", 409)
+    nickname = visible_nickname(nickname)
+    if await pool.fetchrow(query("users_nickname_taken"), nickname) is not None:
+        raise AccountError(
+            f"nickname {nickname!r} is taken (letter case aside); choose another with --nickname",
+            409,
+        )
 
 
 async def reset_account(pool: asyncpg.Pool, username: str, initial_cash: Decimal) -> None:

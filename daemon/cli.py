@@ -69,7 +69,7 @@ async def run_user(settings: Settings, args: argparse.Namespace) -> None:
     try:
         match args.user_command:
             case "add":
-                await accounts.check_username_free(pool, args.username)
+                await accounts.check_names_free(pool, args.username, args.nickname or args.username)
                 user = await accounts.create_user(
                     pool,
                     args.username,

@@ -35,4 +35,7 @@ def test_a_taken_username_is_refused_before_the_password_prompt(
     assert "password" not in again.stderr.replace("username 'alice' is taken", "")
     bad = user_add(database_url, tmp_path, "No Spaces", stdin=None)
     assert "username must be 3 to 32 characters" in bad.stderr
-    assert "Traceback" not in bad.stderr + again.stderr
+    nickname = user_add(database_url, tmp_path, "bob", "--nickname", "ALICE", stdin=None)
+    assert "nickname 'ALICE' is taken" in nickname.stderr
+    assert "password" not in nickname.stderr.replace("choose another", "")
+    assert "Traceback" not in bad.stderr + again.stderr + nickname.stderr

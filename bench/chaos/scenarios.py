@@ -91,22 +91,22 @@ async def _under_load(
     return await outcome(name, rig, load, None if done is None else done - cleared, note)
 
 
-def _edge(name: str, inject: Callable[[Rig], Fault], clear: Callable[[Rig], Fault],
-          hold: Callable[[Options], float] = lambda _: 2.0):  # type: ignore[no-untyped-def]  # fmt: skip
-    async def scenario(options: Options) -> Outcome:
-        async with Rig(name, True, options.keep_logs) as rig:
-            return await _under_load(name, rig, options, inject(rig), clear(rig), hold(options))
+def _under_fault(edge: bool):  # type: ignore[no-untyped-def]
+    """A maker of scenarios that inject a fault under load, in edge mode or single-host mode."""
 
-    return scenario
+    def make(name: str, inject: Callable[[Rig], Fault], clear: Callable[[Rig], Fault],
+             hold: Callable[[Options], float] = lambda _: 2.0):  # type: ignore[no-untyped-def]  # fmt: skip
+        async def scenario(options: Options) -> Outcome:
+            async with Rig(name, edge, options.keep_logs) as rig:
+                return await _under_load(name, rig, options, inject(rig), clear(rig), hold(options))
+
+        return scenario
+
+    return make
 
 
-def _single(name: str, inject: Callable[[Rig], Fault], clear: Callable[[Rig], Fault],
-            hold: Callable[[Options], float] = lambda _: 2.0):  # type: ignore[no-untyped-def]  # fmt: skip
-    async def scenario(options: Options) -> Outcome:
-        async with Rig(name, False, options.keep_logs) as rig:
-            return await _under_load(name, rig, options, inject(rig), clear(rig), hold(options))
-
-    return scenario
+_edge = _under_fault(edge=True)
+_single = _under_fault(edge=False)
 
 
 def _read_only(on: bool) -> Callable[[Rig], Fault]:

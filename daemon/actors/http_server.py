@@ -15,6 +15,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.exceptions import InvalidState
 from websockets.protocol import State
 
+from daemon.api.unfinished import answer_unfinished
 from daemon.api.ws_route import SEND_BATCH
 from daemon.http_limits import HttpLimits, limited_http_protocol
 from daemon.startup import StartupError
@@ -88,7 +89,7 @@ class _WebSocketProtocol(WebSocketsSansIOProtocol):
 
 class HttpServer:
     def __init__(self, app: ASGIApp, host: str, port: int) -> None:
-        self._app = app
+        self._app = answer_unfinished(app)
         self._host = host
         self._port = port
         self.port: int | None = None  # the bound port (useful when asked for port 0)
