@@ -10,6 +10,7 @@ from decimal import Decimal, localcontext
 
 import msgspec
 
+from daemon.engine.exchange_rules import UPBIT_MIN_ORDER_KRW
 from daemon.fees import fee_for
 from daemon.messages import FxRate, Order, Quote
 from daemon.money import MONEY_CONTEXT, MoneyError, check_fits, round_money
@@ -93,6 +94,8 @@ def _decide(order: Order, market: MarketState, cash_krw: Decimal, position: Posi
     ):
         return REST
 
+    if order.ticker_id.startswith("CRYPTO-") and order.quantity * price < UPBIT_MIN_ORDER_KRW:
+        return Rejection("below_minimum")  # the door could not check it without a price
     try:
         total = round_money(price * order.quantity * rate)
         fee = fee_for(total, market.fee_rate)

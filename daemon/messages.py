@@ -80,7 +80,14 @@ class CancelOrder(msgspec.Struct, frozen=True):
     reply: anyio.abc.ObjectSendStream[Order | None]
 
 
-SettlementCommand = SettleOrder | CancelOrder
+class WakeResting(msgspec.Struct, frozen=True):
+    """Quotes moved tickers this partition has resting orders in: decide the ones they cross.
+
+    Sent into its own inbox by the settlement actor's market watcher (at most one waiting), so
+    a quote wakes the actor without cancelling its wait for commands."""
+
+
+SettlementCommand = SettleOrder | CancelOrder | WakeResting
 
 
 class CandleBar(msgspec.Struct, frozen=True, kw_only=True):

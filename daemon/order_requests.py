@@ -1,6 +1,9 @@
 """Turning what a client sends into a PENDING Order, or a refusal a person can act on.
 
-Shared by the daemon's HTTP API and the edge intake, so both accept exactly the same orders.
+Shared by the daemon's HTTP API, the edge and the intake's re-validation, so all accept exactly
+the same orders. The exchange rules that need no price (lots, ticks, Upbit's minimum for a
+LIMIT) are checked everywhere; those that need one (KRX daily limits from the previous close,
+Upbit's minimum for a MARKET order) only where the caller knows the price (`DoorPrices`).
 """
 
 from __future__ import annotations
@@ -9,14 +12,23 @@ import re
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Literal
+from decimal import Decimal
+from typing import Annotated, Final, Literal
 
 import msgspec
 
+from daemon.engine.costs import trade_date
+from daemon.engine.exchange_rules import (
+    ExchangeRuleError,
+    check_minimum,
+    check_prices,
+    check_quantity,
+    krx_price_limits,
+)
 from daemon.instruments import Instrument
 from daemon.messages import Order
 from daemon.money import DECIMAL_STRING_PATTERN, QUANTUM, MoneyError, parse_decimal_string
-from daemon.tickers import TickerError, parse_ticker
+from daemon.tickers import TickerError, TickerId, parse_ticker
 
 # Printable ASCII without spaces: safe in logs, URLs and headers.
 _CLIENT_ORDER_ID = re.compile(r"[!-~]{1,64}")
@@ -50,6 +62,19 @@ class OrderRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     client_order_id: str | None = None
 
 
+class DoorPrices(msgspec.Struct, frozen=True, kw_only=True):
+    """What the daemon knows of an instrument's price when an order arrives (the edge: nothing).
+
+    `touch` is what a MARKET order would trade at now (a fresh quote's ask for a BUY, bid for a
+    SELL); `prev_close` is today's base of the KRX daily limits."""
+
+    touch: Decimal | None = None
+    prev_close: Decimal | None = None
+
+
+NO_PRICES: Final = DoorPrices()
+
+
 def order_id_for(user_id: uuid.UUID, client_order_id: str | None) -> uuid.UUID:
     """UUIDv5 of (user, client_order_id) when given, so a retry is the same order; else random."""
     if client_order_id is None:
@@ -62,6 +87,7 @@ def build_order(
     user_id: uuid.UUID,
     instruments: Mapping[str, Instrument],
     now: datetime,
+    prices: DoorPrices = NO_PRICES,
 ) -> Order:
     """Validate `request` completely and return the PENDING order it asks for."""
     try:
@@ -97,6 +123,10 @@ def build_order(
         raise OrderRejected(
             "client_order_id must be 1 to 64 printable ASCII characters without spaces"
         )
+    try:
+        _check_exchange_rules(request.type, ticker, quantity, limit_price, now, prices)
+    except ExchangeRuleError as exc:
+        raise OrderRejected(str(exc)) from None
     return Order(
         id=order_id_for(user_id, request.client_order_id),
         user_id=user_id,
@@ -110,3 +140,22 @@ def build_order(
         currency=instrument.currency,
         created_at=now,
     )
+
+
+def _check_exchange_rules(
+    order_type: str,
+    ticker: TickerId,
+    quantity: Decimal,
+    limit_price: Decimal | None,
+    now: datetime,
+    prices: DoorPrices,
+) -> None:
+    on = trade_date(ticker.market, now)
+    check_quantity(ticker, order_type, quantity)
+    limits = None
+    if ticker.market == "KRX" and prices.prev_close is not None:
+        limits = krx_price_limits(ticker, prices.prev_close, on)
+    check_prices(ticker, {"limit_price": limit_price}, on, limits)
+    price = limit_price if limit_price is not None else prices.touch
+    if price is not None:
+        check_minimum(ticker, quantity, price)

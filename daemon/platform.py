@@ -54,6 +54,7 @@ log = structlog.get_logger(__name__)
 
 MARKET_BUFFER = 10_000
 SETTLEMENT_BUFFER = 100_000
+SETTLEMENT_QUOTES = 10_000  # quotes a settlement actor may lag behind before the hub drops some
 
 
 class CancelNotRecorded(RuntimeError):
@@ -107,6 +108,8 @@ class Platform:
                     clock=clock,
                     inbox=receive,
                     publish=self.publish_order,
+                    market=self.subscribe_market(f"settlement_{index}", SETTLEMENT_QUOTES),
+                    wake=send,
                     limit_order_ttl=timedelta(hours=settings.limit_order_ttl_hours),
                     max_open_orders=settings.max_open_orders,
                 )

@@ -120,9 +120,18 @@ def quote(
     )
 
 
+async def tick(platform: Platform, data: Quote) -> None:
+    """Publish `data` through the market hub, as a feeder does (it wakes resting orders), and
+    wait until the price book has it."""
+    await platform.market_in.send(data)
+    with anyio.fail_after(10):
+        while platform.book.quote(data.ticker_id) != data:  # noqa: ASYNC110
+            await anyio.sleep(0.005)
+
+
 def usd_krw(clock: TestClock, rate: str) -> FxRate:
     now = clock.now()
     return FxRate(pair="USD/KRW", rate=Decimal(rate), ts=now, received_at=now, source="test")
 
 
-__all__ = ["KRX_OPEN", "US_OPEN", "Platform", "quote", "running_platform", "usd_krw"]
+__all__ = ["KRX_OPEN", "US_OPEN", "Platform", "quote", "running_platform", "tick", "usd_krw"]

@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+import anyio
 import pytest
 import structlog
 
 from daemon.clock import TestClock
 from daemon.messages import SettleOrder
 from daemon.order_requests import OrderRequest, build_order
-from tests.conftest import KRX_OPEN, US_OPEN, quote, running_platform, usd_krw
+from tests.conftest import KRX_OPEN, US_OPEN, quote, running_platform, tick, usd_krw
+from tests.fakes.waiting import eventually
 from tests.settlement_helpers import (
     INITIAL,
     ledger_rows,
@@ -167,14 +169,23 @@ async def test_limit_order_rests_until_the_price_crosses(database_url: str) -> N
         user = await new_user(platform)
         platform.book.update(quote(clock, BTC, "150000000", ask="150010000"))
         order = await submit(platform, user, BTC, "BUY", "0.01", limit_price="149000000")
+        await eventually(lambda: sum(a.resting_orders for a in platform.settlement) == 1)
         clock.advance(1)
-        platform.book.update(quote(clock, BTC, "149500000", ask="149600000"))
+        await tick(platform, quote(clock, BTC, "149500000", ask="149600000"))
         clock.advance(1)
         assert (
             await platform.pool.fetchval("SELECT status FROM orders WHERE id = $1", order.id)
             == "PENDING"
         )
+        # Only a tick wakes it (no timer re-settles resting orders): a quote crossing the limit
+        # put straight into the book, as no feeder does, leaves it resting.
         platform.book.update(quote(clock, BTC, "148000000", ask="148500000"))
+        await anyio.sleep(1)
+        assert (
+            await platform.pool.fetchval("SELECT status FROM orders WHERE id = $1", order.id)
+            == "PENDING"
+        )
+        await tick(platform, quote(clock, BTC, "148000000", ask="148500000"))
         clock.advance(1)
         filled = await outcome(platform, order.id)
         assert filled.status == "FILLED"
@@ -205,7 +216,7 @@ async def test_limit_order_expires(database_url: str) -> None:
     ) as platform:
         user = await new_user(platform)
         platform.book.update(quote(clock, BTC, "150000000"))
-        order = await submit(platform, user, BTC, "BUY", "0.001", limit_price="1000")
+        order = await submit(platform, user, BTC, "BUY", "0.001", limit_price="10000000")
         clock.advance(3600)
         ended = await outcome(platform, order.id)
         assert (ended.status, ended.reason) == ("CANCELLED", "expired")
@@ -232,7 +243,7 @@ async def test_pending_orders_are_settled_after_a_restart(database_url: str) -> 
     async with running_platform(database_url, clock) as platform:
         # The book is empty at start: recovered market orders wait for a first price.
         clock.advance(2)
-        platform.book.update(quote(clock, BTC, "150000000"))
+        await tick(platform, quote(clock, BTC, "150000000"))
         settled = await outcomes(platform, pending)
         assert {o.status for o in settled.values()} == {"FILLED"}
         assert await ledger_rows(platform, *pending) == 3
@@ -355,3 +366,15 @@ async def test_an_order_ended_behind_settlements_back_is_never_filled(database_u
         assert (row["status"], row["reason"]) == ("CANCELLED", "account_reset")
         assert await ledger_rows(platform, order.id) == 0
         assert await position(platform, user, BTC) == (Decimal("0.001"), Decimal("99000000"))
+
+
+async def test_a_crypto_order_below_upbits_minimum_fails_at_settlement(database_url: str) -> None:
+    """Built where no price was known (as the edge does), it is checked when it is decided."""
+    clock = TestClock(KRX_OPEN)
+    async with running_platform(database_url, clock) as platform:
+        user = await new_user(platform)
+        platform.book.update(quote(clock, BTC, "150000000"))
+        order = await submit(platform, user, BTC, "BUY", "0.00001")
+        ended = await outcome(platform, order.id)
+        assert (ended.status, ended.reason) == ("FAILED", "below_minimum")
+        assert await wallet(platform, user) == INITIAL

@@ -5,6 +5,11 @@ decides a whole batch of orders there, and commits the batch in one transaction.
 restart take the same path: forget everything, reload PENDING orders from the database. While
 it runs, a reconciliation pages through the PENDING orders in the database and takes up those of
 its users that nobody handed over (their request failed after the commit, say).
+
+Resting orders are woken by the market, not by a timer: the actor watches every quote (a
+bounded stream from the market hub) and, after a tick of a ticker it has resting orders in,
+decides again only the orders that tick crosses (`RestingIndex`). Expiries come from a heap
+(`ExpiryQueue`), so nothing scans every resting order.
 """
 
 from __future__ import annotations
@@ -20,13 +25,24 @@ import anyio
 import asyncpg
 import msgspec
 import structlog
-from anyio.abc import ObjectReceiveStream
+from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from daemon import settlement_store as store
 from daemon.clock import Clock
+from daemon.engine.expiry_queue import ExpiryQueue
+from daemon.engine.resting_index import Book, RestingIndex
 from daemon.fills import NO_POSITION, Fill, MarketState, Rejection, Rest, decide
 from daemon.instruments import Instrument
-from daemon.messages import CancelOrder, Order, OrderEvent, SettlementCommand, SettleOrder
+from daemon.messages import (
+    CancelOrder,
+    MarketData,
+    Order,
+    OrderEvent,
+    Quote,
+    SettlementCommand,
+    SettleOrder,
+    WakeResting,
+)
 from daemon.price_book import PriceBook
 from daemon.sqlfiles import query
 
@@ -37,6 +53,7 @@ log = structlog.get_logger(__name__)
 _WAITS_FOR_PRICES = frozenset({"no_price", "stale_price", "stale_fx_rate"})
 _RECENT_LIMIT = 100_000  # order ids remembered as done, to drop redelivered duplicates cheaply
 _STALE_RETRIES = 3
+WAKE = WakeResting()
 _CURSOR_START = (datetime(1970, 1, 1, tzinfo=UTC), UUID(int=0))
 
 
@@ -67,9 +84,11 @@ class SettlementActor:
         clock: Clock,
         inbox: ObjectReceiveStream[SettlementCommand],
         publish: Callable[[OrderEvent], None] | None = None,
+        market: ObjectReceiveStream[MarketData] | None = None,
+        wake: ObjectSendStream[SettlementCommand] | None = None,
         limit_order_ttl: timedelta = timedelta(days=7),
         max_batch: int = 1000,
-        resting_check_interval: float = 0.25,
+        idle_interval: float = 0.25,  # how often an idle actor looks at the clock (expiries)
         start_grace: timedelta = timedelta(seconds=10),
         max_open_orders: int = 200,
         reconcile_interval: float = 5.0,
@@ -88,14 +107,20 @@ class SettlementActor:
         self._publish_event = publish
         self._limit_ttl = limit_order_ttl
         self._max_batch = max_batch
-        self._check_interval = resting_check_interval
+        self._idle_interval = idle_interval
         self._start_grace = start_grace
         self._max_open_orders = max_open_orders  # resting orders per user
         self._grace_until = datetime.min.replace(tzinfo=UTC)
         self._users: dict[UUID, store.UserState] = {}
         self._resting: dict[UUID, Order] = {}
+        self._index = RestingIndex()  # resting orders by the price that wakes them
+        self._expiries = ExpiryQueue()
+        self._waiting_for_prices: dict[UUID, None] = {}  # market orders resting in the grace
+        self._quotes = market
+        self._wake = wake  # the sending end of this actor's own inbox, for WakeResting
+        self._wake_sent = False  # a WakeResting is in the inbox, not yet taken
+        self._moved: set[str] = set()  # tickers quoted since their resting orders were checked
         self._recent: OrderedDict[UUID, None] = OrderedDict()
-        self._last_check = datetime.min.replace(tzinfo=UTC)
         self._reconcile_interval = reconcile_interval
         self._reconcile_page = reconcile_page
         self._orphan_after = orphan_after
@@ -111,9 +136,21 @@ class SettlementActor:
     async def run(self) -> None:
         self._users.clear()
         self._resting.clear()
+        self._index = RestingIndex()
+        self._expiries = ExpiryQueue()
+        self._waiting_for_prices.clear()
+        self._moved.clear()
+        self._wake_sent = False
         self._grace_until = self._clock.now() + self._start_grace
-        await self._recover()
-        self.ready.set()
+        async with anyio.create_task_group() as tg:
+            if self._quotes is not None:
+                tg.start_soon(self._watch_market, self._quotes)
+            await self._recover()
+            self.ready.set()
+            await self._serve()
+            tg.cancel_scope.cancel()
+
+    async def _serve(self) -> None:
         while True:
             commands = await self._next_commands()
             if commands is None:
@@ -122,8 +159,22 @@ class SettlementActor:
             with anyio.CancelScope(shield=True):
                 # A batch in flight commits or rolls back whole, even during shutdown.
                 await self._handle(commands)
-                await self._check_resting()
+                await self._wake_moved()
+                await self._expire()
+                await self._end_grace()
                 await self._reconcile()
+
+    async def _watch_market(self, market: ObjectReceiveStream[MarketData]) -> None:
+        """Note each ticker quoted that has resting orders here, and cut the wait short."""
+        async for data in market:
+            if isinstance(data, Quote) and self._index.has_ticker(data.ticker_id):
+                self._moved.add(data.ticker_id)
+                if self._wake is not None and not self._wake_sent:
+                    try:
+                        self._wake.send_nowait(WAKE)
+                        self._wake_sent = True
+                    except anyio.WouldBlock:
+                        pass  # the inbox is full: moved tickers are looked at after that batch
 
     async def _recover(self) -> None:
         rows = await self._pool.fetch(query("orders_pending"))
@@ -135,7 +186,7 @@ class SettlementActor:
 
     async def _next_commands(self) -> list[SettlementCommand] | None:
         commands: list[SettlementCommand] = []
-        with anyio.move_on_after(self._check_interval):
+        with anyio.move_on_after(self._idle_interval):
             try:
                 commands.append(await self._inbox.receive())
             except anyio.EndOfStream:
@@ -157,6 +208,8 @@ class SettlementActor:
                     await self._settle(run)
                     run = []
                     await self._cancel(command)
+                case WakeResting():
+                    self._wake_sent = False  # _wake_moved runs after this batch
         await self._settle(run)
 
     async def _settle(self, commands: list[SettleOrder]) -> None:
@@ -224,7 +277,7 @@ class SettlementActor:
                 await store.commit(conn, batch, now)
         self._users.update(scratch)
         for order in resting:
-            self._resting[order.id] = order
+            self._rest(order, waits_for_prices=order.type == "MARKET")
         self._publish(batch)
 
     def _apply_fill(
@@ -251,6 +304,20 @@ class SettlementActor:
             filled_at=now,
         )
         batch.filled.append((filled, fill.cash_delta))
+
+    def _rest(self, order: Order, *, waits_for_prices: bool) -> None:
+        self._resting[order.id] = order
+        self._index.add(order.id, order.ticker_id, _index_keys(order))
+        if waits_for_prices:
+            self._waiting_for_prices[order.id] = None
+        else:
+            self._expiries.set(order.id, order.created_at + self._limit_ttl)
+
+    def _unrest(self, order_id: UUID) -> Order | None:
+        self._index.remove(order_id)
+        self._expiries.remove(order_id)
+        self._waiting_for_prices.pop(order_id, None)
+        return self._resting.pop(order_id, None)
 
     def _market(self, order: Order) -> MarketState:
         instrument = self._instruments.get(order.ticker_id)
@@ -294,7 +361,7 @@ class SettlementActor:
     async def _end_resting(self, order: Order, status: str, reason: str) -> Order | None:
         """End a resting limit order; None if the database says it had already ended."""
         ended = _end(order, status, reason)
-        self._resting.pop(order.id, None)
+        self._unrest(order.id)
         try:
             async with self._pool.acquire() as conn:
                 await store.commit(conn, store.Batch(ended=[ended]), self._clock.now())
@@ -305,18 +372,31 @@ class SettlementActor:
         self._publish(store.Batch(ended=[ended]))  # remembered as done once it is committed
         return ended
 
-    async def _check_resting(self) -> None:
-        now = self._clock.now()
-        if not self._resting or now - self._last_check < timedelta(seconds=self._check_interval):
+    async def _wake_moved(self) -> None:
+        """Decide again the resting orders the latest quote of each moved ticker crosses."""
+        moved, self._moved = self._moved, set()
+        woken: list[Order] = []
+        for ticker_id in moved:
+            quote = self._book.quote(ticker_id)
+            if quote is None:
+                continue
+            crossed = self._index.crossed(ticker_id, last=quote.price, bid=quote.bid, ask=quote.ask)
+            woken += [order for order_id in crossed if (order := self._unrest(order_id))]
+        await self._settle([SettleOrder(o) for o in woken])
+
+    async def _expire(self) -> None:
+        for order_id in self._expiries.pop_due(self._clock.now()):
+            order = self._resting.get(order_id)
+            if order is not None:
+                await self._end_resting(order, "CANCELLED", "expired")
+
+    async def _end_grace(self) -> None:
+        """Once the start-up grace is over, market orders still waiting for a price are decided
+        (they fail if there is none): a ticker that never quotes must not keep them open."""
+        if not self._waiting_for_prices or self._clock.now() < self._grace_until:
             return
-        self._last_check = now
-        expired = [o for o in self._resting.values() if now - o.created_at >= self._limit_ttl]
-        for order in expired:
-            await self._end_resting(order, "CANCELLED", "expired")
-        candidates = list(self._resting.values())
-        for order in candidates:
-            del self._resting[order.id]
-        await self._settle([SettleOrder(o) for o in candidates])
+        waiting = [o for o in map(self._unrest, list(self._waiting_for_prices)) if o]
+        await self._settle([SettleOrder(o) for o in waiting])
 
     async def _reconcile(self) -> None:
         """Settle PENDING orders of this partition that were never handed over, one page of the
@@ -369,6 +449,13 @@ class SettlementActor:
             )
             if self._publish_event is not None:
                 self._publish_event(OrderEvent(order))
+
+
+def _index_keys(order: Order) -> dict[Book, Decimal]:
+    """A resting limit is woken by prices reaching its limit; a market order by any quote."""
+    if order.limit_price is None:
+        return {}
+    return {"buy_limit" if order.side == "BUY" else "sell_limit": order.limit_price}
 
 
 def _end(order: Order, status: str, reason: str) -> Order:

@@ -19,6 +19,7 @@ from daemon.api.errors import (
     order_not_recorded,
 )
 from daemon.api.views import OrderView, order_view
+from daemon.door_prices import door_prices
 from daemon.order_requests import OrderRejected, OrderRequest, build_order
 from daemon.platform import CancelNotRecorded
 from daemon.sqlfiles import query
@@ -52,7 +53,9 @@ class OrderController(Controller):
         context = ctx(request.app.state)
         platform = context.platform
         try:
-            order = build_order(data, user_id, platform.instruments, platform.clock.now())
+            now = platform.clock.now()
+            prices = door_prices(platform.book, platform.calendar, data.ticker_id, data.side, now)
+            order = build_order(data, user_id, platform.instruments, now, prices)
         except OrderRejected as exc:
             raise ClientException(str(exc)) from None
         try:

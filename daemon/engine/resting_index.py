@@ -56,6 +56,13 @@ class RestingIndex:
     def __contains__(self, order_id: object) -> bool:
         return order_id in self._where
 
+    def has_ticker(self, ticker_id: str) -> bool:
+        """Whether any order of `ticker_id` is indexed (a tick of another ticker wakes nothing)."""
+        ticker = self._tickers.get(ticker_id)
+        return ticker is not None and (
+            bool(ticker.every_tick) or any(ticker.books[book] for book in BOOKS)
+        )
+
     def add(self, order_id: UUID, ticker_id: str, keys: Mapping[Book, Decimal]) -> None:
         """Index an order under `keys` (book → price); no keys: woken by every tick of the ticker."""
         if order_id in self._where:

@@ -17,7 +17,7 @@ async def test_orders_past_the_cap_fail_with_a_reason(database_url: str, tmp_pat
         greedy = await api.user("greedy_1")
         modest = await api.user("modest_1")
         body = {"ticker_id": BTC, "side": "BUY", "type": "LIMIT", "quantity": "0.001",
-                "limit_price": "1000"}  # fmt: skip
+                "limit_price": "10000000"}  # fmt: skip
         placed = [
             (await api.client.post("/api/orders", json=body, headers=greedy)).json()
             for _ in range(5)

@@ -95,10 +95,10 @@ async def test_cancel_pending_limit_then_409_after(api: Api) -> None:
         "side": "BUY",
         "type": "LIMIT",
         "quantity": "0.001",
-        "limit_price": "1000",
+        "limit_price": "10000000",
     }
     order = (await api.client.post("/api/orders", json=body, headers=headers)).json()
-    assert order["limit_price"] == "1000.00000000"
+    assert order["limit_price"] == "10000000.00000000"
     cancelled = await api.client.delete(f"/api/orders/{order['id']}", headers=headers)
     assert cancelled.status_code == 200
     assert (cancelled.json()["status"], cancelled.json()["reason"]) == (

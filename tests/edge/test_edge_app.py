@@ -73,7 +73,7 @@ async def test_a_repeated_client_order_id_with_another_body_is_409(
         first = await edge.post(buy("0.001", client_order_id="c-1"), keys.headers(ALICE))
         changed = await edge.post(buy("0.002", client_order_id="c-1"), keys.headers(ALICE))
         limit = await edge.post(
-            buy(client_order_id="c-1", type="LIMIT", limit_price="1"), keys.headers(ALICE)
+            buy(client_order_id="c-1", type="LIMIT", limit_price="10000000"), keys.headers(ALICE)
         )
         same = await edge.post(buy("0.001", client_order_id="c-1"), keys.headers(ALICE))
     assert (first.status_code, changed.status_code, limit.status_code) == (202, 409, 409)
@@ -155,6 +155,10 @@ async def test_forged_expired_or_missing_tokens_are_401(
         (buy(quantity="0.000000001"), "quantity"),
         (buy(type="LIMIT"), "limit_price"),
         (buy(surprise=1), "surprise"),
+        # Exchange rules that need no price: the edge refuses them as the daemon does.
+        (buy(ticker_id="KRX-STOCK-005930", quantity="1.5"), "whole shares; send 1 or 2"),
+        (buy(type="LIMIT", limit_price="150000500"), "150000000 or 150001000"),
+        (buy(quantity="0.00001", type="LIMIT", limit_price="100000000"), "minimum"),
     ],
 )
 async def test_bad_orders_are_400_as_at_the_daemon(

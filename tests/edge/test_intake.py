@@ -224,7 +224,9 @@ async def test_forged_altered_and_invalid_messages_are_dead_lettered_and_change_
         running_daemon(database_url, queue, clock, tmp_path) as platform,
         running_edge(queue, keys, clock) as edge,
     ):
-        resting = (await edge.post(buy(type="LIMIT", limit_price="1"), keys.headers(victim))).json()
+        resting = (
+            await edge.post(buy(type="LIMIT", limit_price="10000000"), keys.headers(victim))
+        ).json()
         await eventually(lambda: sum(a.resting_orders for a in platform.settlement) == 1)
         bad = {
             "unreadable": b'{"version": 99}',

@@ -20,7 +20,7 @@ NOW = datetime(2026, 11, 25, 1, 2, 3, 456789, tzinfo=UTC)
 
 def order() -> Order:
     request = OrderRequest(
-        ticker_id="US-STOCK-BRK.B", side="BUY", type="LIMIT", quantity="0.12345678",
+        ticker_id="US-STOCK-BRK.B", side="BUY", type="LIMIT", quantity="12",
         limit_price="499.99", client_order_id="c-1",
     )  # fmt: skip
     return build_order(request, uuid.uuid4(), INSTRUMENTS, NOW)
@@ -35,7 +35,7 @@ def test_a_request_survives_the_trip_exactly_and_rebuilds_the_same_order() -> No
     assert as_json["version"] == 2
     assert as_json["token"] == "the.token"
     assert as_json["accepted_at"] == "2026-11-25T01:02:03.456789Z"
-    assert as_json["request"]["quantity"] == "0.12345678"  # decimals as strings, never floats
+    assert as_json["request"]["limit_price"] == "499.99000000"  # decimals as strings, never floats
     assert "currency" not in as_json["request"]  # the daemon derives it
     again = build_order(order_wire.decode(body).request, placed.user_id, INSTRUMENTS, NOW)
     assert again == placed

@@ -106,3 +106,16 @@ def test_exactly_at_the_price_counts_as_crossed() -> None:
     for book, order_id in ids.items():
         index.add(order_id, "T", {book: D(100)})
     assert set(index.crossed("T", last=D(100), bid=D(100), ask=D(100))) == set(ids.values())
+
+
+def test_has_ticker_only_while_an_order_of_it_is_indexed() -> None:
+    index = RestingIndex()
+    order_id = uuid.uuid4()
+    assert not index.has_ticker("CRYPTO-COIN-BTC")
+    index.add(order_id, "CRYPTO-COIN-BTC", {"buy_limit": D("100")})
+    assert index.has_ticker("CRYPTO-COIN-BTC")
+    assert not index.has_ticker("CRYPTO-COIN-ETH")
+    index.remove(order_id)
+    assert not index.has_ticker("CRYPTO-COIN-BTC")
+    index.add(order_id, "CRYPTO-COIN-BTC", {})  # an every-tick order
+    assert index.has_ticker("CRYPTO-COIN-BTC")
