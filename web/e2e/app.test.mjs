@@ -245,8 +245,9 @@ describe('papertrade web app', { concurrency: false }, () => {
     await go(page, `/i/${BTC}`);
     await page.waitForSelector('[data-testid=quantity]');
     await page.click('[data-testid=type-limit]');
-    await page.fill('[data-testid=limit-price]', '1000'); // far below the market: stays pending
-    await page.fill('[data-testid=quantity]', '0.001');
+    // Far below the market, so it stays pending; worth 10,000 KRW, above Upbit's minimum order.
+    await page.fill('[data-testid=limit-price]', '1000000');
+    await page.fill('[data-testid=quantity]', '0.01');
     await page.click('[data-testid=submit-order]');
     await page.waitForSelector('[data-testid=ticket-result][data-status=PENDING]');
     assert.match(await page.textContent('[data-testid=ticket-result]'), /미체결/);
