@@ -232,7 +232,7 @@ class Platform:
             yield ("papertrade_resting_limit_orders", "Limit orders waiting for their price",
                    labels, actor.resting_orders)  # fmt: skip
         yield ("papertrade_database_writable", "1 if the last write probe (by /readyz) committed",
-               {}, float(self.write_probe.last_answer))  # fmt: skip
+               {}, int(self.write_probe.last_answer))  # fmt: skip
         yield ("papertrade_actors_waiting_for_outside_fault",
                "Actors restarting until an outside fault clears (no restart budget spent)", {},
                len(self.faults.waiting))  # fmt: skip

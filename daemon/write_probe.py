@@ -26,7 +26,7 @@ class WriteProbe:
         self._every = every
         self._timeout = timeout
         self._lock = anyio.Lock()
-        self._checked_at = -float("inf")
+        self._checked_at = -float("inf")  # ok-float: monotonic seconds, never yet
         self._writable = True  # as assumed at start: the daemon has just migrated the schema
 
     @property

@@ -122,7 +122,7 @@ class OrderIntake:
     def gauges(self):  # type: ignore[no-untyped-def]
         """For /metrics (Metrics.add_gauges): (name, help, labels, value)."""
         yield ("papertrade_intake_paused", "1 while the intake waits for the database", {},
-               float(self.paused))  # fmt: skip
+               int(self.paused))  # fmt: skip
         yield ("papertrade_intake_acknowledged", "Intake messages acknowledged since start", {},
                self.acknowledged)  # fmt: skip
         yield ("papertrade_intake_dead_lettered", "Intake messages dead-lettered since start",

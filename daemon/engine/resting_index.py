@@ -11,6 +11,7 @@ Orders with no price key (an OPG waiting for the open) sit in the ticker's `ever
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Final, Literal
@@ -31,7 +32,7 @@ BOOKS: Final[tuple[Book, ...]] = (
 # (then oldest first at one price) and every crossing is a head slice.
 _NEGATED: Final = frozenset({"buy_limit", "sell_stop", "buy_mark"})
 _BELOW: Final = -1  # sorts before every sequence number at the same price
-_ABOVE: Final = float("inf")  # sorts after every sequence number at the same price
+_ABOVE: Final = sys.maxsize  # sorts after every sequence number at the same price
 
 _Entry = tuple[Decimal, int, UUID]  # (price, arrival sequence, order id): price-time order
 
