@@ -148,7 +148,7 @@ async def bench(clients: int, seconds: int, users: int, prefetch: int) -> None:
                   f"daemon in-process, prefetch {prefetch}")  # fmt: skip
 
             async with daemon(url, queue, prefetch, data_dir) as platform:
-                await platform.intake.consuming.wait()
+                await platform.intake.wait_consuming()
                 latencies: list[float] = []
                 started = time.perf_counter()
                 rate, accepted, p99 = await anyio.to_thread.run_sync(
@@ -171,7 +171,7 @@ async def bench(clients: int, seconds: int, users: int, prefetch: int) -> None:
             latencies = []
             started = time.perf_counter()
             async with daemon(url, queue, prefetch, data_dir) as platform:
-                await platform.intake.consuming.wait()
+                await platform.intake.wait_consuming()
                 consuming, cpu = time.perf_counter(), time.process_time()
                 with anyio.fail_after(300):
                     last = await fills(platform, backlog, latencies)

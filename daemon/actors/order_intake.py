@@ -81,7 +81,8 @@ class OrderIntake:
         self._reconnect_interval = reconnect_interval
         # Orders sent to settlement and not yet committed: a redelivery waits for the same event.
         self._settling: dict[UUID, anyio.Event] = {}
-        self.consuming = anyio.Event()  # set once the consumer is attached (again after a restart)
+        self._consuming = False  # the consumer is attached now
+        self._consuming_changed = anyio.Event()
         self.acknowledged = 0  # messages acknowledged, since the start of the process
         self.dead_lettered = 0  # messages dead-lettered, since the start of the process
         self.paused = False  # waiting for the database: taking no messages
@@ -113,11 +114,22 @@ class OrderIntake:
                 tg.start_soon(self._acknowledge, handed)
                 await queue.consume(on_message)
                 log.info("intake_consuming", queue=self._topology.queue, prefetch=self._prefetch)
-                self.consuming.set()
+                self._set_consuming(True)
         finally:
-            self.consuming = anyio.Event()
+            self._set_consuming(False)
             delivered.close()
             await amqp_topology.close(connection)
+
+    def _set_consuming(self, consuming: bool) -> None:
+        self._consuming = consuming
+        self._consuming_changed.set()
+        self._consuming_changed = anyio.Event()
+
+    async def wait_consuming(self) -> None:
+        """Until the consumer is attached: now, or after the supervisor has restarted the intake
+        (a waiter is never left on the attempt that failed)."""
+        while not self._consuming:
+            await self._consuming_changed.wait()
 
     def gauges(self):  # type: ignore[no-untyped-def]
         """For /metrics (Metrics.add_gauges): (name, help, labels, value)."""

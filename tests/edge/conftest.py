@@ -175,7 +175,7 @@ async def running_daemon(
             # Generous: the shared broker, busy with other tests, may refuse a declaration
             # (INTERNAL_ERROR) and the supervisor restart the intake once or twice.
             with anyio.fail_after(30):
-                await platform.intake.consuming.wait()
+                await platform.intake.wait_consuming()
                 if platform.http is not None:
                     await platform.http.serving.wait()
             yield platform

@@ -324,3 +324,34 @@ async def test_a_dropped_connection_is_survived_by_edge_and_daemon(
     recorded = {o.id for o in await orders_of(pool, [u.id for u in users])}
     assert accepted <= recorded <= attempted
     await assert_books_balance(pool, [u.id for u in users])
+
+
+async def test_a_start_that_fails_and_is_restarted_still_wakes_whoever_waits_for_the_intake(
+    database_url: str, queue: str, clock: TestClock, tmp_path: Path
+) -> None:
+    """The broker refuses the first declarations (the queue exists with other arguments), the
+    supervisor restarts the intake, and the second attempt consumes: a waiter that began before
+    the first attempt is woken by the second (it was left on the failed attempt's event)."""
+    connection = await aio_pika.connect(AMQP_URL)
+    async with connection:
+        channel = await connection.channel()
+        await channel.declare_queue(queue, durable=True)  # classic: PRECONDITION_FAILED for us
+        started = anyio.Event()
+
+        async def run() -> None:
+            async with running_daemon(database_url, queue, clock, tmp_path) as platform:
+                assert platform.intake.paused is False
+                started.set()
+
+        with structlog.testing.capture_logs() as logs:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(run)
+                await eventually(
+                    lambda: any(e.get("actor") == "order_intake" and e["event"] == "actor_crashed"
+                                for e in logs),
+                    seconds=20,
+                )  # fmt: skip
+                assert not started.is_set()
+                await channel.queue_delete(queue)
+                with anyio.fail_after(25):
+                    await started.wait()
