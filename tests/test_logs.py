@@ -85,9 +85,79 @@ async def test_a_burst_with_errors_is_answered_as_fast_as_one_without(
     clean = await answer_burst(0)
     with_errors = await answer_burst(ERRORS)
     with anyio.fail_after(30):  # the writer thread catches up on its own
-        while sum("a bad order" in t for t in slow_log.text) < ERRORS:  # noqa: ASYNC110
+        while "".join(slow_log.text).count("ValueError: a bad order") < ERRORS:  # noqa: ASYNC110
             await anyio.sleep(0.05)
     # Written on the loop, the errors alone would hold the burst ERRORS x WRITE_SECONDS = 1 s.
     assert with_errors < clean + ERRORS * WRITE_SECONDS / 2, (clean, with_errors)
     assert threading.get_ident() not in slow_log.writers
     assert "Traceback (most recent call last)" in "".join(slow_log.text)
+
+
+class Lines:
+    """A stream that keeps what is written (from the writer thread)."""
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.text.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
+def logged(fmt: str) -> str:
+    """What one line of ours, one of a library's with its traceback, and one below the level
+    look like once written."""
+    import uuid
+    from decimal import Decimal
+
+    stream = Lines()
+    configure_logging("info", fmt, stream=stream)
+    try:
+        structlog.get_logger("daemon.test").info(
+            "order_settled",
+            order_id=uuid.UUID(int=7),
+            total_krw=Decimal("100500.50000000"),
+            reason="not enough cash",
+        )
+        structlog.get_logger("daemon.test").debug("not_shown")
+        try:
+            fail(2)
+        except ValueError:
+            logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+    finally:
+        stop_logging()
+        logging.getLogger().handlers.clear()
+        structlog.reset_defaults()
+    return "".join(stream.text)
+
+
+def test_json_lines_carry_every_field_and_the_traceback() -> None:
+    import json
+
+    first, second = (json.loads(line) for line in logged("json").splitlines())
+    assert first["event"] == "order_settled"
+    assert first["level"] == "info"
+    assert first["order_id"] == "00000000-0000-0000-0000-000000000007"
+    assert first["total_krw"] == "100500.50000000"
+    assert first["timestamp"].endswith("Z")
+    assert second["logger"] == "uvicorn.error"
+    assert second["level"] == "error"
+    assert "ValueError: a bad order" in second["exception"]
+
+
+def test_console_lines_are_key_values_with_the_traceback_below() -> None:
+    text = logged("console")
+    first = text.splitlines()[0]
+    assert "[info     ] order_settled" in first
+    assert "order_id=00000000-0000-0000-0000-000000000007" in first
+    assert 'reason="not enough cash"' in first
+    assert "total_krw=100500.50000000" in first
+    assert "not_shown" not in text
+    assert "Exception in ASGI application" in text
+    assert "Traceback (most recent call last)" in text

@@ -40,9 +40,9 @@ def find_web_dir(configured: Path | None) -> Path | None:
     return checkout if (checkout / "index.html").exists() else None
 
 
-def refuse_nul(request: Request) -> None:
+async def refuse_nul(request: Request) -> None:
     """A NUL in a path cannot name a file or a route (and breaks os.stat in the static files)."""
-    if "\x00" in request.url.path:
+    if "\x00" in request.scope["path"]:
         raise ClientException("the path contains a NUL character (%00); remove it")
 
 
