@@ -10,6 +10,8 @@ from uuid import UUID
 import anyio
 import msgspec
 
+from daemon.engine.market import BookLevel
+
 Side = Literal["BUY", "SELL"]
 OrderType = Literal["MARKET", "LIMIT"]
 OrderStatus = Literal["PENDING", "FILLED", "CANCELLED", "FAILED"]
@@ -40,7 +42,19 @@ class FxRate(msgspec.Struct, frozen=True, kw_only=True):
     source: str
 
 
-MarketData = Quote | FxRate
+class OrderBook(msgspec.Struct, frozen=True, kw_only=True):
+    """The displayed book of one ticker as a source sent it: levels best first (at most 15 a
+    side), prices and sizes in the asset's own units. Each one replaces the previous wholly."""
+
+    ticker_id: str
+    bids: tuple[BookLevel, ...]
+    asks: tuple[BookLevel, ...]
+    ts: datetime  # exchange time of the book
+    received_at: datetime
+    source: str
+
+
+MarketData = Quote | FxRate | OrderBook
 
 
 class Order(msgspec.Struct, frozen=True, kw_only=True):

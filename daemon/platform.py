@@ -213,7 +213,7 @@ class Platform:
         app = create_app(context, find_web_dir(settings.web_dir))
         self.http = HttpServer(access_log(app), settings.http_host, settings.http_port)
         self.http.limits = HttpLimits(exempt=context.trusted_proxies)
-        market = self.subscribe_market("websockets")
+        market = self.subscribe_market("websockets", books=True)
         self.extra_actors += [
             Actor(
                 "websocket_hub",
@@ -256,11 +256,12 @@ class Platform:
                    self.ws_hub.dropped())  # fmt: skip
 
     def subscribe_market(
-        self, name: str, buffer: int = MARKET_BUFFER
+        self, name: str, buffer: int = MARKET_BUFFER, *, books: bool = False
     ) -> ObjectReceiveStream[MarketData]:
-        """A bounded stream of every quote and rate (drops counted by the hub when full)."""
+        """A bounded stream of every quote and rate, and of every order book if `books`
+        (drops counted by the hub when full)."""
         send, receive = anyio.create_memory_object_stream[MarketData](buffer)
-        self.hub.add_subscriber(name, send)
+        self.hub.add_subscriber(name, send, books=books)
         return receive
 
     def listen_orders(self) -> ObjectReceiveStream[OrderEvent]:

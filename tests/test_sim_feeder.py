@@ -8,11 +8,11 @@ from decimal import Decimal
 import anyio
 import pytest
 
-from daemon.actors.sim_feeder import SimFeeder, tick_size
+from daemon.actors.sim_feeder import SimFeeder, tick_below, tick_size
 from daemon.clock import TestClock
 from daemon.instruments import Instrument
 from daemon.market_hours import MarketHours
-from daemon.messages import FxRate, MarketData, Quote
+from daemon.messages import FxRate, MarketData, OrderBook, Quote
 
 pytestmark = pytest.mark.anyio
 INSTRUMENTS = [
@@ -76,6 +76,38 @@ async def test_seeded_runs_repeat_and_fx_can_be_left_to_the_fx_feed() -> None:
     for _ in range(2):
         send, receive = anyio.create_memory_object_stream[MarketData](10_000)
         feeder = SimFeeder(INSTRUMENTS, send, clock, seed=42, emit_fx=False)
-        runs.append([(d.ticker_id, d.price) for d in await run_ticks(feeder, receive, 20)])
+        data = await run_ticks(feeder, receive, 20)
+        assert not any(isinstance(d, FxRate) for d in data)
+        runs.append(data)
     assert runs[0] == runs[1]
-    assert len(runs[0]) == 20 * len(INSTRUMENTS)  # quotes only: no FxRate
+    assert sum(isinstance(d, Quote) for d in runs[0]) == 20 * len(INSTRUMENTS)
+
+
+async def test_open_markets_come_with_a_15_level_book_a_large_order_walks() -> None:
+    clock = TestClock(datetime(2026, 11, 25, 1, 0, tzinfo=UTC))  # KRX and crypto open, NYSE not
+    send, receive = anyio.create_memory_object_stream[MarketData](10_000)
+    feeder = SimFeeder(INSTRUMENTS, send, clock, calendar=MarketHours(), seed=3)
+    data = await run_ticks(feeder, receive, 5)
+    books = [d for d in data if isinstance(d, OrderBook)]
+    assert {b.ticker_id for b in books} == {"KRX-STOCK-005930", "CRYPTO-COIN-BTC"}
+    quotes = {d.ticker_id: d for d in data if isinstance(d, Quote)}  # the last of each
+    for book in books[-2:]:
+        quote = quotes[book.ticker_id]
+        market = book.ticker_id.split("-")[0]
+        assert len(book.bids) == len(book.asks) == 15
+        assert (book.bids[0].price, book.asks[0].price) == (quote.bid, quote.ask)
+        for side in (book.bids, book.asks):
+            assert all(level.size > 0 for level in side)
+            assert all(level.price % tick_size(market, level.price) == 0 for level in side)
+        assert all(a.price > b.price for a, b in zip(book.bids, book.bids[1:], strict=False))
+        assert all(a.price < b.price for a, b in zip(book.asks, book.asks[1:], strict=False))
+        # Ten million KRW of buying takes more than the best level, less than the whole book.
+        touch_value = book.asks[0].price * book.asks[0].size
+        book_value = sum(level.price * level.size for level in book.asks)
+        assert touch_value < Decimal(10_000_000) < book_value
+
+
+def test_the_tick_below_a_band_edge_is_the_finer_one() -> None:
+    assert tick_below("KRX", Decimal(2000)) == Decimal(1999)
+    assert tick_below("KRX", Decimal(2005)) == Decimal(2000)
+    assert tick_below("US", Decimal("1.00")) == Decimal("0.99")

@@ -11,7 +11,7 @@ from litestar.params import FromPath, FromQuery, Parameter
 
 from daemon.api.context import ctx
 from daemon.api.views import CandleView, FxView, InstrumentView, QuoteView, ReasonView
-from daemon.api.ws_messages import quote_fields
+from daemon.api.ws_messages import OrderBookView, book_fields, quote_fields
 from daemon.candles import for_the_wire, recent_candles
 from daemon.instruments import Instrument
 from daemon.platform import Platform
@@ -78,6 +78,18 @@ class MarketController(Controller):
         if quote is None:
             raise NotFoundException(f"no quote for {ticker_id} yet; its feed has not sent one")
         return QuoteView(**quote_fields(quote, platform.book))
+
+    @get("/orderbook/{ticker_id:str}", summary="The displayed order book of one instrument")
+    async def orderbook(self, request: Request, ticker_id: FromPath[str]) -> OrderBookView:
+        platform = ctx(request.app.state).platform
+        _instrument(platform, ticker_id)
+        book = platform.book.order_book(ticker_id)
+        if book is None:
+            raise NotFoundException(
+                f"no order book for {ticker_id} yet; its feed has not sent one "
+                "(KIS streams books for the first instruments only, see the README)"
+            )
+        return OrderBookView(**book_fields(book, platform.book))
 
     @get("/fx", summary="Current exchange rates into KRW")
     async def fx(self, request: Request) -> list[FxView]:
