@@ -67,6 +67,22 @@ def wire_decimal(value: object) -> Decimal:
     return number
 
 
+def volume_delta(
+    previous: tuple[str, Decimal] | None, day: str, cumulative: Decimal
+) -> tuple[Decimal, tuple[str, Decimal]]:
+    """The volume traded since the previous observation of a day's cumulative volume, and the
+    observation to keep. A new `day` counts from zero. A figure behind one already seen the same
+    day (a REST snapshot lagging the stream) adds nothing and is not kept, so the stream's next
+    figure is counted from the highest one seen: no day's volume is booked into one bar twice."""
+    if previous is None:
+        return Decimal(0), (day, cumulative)
+    if previous[0] != day:
+        return cumulative, (day, cumulative)
+    if cumulative < previous[1]:
+        return Decimal(0), previous
+    return cumulative - previous[1], (day, cumulative)
+
+
 def build_feeders(
     settings: Settings,
     instruments: list[Instrument],

@@ -1,5 +1,7 @@
-"""The Upbit feeder: KRW-market crypto quotes through ccxt, streamed over ccxt's websocket client,
-with 1 s REST polling while the stream is down. BTC/KRW (Upbit KRW-BTC) is CRYPTO-COIN-BTC.
+"""The Upbit feeder: KRW-market crypto quotes and 15-level order books through ccxt, streamed
+over ccxt's websocket client. Each market the stream has left quiet for `stream_grace` (one
+coin, or all of them while the stream is down) is polled over REST once a second.
+BTC/KRW (Upbit KRW-BTC) is CRYPTO-COIN-BTC.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import structlog
 from anyio.abc import ObjectSendStream
 
 from daemon.clock import Clock
-from daemon.feeds import Backoff, wire_decimal
+from daemon.engine.market import BookLevel
+from daemon.feeds import Backoff, volume_delta, wire_decimal
 from daemon.instruments import Instrument
-from daemon.messages import MarketData, Quote
+from daemon.messages import MarketData, OrderBook, Quote
 
 log = structlog.get_logger(__name__)
 
@@ -35,7 +38,8 @@ def _exact_json(text: str) -> Any:
 
 
 class _ExactUpbit(ccxt.pro.upbit):  # type: ignore[misc,name-defined]
-    """ccxt's Upbit, decoding JSON numbers exactly and keeping the raw top of each order book.
+    """ccxt's Upbit, decoding JSON numbers exactly and keeping the raw levels of each order book
+    (ccxt's own book holds floats).
 
     A message ccxt cannot handle is logged and skipped: left alone, an exception there would
     silently end ccxt's receive loop and the stream would go quiet.
@@ -43,7 +47,7 @@ class _ExactUpbit(ccxt.pro.upbit):  # type: ignore[misc,name-defined]
 
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__(config)
-        self.top_of_book: dict[str, tuple[Any, Any]] = {}  # KRW-BTC -> (bid, ask) wire values
+        self.raw_books: dict[str, dict[str, Any]] = {}  # KRW-BTC -> the book message as sent
 
     def on_json_response(self, http_response: str) -> Any:
         return _exact_json(http_response)
@@ -56,13 +60,17 @@ class _ExactUpbit(ccxt.pro.upbit):  # type: ignore[misc,name-defined]
         return client
 
     def handle_order_book(self, client: Any, message: dict[str, Any]) -> None:
-        units = message.get("orderbook_units") or []
-        if units:
-            best = units[0]
-            self.top_of_book[message.get("code")] = (best.get("bid_price"), best.get("ask_price"))
+        if not _has_units(message):
+            raise ValueError("an order book without a list of units")  # skipped and logged
+        self.raw_books[message.get("code")] = message
         if self.safe_symbol(message.get("code"), None, "-") not in self.orderbooks:
             message = {**message, "stream_type": "SNAPSHOT"}  # ccxt starts a book only from one
         super().handle_order_book(client, message)
+
+
+def _has_units(message: dict[str, Any]) -> bool:
+    units = message.get("orderbook_units")
+    return isinstance(units, list) and bool(units) and all(isinstance(u, dict) for u in units)
 
 
 def _on_ws_data(client: Any, data: str | bytes) -> None:
@@ -102,13 +110,15 @@ class UpbitFeeder:
         self._stream_grace = stream_grace
         self._backoff = (backoff_initial, backoff_max)
         self._timeout = timeout
-        self._last_streamed = -math.inf  # monotonic
+        self._last_streamed: dict[str, float] = {}  # market -> monotonic time of its last message
         self._last_polled = -math.inf
         self._acc_volume: dict[str, tuple[str, Decimal]] = {}  # market -> (UTC day, volume)
         self.connected = False
         self.streaming = False
         self.last_received: datetime | None = None
         self.quotes = 0
+        self.books = 0
+        self.polled = 0  # markets polled over REST
         self.skipped = 0
 
     def _exchange(self) -> _ExactUpbit:
@@ -184,43 +194,92 @@ class UpbitFeeder:
                 continue
             failing = False
             backoff.reset()
-            self._last_streamed = time.monotonic()
             if not self.streaming:
                 log.info("upbit_stream_up", feed=self.name, markets=len(symbols))
             self.streaming = self.connected = True
             for market in markets:
+                self._last_streamed[market] = time.monotonic()
+                if channel == "orderbook":
+                    await self._emit_book(market, exchange.raw_books.get(market))
                 # Read the newest state: several messages may have landed since the last await.
                 ticker = exchange.tickers.get(exchange.markets_by_id[market][0]["symbol"])
                 if ticker is not None:
                     await self._emit(market, ticker["info"], exchange, channel == "ticker")
 
     async def _poll(self, exchange: _ExactUpbit, symbols: list[str]) -> None:
-        """Poll the REST API once a second while the stream has been quiet for `stream_grace`."""
-        ids = ",".join(exchange.market(symbol)["id"] for symbol in symbols)
+        """Once a second, poll the REST API for the markets the stream left quiet for
+        `stream_grace` (every market while the stream is down; one quiet coin while others
+        stream), so no price goes stale only because its coin is quiet."""
+        ids = {exchange.market(symbol)["id"]: symbol for symbol in symbols}
         while True:
-            if time.monotonic() - self._last_streamed > self._stream_grace:
-                try:
-                    books = await exchange.publicGetOrderbook({"markets": ids})
-                    for book in books:
-                        units = book.get("orderbook_units") or []
-                        if units:
-                            exchange.top_of_book[book["market"]] = (
-                                units[0].get("bid_price"),
-                                units[0].get("ask_price"),
-                            )
-                    tickers = await exchange.fetch_tickers(symbols)
-                except ccxt.BaseError as exc:
-                    log.warning("upbit_poll_failed", feed=self.name, error=repr(exc))
-                    self.connected = self.streaming
-                except _MALFORMED as exc:
-                    log.warning("upbit_poll_malformed", feed=self.name, error=repr(exc))
-                else:
-                    self._last_polled = time.monotonic()
-                    self.connected = True
-                    for ticker in tickers.values():
-                        info = ticker["info"]
-                        await self._emit(info.get("market"), info, exchange, True)
+            now = time.monotonic()
+            quiet = [
+                market
+                for market in ids
+                if now - self._last_streamed.get(market, -math.inf) > self._stream_grace
+            ]
+            if quiet:
+                await self._poll_markets(exchange, quiet, [ids[market] for market in quiet])
             await anyio.sleep(self._poll_interval)
+
+    async def _poll_markets(
+        self, exchange: _ExactUpbit, markets: list[str], symbols: list[str]
+    ) -> None:
+        try:
+            books = await exchange.publicGetOrderbook({"markets": ",".join(markets)})
+            for book in books:
+                if _has_units(book):
+                    exchange.raw_books[book["market"]] = book
+            tickers = await exchange.fetch_tickers(symbols)
+        except ccxt.BaseError as exc:
+            log.warning("upbit_poll_failed", feed=self.name, error=repr(exc))
+            self.connected = self.streaming
+            return
+        except _MALFORMED as exc:
+            log.warning("upbit_poll_malformed", feed=self.name, error=repr(exc))
+            return
+        self._last_polled = time.monotonic()
+        self.connected = True
+        self.polled += len(markets)
+        for market in markets:
+            await self._emit_book(market, exchange.raw_books.get(market))
+        for ticker in tickers.values():
+            info = ticker["info"]
+            await self._emit(info.get("market"), info, exchange, True)
+
+    async def _emit_book(self, market: str, message: dict[str, Any] | None) -> None:
+        instrument = self._instruments.get(market)
+        if instrument is None or message is None:
+            return
+        try:
+            book = self._book(instrument, message)
+        except _MALFORMED as exc:
+            self.skipped += 1
+            log.warning(
+                "upbit_book_skipped", feed=self.name, ticker=instrument.ticker_id, error=repr(exc)
+            )
+            return
+        self.books += 1
+        self.last_received = book.received_at
+        await self._out.send(book)
+
+    def _book(self, instrument: Instrument, message: dict[str, Any]) -> OrderBook:
+        """Upbit's `orderbook_units` (best first, a bid and an ask per unit) as an OrderBook."""
+        bids, asks = [], []
+        for unit in message["orderbook_units"]:
+            for side, price_key, size_key in ((bids, "bid_price", "bid_size"),
+                                              (asks, "ask_price", "ask_size")):  # fmt: skip
+                price, size = wire_decimal(unit[price_key]), wire_decimal(unit[size_key])
+                if price > 0 and size > 0:
+                    side.append(BookLevel(price, size))
+        return OrderBook(
+            ticker_id=instrument.ticker_id,
+            bids=tuple(bids),
+            asks=tuple(asks),
+            ts=_EPOCH + timedelta(milliseconds=int(message["timestamp"])),
+            received_at=self._clock.now(),
+            source=self.name,
+        )
 
     async def _emit(
         self, market: str | None, info: dict[str, Any], exchange: _ExactUpbit, traded: bool
@@ -229,7 +288,7 @@ class UpbitFeeder:
         if instrument is None:
             return
         try:
-            quote = self._quote(instrument, market, info, exchange.top_of_book.get(market), traded)
+            quote = self._quote(instrument, market, info, exchange.raw_books.get(market), traded)
         except _MALFORMED as exc:
             self.skipped += 1
             log.warning(
@@ -245,18 +304,21 @@ class UpbitFeeder:
         instrument: Instrument,
         market: str,
         info: dict[str, Any],
-        book: tuple[Any, Any] | None,
+        book: dict[str, Any] | None,
         traded: bool,
     ) -> Quote:
         price = wire_decimal(info["trade_price"])
         if price <= 0:
             raise ValueError(f"non-positive price {price}")
         ts = _EPOCH + timedelta(milliseconds=int(info["trade_timestamp"]))
-        volume = self._volume_delta(market, info) if traded else Decimal(0)
         bid = ask = None
-        if book is not None and book[0] is not None and book[1] is not None:
-            bid, ask = wire_decimal(book[0]), wire_decimal(book[1])
+        if book is not None:
+            best = book["orderbook_units"][0]
+            bid, ask = wire_decimal(best["bid_price"]), wire_decimal(best["ask_price"])
         previous = info.get("prev_closing_price")
+        prev_close = None if previous is None else wire_decimal(previous)
+        # Last: a quote skipped as malformed must not have used up the volume it saw.
+        volume = self._volume_delta(market, info) if traded else Decimal(0)
         return Quote(
             ticker_id=instrument.ticker_id,
             price=price,
@@ -267,7 +329,7 @@ class UpbitFeeder:
             received_at=self._clock.now(),
             source=self.name,
             volume=volume,
-            prev_close=None if previous is None else wire_decimal(previous),
+            prev_close=prev_close,
         )
 
     def _volume_delta(self, market: str, info: dict[str, Any]) -> Decimal:
@@ -278,10 +340,7 @@ class UpbitFeeder:
         """
         day = str(info.get("trade_date", ""))
         cumulative = wire_decimal(info["acc_trade_volume"])
-        previous = self._acc_volume.get(market)
-        self._acc_volume[market] = (day, cumulative)
-        if previous is None:
-            return Decimal(0)
-        if previous[0] != day or cumulative < previous[1]:
-            return cumulative  # a new day started counting from zero
-        return cumulative - previous[1]
+        delta, self._acc_volume[market] = volume_delta(
+            self._acc_volume.get(market), day, cumulative
+        )
+        return delta

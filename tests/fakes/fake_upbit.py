@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from websockets.asyncio.server import ServerConnection
@@ -32,6 +32,9 @@ class Market:
     ask_price: str = ""
     bid_price: str = ""
     prev_closing_price: str = "1000"
+    # orderbook_units as (ask_price, bid_price, ask_size, bid_size) JSON number texts, best first;
+    # empty: one unit at bid_price/ask_price
+    units: list[tuple[str, str, str, str]] = field(default_factory=list)
 
 
 class FakeUpbit(FakeExchange):
@@ -56,9 +59,13 @@ class FakeUpbit(FakeExchange):
         market.trade_timestamp = int(time.time() * 1000)
         await self._broadcast(code, self._ticker_json(market, websocket=True))
 
-    async def book(self, code: str, bid: str, ask: str) -> None:
+    async def book(
+        self, code: str, bid: str, ask: str, units: list[tuple[str, str, str, str]] | None = None
+    ) -> None:
+        """The book changes: `units` as (ask_price, bid_price, ask_size, bid_size), best first."""
         market = self.markets[code]
         market.bid_price, market.ask_price = bid, ask
+        market.units = units or []
         await self._broadcast(code, self._orderbook_json(market, websocket=True))
 
     async def send_raw(self, payload: bytes) -> None:
@@ -169,7 +176,11 @@ class FakeUpbit(FakeExchange):
 
     def _orderbook_json(self, m: Market, websocket: bool) -> str:
         ask, bid = m.ask_price or m.trade_price, m.bid_price or m.trade_price
-        unit = f'{{"ask_price":{ask},"bid_price":{bid},"ask_size":0.5,"bid_size":0.25}}'
+        units = m.units or [(ask, bid, "0.5", "0.25")]
+        unit = ",".join(
+            f'{{"ask_price":{a},"bid_price":{b},"ask_size":{a_size},"bid_size":{b_size}}}'
+            for a, b, a_size, b_size in units
+        )
         head = f'"type":"orderbook","code":"{m.code}"' if websocket else f'"market":"{m.code}"'
         tail = ',"stream_type":"REALTIME","level":0' if websocket else ',"level":0'
         return (
