@@ -13,8 +13,8 @@ from anyio.abc import ObjectReceiveStream
 
 from daemon.actors.upbit_feeder import UpbitFeeder
 from daemon.clock import LiveClock
-from daemon.instruments import Instrument
 from daemon.engine.market import BookLevel
+from daemon.instruments import Instrument
 from daemon.messages import MarketData, OrderBook, Quote
 from tests.fakes.fake_upbit import FakeUpbit
 from tests.fakes.waiting import eventually
@@ -108,7 +108,6 @@ async def test_streams_exact_quotes_through_ccxt(fake: FakeUpbit) -> None:
         assert_exact_types(first)
 
         await eventually(lambda: feeder.streaming)
-        polls = len(fake.http.requests)
         await fake.trade("KRW-BTC", "1234567891.00000001", "0.25")
         traded = await next_quote(receive, "CRYPTO-COIN-BTC", lambda q: q.volume > 0)
         assert traded.price == Decimal("1234567891.00000001")
