@@ -32,6 +32,8 @@ WS_PATH = "/tryitout"
 
 TR_KRX_TRADES = "H0STCNT0"  # domestic stock realtime trades (KRX)
 TR_US_TRADES = "HDFSCNT0"  # overseas stock realtime (delayed-free for the US) trades
+TR_KRX_BOOK = "H0STASP0"  # domestic stock realtime 10-level book (KRX)
+TR_US_BOOK = "HDFSASP0"  # overseas stock realtime book (the US: level 1 only, free)
 TR_KRX_PRICE = "FHKST01010100"  # inquire-price
 TR_US_PRICE = "HHDFS00000300"  # overseas current price
 TR_US_PRICE_DETAIL = "HHDFS76200200"  # overseas price detail, carries t_rate (today's USD/KRW)
