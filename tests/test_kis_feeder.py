@@ -14,8 +14,10 @@ import anyio
 import pytest
 from anyio.abc import ObjectReceiveStream
 
-from daemon.actors.kis_feeder import KisFeeder
+from daemon.actors.kis_feeder import KisFeeder, exchange_day
 from daemon.clock import LiveClock
+from daemon.engine.market import BookLevel
+from daemon.feeds import volume_delta
 from daemon.kis_client import (
     Control,
     KisClient,
@@ -24,9 +26,6 @@ from daemon.kis_client import (
     kst_to_utc,
     parse_ws_message,
 )
-from daemon.actors.kis_feeder import exchange_day
-from daemon.engine.market import BookLevel
-from daemon.feeds import volume_delta
 from daemon.messages import MarketData, OrderBook, Quote
 from tests.fakes.fake_kis import FakeKis, krx_book_record, krx_record, us_book_record, us_record
 from tests.fakes.waiting import eventually
@@ -355,7 +354,7 @@ async def test_books_share_the_subscription_limit_and_replay_exactly(
             assert refreshed.volume == 0
             assert refreshed.ts == book.ts
 
-            await fake.send_frame("H0STASP0", [record[:5] + ["oops"] + record[6:]])
+            await fake.send_frame("H0STASP0", [[*record[:5], "oops", *record[6:]]])
             await eventually(lambda: feeder.skipped == 1)
             tg.cancel_scope.cancel()
     finally:
@@ -387,7 +386,7 @@ async def test_a_quiet_streamed_stock_is_polled_before_its_price_goes_stale(
     fake: FakeKis, tmp_path: Path
 ) -> None:
     client = client_for(fake, tmp_path)
-    send, receive = anyio.create_memory_object_stream[MarketData](1000)
+    send, _receive = anyio.create_memory_object_stream[MarketData](1000)
     feeder = KisFeeder(
         client, INSTRUMENTS[:1], send, LiveClock(), poll_interval=0.05, subscribe_gap=0,
         quiet_after=0.2, quiet_poll_interval=0.2,
