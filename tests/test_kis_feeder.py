@@ -400,7 +400,7 @@ async def test_a_quiet_streamed_stock_is_polled_before_its_price_goes_stale(
             await eventually(
                 lambda: fake.count("/uapi/domestic-stock/v1/quotations/inquire-price") >= polls + 3
             )
-            assert time.monotonic() - start < 1.5
+            assert time.monotonic() - start < 3  # every 0.2 s, with room for a busy machine
             tg.cancel_scope.cancel()
     finally:
         await client.aclose()
