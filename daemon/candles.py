@@ -1,16 +1,20 @@
-"""1-minute OHLCV candles: the pure roll-up of ticks into bars, and reading stored bars back."""
+"""OHLCV candles: the pure roll-up of ticks into 1-minute bars, and reading stored bars back,
+aggregated by the database into the chart intervals (SPEC 6B)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Literal
 
 import asyncpg
 import msgspec
 
 from daemon.messages import CandleBar, Quote
 from daemon.sqlfiles import query
+
+_END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 def market_of(ticker_id: str) -> str:
@@ -87,9 +91,43 @@ def roll_up(quotes: Iterable[Quote]) -> list[CandleBar]:
     return [bars[key] for key in sorted(bars)]
 
 
+Interval = Literal["1m", "5m", "15m", "1h", "1d", "1w"]
+INTERVALS: tuple[Interval, ...] = ("1m", "5m", "15m", "1h", "1d", "1w")
+_INTRADAY = {"5m": timedelta(minutes=5), "15m": timedelta(minutes=15), "1h": timedelta(hours=1)}
+_CALENDAR = {"1d": "day", "1w": "week"}
+
+
 async def recent_candles(
-    pool: asyncpg.Pool | asyncpg.Connection, ticker_id: str, limit: int
+    pool: asyncpg.Pool | asyncpg.Connection,
+    ticker_id: str,
+    limit: int,
+    before: datetime | None = None,
 ) -> list[CandleBar]:
-    """The last `limit` stored 1-minute bars of `ticker_id`, oldest first."""
-    rows = await pool.fetch(query("candles_recent"), ticker_id, limit)
+    """The last `limit` stored 1-minute bars of `ticker_id` that start before `before`, oldest
+    first."""
+    rows = await pool.fetch(query("candles_recent"), ticker_id, limit, before or _END_OF_TIME)
     return [CandleBar(**dict(row)) for row in rows]
+
+
+async def candle_history(
+    pool: asyncpg.Pool | asyncpg.Connection,
+    ticker_id: str,
+    interval: Interval,
+    limit: int,
+    before: datetime | None,
+    now: datetime,
+) -> list[CandleBar]:
+    """The last `limit` bars of `interval` starting before `before`, oldest first, aggregated
+    from the stored bars on the market's own day (KST, New York, UTC for crypto)."""
+    if interval == "1m":
+        return await recent_candles(pool, ticker_id, limit, before)
+    end = before or _END_OF_TIME
+    if interval in _INTRADAY:
+        rows = await pool.fetch(
+            query("candles_intraday"), ticker_id, _INTRADAY[interval], limit, end
+        )
+    else:
+        rows = await pool.fetch(
+            query("candles_daily"), ticker_id, _CALENDAR[interval], limit, end, now
+        )
+    return [CandleBar(ticker_id=ticker_id, **dict(row)) for row in rows]

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from litestar import Controller, Request, get
-from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery, Parameter
+from litestar.exceptions import ClientException, NotFoundException
+from litestar.params import FromPath, FromQuery
 
 from daemon.api.context import ctx
 from daemon.api.views import CandleView, FxView, InstrumentView, QuoteView, ReasonView
 from daemon.api.ws_messages import OrderBookView, book_fields, quote_fields
-from daemon.candles import for_the_wire, recent_candles
+from daemon.candles import INTERVALS, candle_history, for_the_wire
 from daemon.instruments import Instrument
 from daemon.platform import Platform
 from daemon.reasons import REASONS
@@ -30,6 +29,31 @@ def _instrument(platform: Platform, ticker_id: FromPath[str]) -> Instrument:
             f"{ticker_id} is not traded here; GET /api/instruments lists what is"
         )
     return instrument
+
+
+MAX_CANDLES = 2000
+
+
+def _limit(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= MAX_CANDLES:
+        raise ClientException(
+            f"limit must be a whole number from 1 to {MAX_CANDLES}, not {text[:20]!r}"
+        )
+    return int(text)
+
+
+def _before(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        at = None
+    if at is None or at.utcoffset() is None:
+        raise ClientException(
+            f"before must be an ISO 8601 time with its zone, e.g. 2026-11-25T00:00:00Z, not {text[:40]!r}"
+        )
+    return at
 
 
 def _instrument_view(platform: Platform, instrument: Instrument, now: datetime) -> InstrumentView:
@@ -101,26 +125,39 @@ class MarketController(Controller):
 
     @get(
         "/candles/{ticker_id:str}",
-        summary="1-minute OHLCV bars, oldest first, the forming bar last",
+        summary="OHLCV bars of 1m, 5m, 15m, 1h, 1d or 1w, oldest first, the forming bar last",
+        description=(
+            "Days start at midnight KST for KRX, New York for the US and UTC for crypto; weeks "
+            "on Monday. `before` (ISO 8601 with a zone) pages back: bars that start earlier."
+        ),
     )
     async def candles(
         self,
         request: Request,
         ticker_id: FromPath[str],
-        interval: FromQuery[Literal["1m"]] = "1m",
-        limit: int = Parameter(default=200, ge=1, le=2000),
+        interval: FromQuery[str] = "1m",
+        limit: FromQuery[str] = "200",
+        before: FromQuery[str | None] = None,
     ) -> list[CandleView]:
         platform = ctx(request.app.state).platform
         _instrument(platform, ticker_id)
-        bars = await recent_candles(platform.pool, ticker_id, limit)
+        if interval not in INTERVALS:
+            raise ClientException(
+                f"interval {interval[:20]!r} is not one of {', '.join(INTERVALS)}"
+            )
+        count = _limit(limit)
+        until = _before(before)
+        bars = await candle_history(
+            platform.pool, ticker_id, interval, count, until, platform.clock.now()
+        )
         forming = platform.candles.forming(ticker_id) if platform.candles else None
-        if forming is not None:
+        if interval == "1m" and forming is not None and (until is None or forming.time < until):
             bars = [b for b in bars if b.time != forming.time] + [forming]
         return [
             CandleView(
                 time=b.time, open=b.open, high=b.high, low=b.low, close=b.close, volume=b.volume
             )
-            for b in map(for_the_wire, bars[-limit:])
+            for b in map(for_the_wire, bars[-count:])
         ]
 
     @get("/reasons", summary="Every reason code an order can fail or be cancelled with")
