@@ -3,7 +3,7 @@ paging back with `before`, and refusals a person can act on."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
