@@ -211,7 +211,7 @@ async def test_old_minutes_are_pruned_and_their_days_kept(pool: asyncpg.Pool) ->
         samsung,
         (old + timedelta(hours=9)).date() + timedelta(days=1),
     )
-    send, receive = anyio.create_memory_object_stream[MarketData](1)
+    _send, receive = anyio.create_memory_object_stream[MarketData](1)
     roller = CandleRoller(pool, receive, None, clock, flush_interval=0.05)
     await roller.prune()
     assert roller.pruned == 3
