@@ -4,7 +4,7 @@ aggregated by the database into the chart intervals (SPEC 6B)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
@@ -89,6 +89,43 @@ def roll_up(quotes: Iterable[Quote]) -> list[CandleBar]:
             if is_latest:
                 latest[key] = quote.ts
     return [bars[key] for key in sorted(bars)]
+
+
+class DayBar(msgspec.Struct, frozen=True, kw_only=True):
+    """A daily bar: `day` is the market's own date (KST for KRX, New York's for the US, UTC)."""
+
+    ticker_id: str
+    day: date
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
+
+
+async def store_history(
+    pool: asyncpg.Pool | asyncpg.Connection, minutes: list[CandleBar], days: list[DayBar]
+) -> None:
+    """Write backfilled or simulated bars: minutes the live roller already has are kept as they
+    are; daily bars from a source replace what was stored for their day."""
+    if minutes:
+        await pool.execute(query("candles_history_insert"), *_columns(minutes, "time"))
+    if days:
+        await pool.execute(query("candles_daily_upsert"), *_columns(days, "day"))
+
+
+def _columns(bars: list[CandleBar] | list[DayBar], start: str) -> tuple[list, ...]:
+    fields = ("ticker_id", start, "open", "high", "low", "close", "volume")
+    return tuple([getattr(bar, name) for bar in bars] for name in fields)
+
+
+async def latest_stored(
+    pool: asyncpg.Pool | asyncpg.Connection, ticker_id: str
+) -> tuple[datetime | None, date | None]:
+    """The start of the newest stored 1-minute bar and the newest daily bar's day, or None."""
+    row = await pool.fetchrow(query("candles_latest"), ticker_id)
+    assert row is not None
+    return row["minute"], row["day"]
 
 
 Interval = Literal["1m", "5m", "15m", "1h", "1d", "1w"]

@@ -123,6 +123,7 @@ class Platform:
                     clock,
                     calendar=calendar,
                     emit_fx="fx" not in settings.feeds,
+                    pool=pool,
                 )
             )
         self.feeders += build_feeders(settings, instruments, self.market_in, clock)
