@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -126,7 +127,7 @@ def test_a_history_is_deterministic_open_only_and_ends_at_the_start_price() -> N
     for bar in minutes:
         assert bar.low <= min(bar.open, bar.close) <= max(bar.open, bar.close) <= bar.high
         assert bar.open % tick_size("KRX", bar.open) == 0
-    assert all(a.close == b.open for a, b in zip(minutes, minutes[1:], strict=False))
+    assert all(a.close == b.open for a, b in itertools.pairwise(minutes))
     assert days[-1].close == minutes[0].open
     assert 240 <= len(days) <= 250  # a year of KRX sessions
     assert all(day.day.weekday() < 5 for day in days)
