@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Protocol
 
 import anyio
+import asyncpg
 from anyio.abc import ObjectSendStream
 
 from daemon.clock import Clock
@@ -88,8 +89,10 @@ def build_feeders(
     instruments: list[Instrument],
     out: ObjectSendStream[MarketData],
     clock: Clock,
+    pool: asyncpg.Pool | None = None,
 ) -> list[Feeder]:
-    """The upbit, kis and fx feeders named in `settings.feeds` ("sim" is built elsewhere).
+    """The upbit, kis and fx feeders named in `settings.feeds` ("sim" is built elsewhere);
+    given `pool`, the upbit and kis feeders backfill chart history into it.
 
     They all send to `out` (the market hub's inbox) and never close it: the caller owns it.
     The KIS feeder and the FX feeder share one KIS client: one token, one request budget.
@@ -125,6 +128,7 @@ def build_feeders(
                     clock,
                     api_url=settings.upbit_api_url,
                     ws_url=settings.upbit_ws_url,
+                    pool=pool,
                 )
             )
         elif name == "kis":

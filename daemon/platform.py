@@ -126,7 +126,7 @@ class Platform:
                     pool=pool,
                 )
             )
-        self.feeders += build_feeders(settings, instruments, self.market_in, clock)
+        self.feeders += build_feeders(settings, instruments, self.market_in, clock, pool)
         self.metrics = Metrics()
         self.metrics.add_gauges(self._gauges)
         self.candle_bars, candle_bars_out = anyio.create_memory_object_stream[CandleBar](

@@ -2,6 +2,11 @@
 over ccxt's websocket client. Each market the stream has left quiet for `stream_grace` (one
 coin, or all of them while the stream is down) is polled over REST once a second.
 BTC/KRW (Upbit KRW-BTC) is CRYPTO-COIN-BTC.
+
+Given a database, it backfills the chart on start, beside the live stream: 1-minute candles of
+the last day (from the newest stored bar on, so a restart fetches only what it missed) and 200
+daily candles per market, one request per `backfill_gap` seconds (Upbit allows 10 a second
+for quotation calls, shared with the polls).
 """
 
 from __future__ import annotations
@@ -15,21 +20,24 @@ from decimal import Decimal
 from typing import Any
 
 import anyio
+import asyncpg
 import ccxt.pro
 import structlog
 from anyio.abc import ObjectSendStream
 
+from daemon.candles import DayBar, latest_stored, minute_of, store_history
 from daemon.clock import Clock
 from daemon.engine.market import BookLevel
 from daemon.feeds import Backoff, volume_delta, wire_decimal
 from daemon.instruments import Instrument
-from daemon.messages import MarketData, OrderBook, Quote
+from daemon.messages import CandleBar, MarketData, OrderBook, Quote
 
 log = structlog.get_logger(__name__)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Errors a source can throw at us that mean "this message or request was bad", not "we are broken".
 _MALFORMED = (KeyError, TypeError, ValueError, ArithmeticError, AttributeError, IndexError)
+CANDLES_PER_REQUEST = 200  # Upbit's most
 
 
 def _exact_json(text: str) -> Any:
@@ -100,6 +108,10 @@ class UpbitFeeder:
         backoff_initial: float = 0.5,
         backoff_max: float = 30.0,
         timeout: float = 10.0,
+        pool: asyncpg.Pool | None = None,
+        backfill_minutes: timedelta = timedelta(days=1),
+        backfill_days: int = CANDLES_PER_REQUEST,
+        backfill_gap: float = 0.25,
     ) -> None:
         self._instruments = {f"KRW-{i.symbol}": i for i in instruments if i.market == "CRYPTO"}
         self._out = out
@@ -110,6 +122,13 @@ class UpbitFeeder:
         self._stream_grace = stream_grace
         self._backoff = (backoff_initial, backoff_max)
         self._timeout = timeout
+        self._pool = pool
+        self._backfill_minutes = backfill_minutes
+        self._backfill_days = backfill_days
+        self._backfill_gap = backfill_gap
+        self.backfill_requests = 0
+        self.backfilled = 0  # bars written
+        self.backfill_finished = False
         self._last_streamed: dict[str, float] = {}  # market -> monotonic time of its last message
         self._last_polled = -math.inf
         self._acc_volume: dict[str, tuple[str, Decimal]] = {}  # market -> (UTC day, volume)
@@ -142,6 +161,8 @@ class UpbitFeeder:
                 tg.start_soon(self._stream, exchange, symbols, "ticker")
                 tg.start_soon(self._stream, exchange, symbols, "orderbook")
                 tg.start_soon(self._poll, exchange, symbols)
+                if self._pool is not None:
+                    tg.start_soon(self._backfill, exchange, self._pool, symbols)
         finally:
             self.connected = self.streaming = False
             with anyio.move_on_after(5, shield=True):
@@ -247,6 +268,65 @@ class UpbitFeeder:
             info = ticker["info"]
             await self._emit(info.get("market"), info, exchange, True)
 
+    async def _backfill(
+        self, exchange: _ExactUpbit, pool: asyncpg.Pool, symbols: list[str]
+    ) -> None:
+        """Fetch what the chart is missing; a failure leaves the rest for the next start."""
+        for symbol in symbols:
+            market = exchange.market(symbol)["id"]
+            instrument = self._instruments[market]
+            try:
+                await self._backfill_market(exchange, pool, market, instrument.ticker_id)
+            except (ccxt.BaseError, OSError, asyncpg.PostgresError, *_MALFORMED) as exc:
+                log.warning(
+                    "upbit_backfill_failed",
+                    feed=self.name,
+                    ticker=instrument.ticker_id,
+                    error=repr(exc)[:200],
+                )
+        self.backfill_finished = True
+        log.info("upbit_backfilled", feed=self.name, bars=self.backfilled)
+
+    async def _backfill_market(
+        self, exchange: _ExactUpbit, pool: asyncpg.Pool, market: str, ticker: str
+    ) -> None:
+        now = self._clock.now()
+        newest_minute, newest_day = await latest_stored(pool, ticker)
+        since = now - self._backfill_minutes
+        if newest_minute is not None:
+            since = max(since, newest_minute)
+        live = minute_of(now)  # the live roller owns the forming minute
+        to: datetime | None = None
+        while True:
+            params: dict[str, Any] = {"market": market, "count": CANDLES_PER_REQUEST}
+            if to is not None:
+                params["to"] = to.strftime("%Y-%m-%dT%H:%M:%SZ")
+            rows = await self._candle_request(exchange.publicGetCandlesMinutes1, params)
+            bars = [_minute_bar(ticker, row) for row in rows]
+            keep = [bar for bar in bars if since <= bar.time < live]
+            await store_history(pool, keep, [])
+            self.backfilled += len(keep)
+            if len(rows) < CANDLES_PER_REQUEST or not bars or min(b.time for b in bars) <= since:
+                break
+            to = min(bar.time for bar in bars)
+        count = self._backfill_days
+        if newest_day is not None:  # resume: the days since, and the newest again (it moved)
+            count = max(1, min(count, (now.date() - newest_day).days + 1))
+        rows = await self._candle_request(
+            exchange.publicGetCandlesDays, {"market": market, "count": count}
+        )
+        days = [_day_bar(ticker, row) for row in rows]
+        await store_history(pool, [], [d for d in days if d.day < now.date()])
+        self.backfilled += len(days)
+
+    async def _candle_request(self, call: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
+        await anyio.sleep(self._backfill_gap)  # paced well under the limit the polls share
+        self.backfill_requests += 1
+        rows = await call(params)
+        if not isinstance(rows, list):
+            raise ValueError(f"candles: expected a list, got {str(rows)[:100]}")
+        return rows
+
     async def _emit_book(self, market: str, message: dict[str, Any] | None) -> None:
         instrument = self._instruments.get(market)
         if instrument is None or message is None:
@@ -344,3 +424,33 @@ class UpbitFeeder:
             self._acc_volume.get(market), day, cumulative
         )
         return delta
+
+
+def _utc(text: str) -> datetime:
+    """Upbit's candle_date_time_utc ("2025-12-01T00:00:00", no zone) as a UTC instant."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def _minute_bar(ticker: str, row: dict[str, Any]) -> CandleBar:
+    return CandleBar(
+        ticker_id=ticker,
+        time=_utc(row["candle_date_time_utc"]),
+        open=wire_decimal(row["opening_price"]),
+        high=wire_decimal(row["high_price"]),
+        low=wire_decimal(row["low_price"]),
+        close=wire_decimal(row["trade_price"]),
+        volume=wire_decimal(row["candle_acc_trade_volume"]),
+    )
+
+
+def _day_bar(ticker: str, row: dict[str, Any]) -> DayBar:
+    """Upbit's days start at 00:00 UTC (09:00 KST), which is our crypto day too."""
+    return DayBar(
+        ticker_id=ticker,
+        day=_utc(row["candle_date_time_utc"]).date(),
+        open=wire_decimal(row["opening_price"]),
+        high=wire_decimal(row["high_price"]),
+        low=wire_decimal(row["low_price"]),
+        close=wire_decimal(row["trade_price"]),
+        volume=wire_decimal(row["candle_acc_trade_volume"]),
+    )

@@ -1,5 +1,5 @@
-"""A fake Upbit quotation API on 127.0.0.1: REST (/v1/market/all, /v1/ticker, /v1/orderbook) and
-the websocket (/websocket/v1) speaking Upbit's documented JSON, so the real ccxt client runs.
+"""A fake Upbit quotation API on 127.0.0.1: REST (/v1/market/all, /v1/ticker, /v1/orderbook,
+/v1/candles/minutes/1, /v1/candles/days with `to` paging) and the websocket (/websocket/v1) speaking Upbit's documented JSON, so the real ccxt client runs.
 
 Numbers are written into the JSON text verbatim (Upbit sends JSON numbers), which lets tests
 check that nothing on the way turns them into floats.
@@ -11,6 +11,7 @@ import contextlib
 import json
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from websockets.asyncio.server import ServerConnection
@@ -47,6 +48,9 @@ class FakeUpbit(FakeExchange):
             code: Market(code, price, trade_timestamp=now) for code, price in markets.items()
         }
         self.subscriptions: list[list[dict]] = []
+        # market -> candles, newest first, as Upbit lists them
+        self.minute_candles: dict[str, list[dict]] = {}
+        self.day_candles: dict[str, list[dict]] = {}
 
     # -- test controls ---------------------------------------------------------------------
 
@@ -67,6 +71,25 @@ class FakeUpbit(FakeExchange):
         market.bid_price, market.ask_price = bid, ask
         market.units = units or []
         await self._broadcast(code, self._orderbook_json(market, websocket=True))
+
+    def set_candles(self, code: str, kind: str, newest: datetime, count: int) -> None:
+        """`count` candles of `kind` ("minutes" or "days") ending with the one at `newest`."""
+        step = timedelta(minutes=1) if kind == "minutes" else timedelta(days=1)
+        rows = []
+        for n in range(count):
+            at = newest - n * step
+            price = 100_000 + n
+            row = {
+                "market": code,
+                "candle_date_time_utc": at.strftime("%Y-%m-%dT%H:%M:%S"),
+                "candle_date_time_kst": (at + timedelta(hours=9)).strftime("%Y-%m-%dT%H:%M:%S"),
+                "opening_price": price, "high_price": price + 5, "low_price": price - 5,
+                "trade_price": price + 1, "timestamp": int(at.timestamp() * 1000) + 59_000,
+                "candle_acc_trade_price": "12345.6789", "candle_acc_trade_volume": "0.12345678",
+            }  # fmt: skip
+            row.update({"unit": 1} if kind == "minutes" else {"prev_closing_price": price})
+            rows.append(row)
+        (self.minute_candles if kind == "minutes" else self.day_candles)[code] = rows
 
     async def send_raw(self, payload: bytes) -> None:
         for connection in tuple(self._connections):
@@ -97,6 +120,16 @@ class FakeUpbit(FakeExchange):
             render = self._ticker_json if request.path == "/v1/ticker" else self._orderbook_json
             items = [render(self.markets[code], False) for code in codes]
             return Response.json_text("[" + ",".join(items) + "]")
+        if request.path in ("/v1/candles/minutes/1", "/v1/candles/days"):
+            table = self.minute_candles if "minutes" in request.path else self.day_candles
+            if request.query.get("market") not in self.markets:
+                return Response.json({"error": {"name": 404, "message": "Code not found"}}, 404)
+            count = min(int(request.query.get("count", "1")), 200)
+            rows = table.get(request.query["market"], [])
+            if "to" in request.query:  # exclusive, "2025-12-01T00:00:00Z"
+                to = datetime.fromisoformat(request.query["to"].replace("Z", "+00:00"))
+                rows = [r for r in rows if _candle_time(r) < to]
+            return Response.json(rows[:count])
         return Response.json({"error": {"name": 404, "message": "Not found"}}, status=404)
 
     # -- websocket ---------------------------------------------------------------------------
@@ -195,3 +228,7 @@ def _snapshot(text: str) -> bytes:
 
 def _add(a: str, b: str) -> str:
     return str(Decimal(a) + Decimal(b))
+
+
+def _candle_time(row: dict) -> datetime:
+    return datetime.fromisoformat(row["candle_date_time_utc"]).replace(tzinfo=UTC)
