@@ -22,8 +22,8 @@ def market_of(ticker_id: str) -> str:
     return ticker_id.partition("-")[0]
 
 
-def _plain(value: Decimal) -> Decimal:
-    # normalize() drops trailing zeros (3.00000000 -> 3); the encoder writes it without exponent.
+def plain_number(value: Decimal) -> Decimal:
+    """`value` without trailing zeros (3.00000000 -> 3); the encoder writes it without exponent."""
     return value.normalize() if value else Decimal(0)
 
 
@@ -32,11 +32,11 @@ def for_the_wire(bar: CandleBar) -> CandleBar:
     and the forming bar in memory ("1191") read alike: "3", "1191", "0"."""
     return msgspec.structs.replace(
         bar,
-        open=_plain(bar.open),
-        high=_plain(bar.high),
-        low=_plain(bar.low),
-        close=_plain(bar.close),
-        volume=_plain(bar.volume),
+        open=plain_number(bar.open),
+        high=plain_number(bar.high),
+        low=plain_number(bar.low),
+        close=plain_number(bar.close),
+        volume=plain_number(bar.volume),
     )
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
+import msgspec
 from litestar import Controller, Request, get
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import FromPath, FromQuery
@@ -11,10 +13,11 @@ from litestar.params import FromPath, FromQuery
 from daemon.api.context import ctx
 from daemon.api.views import CandleView, FxView, InstrumentView, QuoteView, ReasonView
 from daemon.api.ws_messages import OrderBookView, book_fields, quote_fields
-from daemon.candles import INTERVALS, candle_history, for_the_wire
+from daemon.candles import INTERVALS, candle_history, for_the_wire, plain_number
 from daemon.instruments import Instrument
 from daemon.platform import Platform
 from daemon.reasons import REASONS
+from daemon.sqlfiles import query
 from daemon.tickers import TickerError, parse_ticker
 
 
@@ -32,6 +35,13 @@ def _instrument(platform: Platform, ticker_id: FromPath[str]) -> Instrument:
 
 
 MAX_CANDLES = 2000
+
+
+class MarketStatsView(msgspec.Struct, frozen=True):
+    ticker_id: str
+    day: date  # the market's own date
+    volume: Decimal
+    traded_value: Decimal  # in the asset's currency, 2 places
 
 
 def _limit(text: str) -> int:
@@ -158,6 +168,27 @@ class MarketController(Controller):
                 time=b.time, open=b.open, high=b.high, low=b.low, close=b.close, volume=b.volume
             )
             for b in map(for_the_wire, bars[-count:])
+        ]
+
+    @get(
+        "/market-stats",
+        summary="Each instrument's volume and traded value over its market's latest day",
+        description=(
+            "From the stored 1-minute bars: `volume` in the asset's units, `traded_value` "
+            "(the sum of volume x close) in its currency, for the markets list's sorting."
+        ),
+    )
+    async def market_stats(self, request: Request) -> list[MarketStatsView]:
+        platform = ctx(request.app.state).platform
+        rows = await platform.pool.fetch(query("candles_day_stats"), platform.clock.now())
+        return [
+            MarketStatsView(
+                ticker_id=row["ticker_id"],
+                day=row["day"],
+                volume=plain_number(row["volume"]),
+                traded_value=plain_number(row["traded_value"]).quantize(Decimal("0.01")),
+            )
+            for row in rows
         ]
 
     @get("/reasons", summary="Every reason code an order can fail or be cancelled with")

@@ -137,3 +137,16 @@ async def test_bad_parameters_are_400_with_a_detail(api: Api, params: dict, word
     response = await api.client.get(f"/api/candles/{BTC}", params=params)
     assert response.status_code == 400
     assert words in response.json()["detail"]
+
+
+async def test_market_stats_cover_each_markets_latest_day(api: Api) -> None:
+    await minute_bars(api, SAMSUNG, [
+        ("2026-11-24T01:00:00Z", 100, 5),  # the day before: not counted
+        ("2026-11-25T00:10:00Z", 100, 2), ("2026-11-25T00:11:00Z", 110, 3),
+    ])  # fmt: skip
+    await minute_bars(api, APPLE, [("2026-11-24T15:00:00Z", 10, 7)])  # NYSE's last session
+    stats = (await api.client.get("/api/market-stats")).json()
+    assert stats == [
+        {"ticker_id": SAMSUNG, "day": "2026-11-25", "volume": "5", "traded_value": "530.00"},
+        {"ticker_id": APPLE, "day": "2026-11-24", "volume": "7", "traded_value": "70.00"},
+    ]
