@@ -146,7 +146,8 @@ class SimFeeder:
             reach = max(1, int(price / tick / 2000))
             price = max(tick, price + tick * self._rng.randint(-reach, reach))
             self._prices[instrument.ticker_id] = price
-            volume = Decimal(self._rng.randint(1, 50))
+            traded = Decimal(self._rng.randint(1, 50))
+            volume = traded / 1000 if instrument.market == "CRYPTO" else traded  # coins: 0.001-0.05
         return Quote(
             ticker_id=instrument.ticker_id,
             price=price,
@@ -204,7 +205,7 @@ def sim_history(
     for start in reversed(minutes):
         close, price = price, _walk(rng, market, price, 2000)
         high, low = _wicks(rng, market, price, close, 4000)
-        volume = Decimal(rng.randint(1, 400)) if lot else Decimal(rng.randint(1, 4000)) / 1000
+        volume = Decimal(rng.randint(100, 3000)) if lot else Decimal(rng.randint(100, 3000)) / 1000
         bars.append(CandleBar(ticker_id=instrument.ticker_id, time=start, open=price,
                               high=high, low=low, close=close, volume=volume))  # fmt: skip
     bars.reverse()
@@ -214,7 +215,9 @@ def sim_history(
     for day in reversed(_session_days(market, calendar, first, zone)):
         close, price = price, _walk(rng, market, price, 60)
         high, low = _wicks(rng, market, price, close, 120)
-        volume = Decimal(rng.randint(50_000, 500_000)) if lot else Decimal(rng.randint(50, 5000))
+        volume = (
+            Decimal(rng.randint(200_000, 2_000_000)) if lot else Decimal(rng.randint(200, 2000))
+        )
         days.append(DayBar(ticker_id=instrument.ticker_id, day=day, open=price, high=high,
                            low=low, close=close, volume=volume))  # fmt: skip
     days.reverse()
