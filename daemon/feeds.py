@@ -137,7 +137,7 @@ def build_feeders(
                     "PAPERTRADE_FEEDS names kis, but PAPERTRADE_KIS_APP_KEY and "
                     "PAPERTRADE_KIS_APP_SECRET are not both set"
                 )
-            feeders.append(KisFeeder(kis, instruments, out, clock))
+            feeders.append(KisFeeder(kis, instruments, out, clock, pool=pool))
         elif name == "fx":
             us = next((i for i in instruments if i.market == "US"), None)
             feeders.append(

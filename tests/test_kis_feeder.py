@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import anyio
+import asyncpg
 import pytest
 from anyio.abc import ObjectReceiveStream
 
@@ -19,6 +20,7 @@ from daemon.clock import LiveClock
 from daemon.engine.market import BookLevel
 from daemon.feeds import volume_delta
 from daemon.kis_client import (
+    KST,
     Control,
     KisClient,
     KisFrameError,
@@ -419,3 +421,62 @@ def test_volume_from_cumulative_figures() -> None:
     late = datetime(2025, 3, 5, 4, 30, tzinfo=UTC)
     assert exchange_day("US", late) == "2025-03-04"
     assert exchange_day("KRX", late) == "2025-03-05"
+
+
+async def test_daily_chart_backfill_pages_into_candles_1d_and_resumes(
+    fake: FakeKis, tmp_path: Path, pool: asyncpg.Pool
+) -> None:
+    now = datetime.now(UTC)
+    today = now.astimezone(KST).date()
+    fake.daily["005930"] = [
+        ((today - timedelta(days=n)).strftime("%Y%m%d"), str(71000 + n)) for n in range(120)
+    ]
+    us_today = datetime.fromisoformat(exchange_day("US", now)).date()
+    fake.daily["NYS:BRK/B"] = [
+        ((us_today - timedelta(days=n)).strftime("%Y%m%d"), f"490.{n:04d}") for n in range(130)
+    ]
+    client = client_for(fake, tmp_path)
+    send, receive = anyio.create_memory_object_stream[MarketData](10_000)
+    wanted = [INSTRUMENTS[0], INSTRUMENTS[3]]  # Samsung (KRX), BRK.B (NYSE)
+
+    async def backfill() -> KisFeeder:
+        feeder = KisFeeder(
+            client, wanted, send, LiveClock(), poll_interval=0.05, subscribe_gap=0, pool=pool,
+            backfill_gap=0.05,
+        )  # fmt: skip
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(feeder.run)
+
+            async def drain() -> None:
+                async for _ in receive:
+                    pass
+
+            tg.start_soon(drain)
+            await eventually(lambda: feeder.backfill_finished, seconds=10)
+            tg.cancel_scope.cancel()
+        return feeder
+
+    try:
+        await backfill()
+        calls = [r for r in fake.http.requests if "daily" in r.path or "dailyprice" in r.path]
+        assert len(calls) == 2
+        domestic = next(r for r in calls if "itemchartprice" in r.path)
+        assert domestic.query["FID_INPUT_DATE_2"] == today.strftime("%Y%m%d")
+        rows = {
+            (r["ticker_id"], r["day"]): r["close"]
+            for r in await pool.fetch("SELECT ticker_id, day, close FROM candles_1d")
+        }
+        samsung = sorted(day for ticker, day in rows if ticker == "KRX-STOCK-005930")
+        assert samsung[-1] == today - timedelta(days=1)  # today's bar is still forming
+        assert len(samsung) == 99  # a 100-day page, today left to the live bars
+        assert rows[("KRX-STOCK-005930", today - timedelta(days=1))] == Decimal(71001)
+        brk = sorted(day for ticker, day in rows if ticker == "US-STOCK-BRK.B")
+        assert len(brk) == 99
+        assert rows[("US-STOCK-BRK.B", us_today - timedelta(days=2))] == Decimal("490.0002")
+
+        fake.http.requests.clear()
+        again = await backfill()  # yesterday is stored: nothing to ask
+        assert [r for r in fake.http.requests if "daily" in r.path] == []
+        assert again.backfilled == 0
+    finally:
+        await client.aclose()

@@ -2,6 +2,10 @@
 10 levels, HDFSASP0 level 1 for the US) streamed over the KIS websocket, and REST quotes polled,
 within the rate limit, for whatever the stream does not cover.
 
+Given a database, it backfills daily chart prices on start (domestic inquire-daily-itemchartprice,
+overseas dailyprice: 100 days each, one call per instrument that lacks yesterday's bar, one call
+every `backfill_gap` seconds through the shared request budget), beside the live prices.
+
 The session's registrations are split between trades and books: books for the first
 `book_subscriptions` instruments (half the limit by default: 20), trades for as many as the rest
 of the limit allows (the same first 20, then more if books take fewer). Everything else is
@@ -12,17 +16,19 @@ from __future__ import annotations
 
 import math
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import anyio
+import asyncpg
 import msgspec
 import structlog
 import websockets
 from anyio.abc import ObjectSendStream
 from websockets.asyncio.client import ClientConnection
 
+from daemon.candles import DayBar, latest_stored, store_history
 from daemon.clock import Clock
 from daemon.engine.market import BookLevel
 from daemon.feeds import Backoff, volume_delta, wire_decimal
@@ -106,6 +112,8 @@ class KisFeeder:
         backoff_initial: float = 0.5,
         backoff_max: float = 30.0,
         open_timeout: float = 10.0,
+        pool: asyncpg.Pool | None = None,
+        backfill_gap: float = 0.5,
     ) -> None:
         self._client = client
         self._out = out
@@ -133,6 +141,10 @@ class KisFeeder:
         self._subscribe_gap = subscribe_gap
         self._backoff = (backoff_initial, backoff_max)
         self._open_timeout = open_timeout
+        self._pool = pool
+        self._backfill_gap = backfill_gap
+        self.backfilled = 0  # daily bars written
+        self.backfill_finished = False
         self._streamed: set[str] = set()  # ticker ids whose trades the live session confirmed
         self._booked: set[str] = set()  # ticker ids whose books the live session confirmed
         # ticker id -> monotonic time of its last trade or book change on the stream
@@ -167,6 +179,59 @@ class KisFeeder:
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._stream)
             tg.start_soon(self._poll)
+            if self._pool is not None:
+                tg.start_soon(self._backfill, self._pool)
+
+    # -- chart history ---------------------------------------------------------------------
+
+    async def _backfill(self, pool: asyncpg.Pool) -> None:
+        for instrument in self._instruments:
+            today = exchange_day(instrument.market, self._clock.now())
+            _, newest = await latest_stored(pool, instrument.ticker_id)
+            if newest is not None and (datetime.fromisoformat(today).date() - newest).days <= 1:
+                continue  # up to date: a restart asks nothing
+            await anyio.sleep(self._backfill_gap)  # the polls share the request budget
+            try:
+                days = await self._daily_bars(instrument, today)
+                await store_history(pool, [], [d for d in days if d.day.isoformat() < today])
+            except (KisError, asyncpg.PostgresError, OSError, *_BAD_RECORD) as exc:
+                log.warning(
+                    "kis_backfill_failed", feed=self.name, ticker=instrument.ticker_id,
+                    error=str(exc)[:200],
+                )  # fmt: skip
+                continue
+            self.backfilled += len(days)
+        self.backfill_finished = True
+        log.info("kis_backfilled", feed=self.name, days=self.backfilled)
+
+    async def _daily_bars(self, instrument: Instrument, today: str) -> list[DayBar]:
+        ticker = instrument.ticker_id
+        if instrument.market == "KRX":
+            end = today.replace("-", "")
+            start = (datetime.fromisoformat(today) - timedelta(days=150)).strftime("%Y%m%d")
+            rows = await self._client.domestic_daily(instrument.symbol, start, end)
+            fields = ("stck_bsop_date", "stck_oprc", "stck_hgpr", "stck_lwpr", "stck_clpr",
+                      "acml_vol")  # fmt: skip
+        else:
+            rows = await self._client.overseas_daily(instrument.exchange, instrument.symbol)
+            fields = ("xymd", "open", "high", "low", "clos", "tvol")
+        bars = []
+        for row in rows:
+            day, open_, high, low, close, volume = (str(row.get(f) or "").strip() for f in fields)
+            if not day:
+                continue  # KIS pads the list with empty rows
+            bars.append(
+                DayBar(
+                    ticker_id=ticker,
+                    day=datetime.strptime(day, "%Y%m%d").date(),
+                    open=wire_decimal(open_),
+                    high=wire_decimal(high),
+                    low=wire_decimal(low),
+                    close=wire_decimal(close),
+                    volume=wire_decimal(volume or "0"),
+                )
+            )
+        return bars
 
     # -- websocket -------------------------------------------------------------------------
 

@@ -97,6 +97,8 @@ class FakeKis(FakeExchange):
         self.t_rate = "1380.50"
         self.detail_error: dict[str, str] | None = None
         self.subscribe_requests: list[dict] = []
+        # symbol (KRX) or "EXCD:SYMB" -> [(YYYYMMDD, close)], newest first
+        self.daily: dict[str, list[tuple[str, str]]] = {}
         self.echoes: list[str] = []
         self.connections_opened = 0
 
@@ -229,6 +231,46 @@ class FakeKis(FakeExchange):
                 "tvol": "123456", "tamt": "29876543",
             }  # fmt: skip
             return Response.json({"output": output, **OK})
+        if request.path == "/uapi/domestic-stock/v1/quotations/inquire-daily-itemchartprice":
+            if tr_id != "FHKST03010100" or q.get("FID_PERIOD_DIV_CODE") != "D":
+                return Response.json({"rt_cd": "1", "msg_cd": "OPSQ0002", "msg1": "bad tr"}, 500)
+            rows = [
+                {"stck_bsop_date": day, "stck_clpr": close, "stck_oprc": close, "stck_hgpr": close,
+                 "stck_lwpr": close, "acml_vol": "1000", "acml_tr_pbmn": "71000000",
+                 "flng_cls_code": "00", "prtt_rate": "0.00", "mod_yn": "N", "prdy_vrss_sign": "3",
+                 "prdy_vrss": "0", "revl_issu_reas": ""}
+                for day, close in self.daily.get(q.get("FID_INPUT_ISCD", ""), [])
+                if q["FID_INPUT_DATE_1"] <= day <= q["FID_INPUT_DATE_2"]
+            ][:100]  # fmt: skip
+            return Response.json({"output1": {"stck_prpr": "71000"}, "output2": rows, **OK})
+        if request.path == "/uapi/overseas-price/v1/quotations/dailyprice":
+            if tr_id != "HHDFS76240000" or q.get("GUBN") != "0":
+                return Response.json({"rt_cd": "1", "msg_cd": "OPSQ0002", "msg1": "bad tr"}, 500)
+            key = f"{q.get('EXCD')}:{q.get('SYMB')}"
+            rows = [
+                *[
+                    {
+                        "xymd": day,
+                        "clos": close,
+                        "sign": "3",
+                        "diff": "0.0000",
+                        "rate": "0.00",
+                        "open": close,
+                        "high": close,
+                        "low": close,
+                        "tvol": "2000",
+                        "tamt": "480000",
+                        "pbid": close,
+                        "vbid": "1",
+                        "pask": close,
+                        "vask": "1",
+                    }
+                    for day, close in self.daily.get(key, [])
+                ][:100],
+                dict.fromkeys(("xymd", "clos", "open", "high", "low", "tvol"), ""),
+            ]
+            return Response.json({"output1": {"rsym": f"D{key}", "zdiv": "4", "nrec": "100"},
+                                  "output2": rows, **OK})  # fmt: skip
         return Response.json({"rt_cd": "1", "msg_cd": "EGW00002", "msg1": "no such api"}, 404)
 
     # -- websocket ---------------------------------------------------------------------------
