@@ -250,6 +250,20 @@ class Platform:
             )
             yield ("papertrade_feed_age_seconds", "Seconds since a feed's last message (-1: none yet)",
                    {"feed": feeder.name}, age)  # fmt: skip
+            labels = {"feed": feeder.name}
+            yield ("papertrade_feed_stale_quotes", "Tickers of a feed whose latest quote is stale",
+                   labels, self.book.stale_quotes(feeder.name))  # fmt: skip
+            # Counters of the feeders that have them: books received, REST polls of quiet ones.
+            for attribute, name, text in (
+                ("books", "papertrade_feed_books", "Order books a feed has sent"),
+                ("polled", "papertrade_feed_polled", "Quotes a feed polled over REST"),
+            ):
+                if hasattr(feeder, attribute):
+                    yield (name, text, labels, getattr(feeder, attribute))
+        yield ("papertrade_order_books_fresh", "Tickers with a fresh order book", {},
+               self.book.fresh_books())  # fmt: skip
+        yield ("papertrade_market_books", "Order books through the market hub", {},
+               self.hub.books)  # fmt: skip
         if self.http is not None:
             yield ("papertrade_websocket_clients", "Connected websocket clients", {},
                    len(self.ws_hub.clients))  # fmt: skip

@@ -57,6 +57,14 @@ class PriceBook:
             return None
         return BookView(bids=book.bids, asks=book.asks)
 
+    def stale_quotes(self, source: str) -> int:
+        """How many tickers' latest quote, last sent by `source`, is stale now."""
+        return sum(1 for q in self._quotes.values() if q.source == source and self.is_stale(q))
+
+    def fresh_books(self) -> int:
+        """How many tickers have a book that is not stale (the engine walks those)."""
+        return sum(1 for book in self._books.values() if not self.is_stale(book))
+
     def fx(self, pair: str = USD_KRW) -> FxRate | None:
         return self._fx.get(pair)
 

@@ -109,3 +109,34 @@ async def test_a_new_subscriber_gets_the_current_book_at_once(api: Api) -> None:
             "99999000",
             "99998000",
         ]
+
+
+async def test_metrics_count_fresh_books(api: Api) -> None:
+    await publish(api, book(api, 150_000_000))
+    text = (await api.client.get("/metrics")).text
+    assert "papertrade_order_books_fresh 1" in text
+    assert "papertrade_market_books 1" in text
+    api.clock.advance(6)
+    assert "papertrade_order_books_fresh 0" in (await api.client.get("/metrics")).text
+
+
+def test_stale_quotes_are_counted_per_source() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from daemon.clock import TestClock
+    from daemon.messages import Quote
+    from daemon.price_book import PriceBook
+
+    clock = TestClock(datetime(2026, 11, 25, tzinfo=UTC))
+    prices = PriceBook(clock)
+    for ticker, source, age in (("A", "kis", 10), ("B", "kis", 1), ("C", "upbit", 10)):
+        at = clock.now() - timedelta(seconds=age)
+        prices.update(
+            Quote(ticker_id=ticker, price=Decimal(1), currency="KRW", ts=at, received_at=at,
+                  source=source)
+        )  # fmt: skip
+    assert (
+        prices.stale_quotes("kis"),
+        prices.stale_quotes("upbit"),
+        prices.stale_quotes("sim"),
+    ) == (1, 1, 0)
