@@ -72,6 +72,12 @@ class PriceBook:
         return list(self._fx.values())
 
     def is_stale(self, data: MarketData) -> bool:
-        """Older than its limit by the time we received it: nothing fills at such a price."""
-        limit = self.fx_stale_after if isinstance(data, FxRate) else self.stale_after
-        return self._clock.now() - data.received_at > limit
+        """Older than its limit: nothing fills at such a price.
+
+        A quote or book is as old as the exchange says (`ts`, its own time of the trade, book or
+        snapshot) or as our receipt says, whichever is older: a stream replaying a backlog is
+        stale however fresh its delivery; a poll's answer carries the poll's time. FX rates
+        count from their receipt (a fallback source dates its rates by the day)."""
+        if isinstance(data, FxRate):
+            return self._clock.now() - data.received_at > self.fx_stale_after
+        return self._clock.now() - min(data.ts, data.received_at) > self.stale_after

@@ -351,7 +351,7 @@ async def test_books_share_the_subscription_limit_and_replay_exactly(
             assert book.asks[0] == BookLevel(Decimal(72000), Decimal(1000))
             assert book.bids[8] == BookLevel(Decimal(71100), Decimal(2008))
             assert abs((book.ts - datetime.now(UTC)).total_seconds()) < 2
-            refreshed = await next_quote(receive, lambda q: q.ticker_id == "KRX-STOCK-005930")
+            refreshed = await next_quote(receive, lambda q: q.ask == 72000 and q.volume == 0)
             assert (refreshed.price, refreshed.bid, refreshed.ask) == (71900, 71900, 72000)
             assert refreshed.volume == 0
             assert refreshed.ts == book.ts

@@ -390,7 +390,9 @@ class UpbitFeeder:
         price = wire_decimal(info["trade_price"])
         if price <= 0:
             raise ValueError(f"non-positive price {price}")
-        ts = _EPOCH + timedelta(milliseconds=int(info["trade_timestamp"]))
+        # The snapshot's own time (`timestamp`), not the last trade's: a quiet coin's quote
+        # is current as of the message, and staleness is judged by it.
+        ts = _EPOCH + timedelta(milliseconds=int(info.get("timestamp") or info["trade_timestamp"]))
         bid = ask = None
         if book is not None:
             best = book["orderbook_units"][0]

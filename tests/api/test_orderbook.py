@@ -140,3 +140,26 @@ def test_stale_quotes_are_counted_per_source() -> None:
         prices.stale_quotes("upbit"),
         prices.stale_quotes("sim"),
     ) == (1, 1, 0)
+
+
+def test_staleness_counts_from_the_exchange_time_where_it_is_older() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from daemon.clock import TestClock
+    from daemon.messages import FxRate, Quote
+    from daemon.price_book import PriceBook
+
+    clock = TestClock(datetime(2026, 11, 25, tzinfo=UTC))
+    prices = PriceBook(clock)
+    now = clock.now()
+
+    def quote(ts: datetime) -> Quote:
+        return Quote(ticker_id="A", price=Decimal(1), currency="KRW", ts=ts, received_at=now,
+                     source="kis")  # fmt: skip
+
+    assert prices.is_stale(quote(now - timedelta(seconds=6)))  # a replayed backlog
+    assert not prices.is_stale(quote(now - timedelta(seconds=4)))
+    assert not prices.is_stale(quote(now + timedelta(seconds=3)))  # an exchange clock ahead
+    daily = FxRate(pair="USD/KRW", rate=Decimal(1450), ts=now - timedelta(days=1), received_at=now,
+                   source="fallback")  # fmt: skip
+    assert not prices.is_stale(daily)  # FX rates count from their receipt
