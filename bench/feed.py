@@ -1,10 +1,14 @@
 """Benchmark the market-data path: quotes/second through the market hub and price book with the
-Redis mirror and the candle roller subscribed, and the source-to-subscriber delay.
+Redis mirror and the candle roller subscribed, and the source-to-subscriber delay; then order
+books: 60 tickers with 15-level books at 20 updates a second each plus trades, through the hub
+and the websocket hub (5 books a second per ticker to a client naming them all), with the
+delay to an in-process subscriber and to the websocket client's queue, and the CPU used.
 
 Prints figures, asserts nothing. Needs the PostgreSQL (it makes and drops a database of its own)
 and the Redis the tests use:
 
     .venv/bin/python bench/feed.py [--quotes 200000] [--rate 20000] [--seconds 5]
+        [--book-tickers 60] [--book-rate 20] [--trade-rate 5] [--book-seconds 10] [--quick]
 """
 
 from __future__ import annotations
@@ -30,10 +34,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from daemon.actors.candle_roller import CandleRoller
 from daemon.actors.market_hub import MarketHub
 from daemon.actors.redis_mirror import RedisMirror
+from daemon.api.ws_hub import WebsocketHub
 from daemon.clock import LiveClock
 from daemon.database import create_pool
+from daemon.engine.market import BookLevel
 from daemon.instruments import load_instruments
-from daemon.messages import MarketData, Quote
+from daemon.messages import MarketData, OrderBook, OrderEvent, Quote
 from daemon.migrate import migrate
 from daemon.price_book import PriceBook
 
@@ -177,6 +183,135 @@ async def paced(rig: Rig, tickers: list[str], rate: int, seconds: float) -> dict
     return {"offered_per_s": sent / elapsed, "sent": sent}
 
 
+def make_books(ticker: str, variants: int = 8) -> list[OrderBook]:
+    """A few 15-level books of `ticker` to cycle through (times replaced on sending)."""
+    at = datetime.now(UTC)
+    books = []
+    for v in range(variants):
+        best = Decimal(100_000_000 + 1000 * v)
+        books.append(
+            OrderBook(
+                ticker_id=ticker,
+                bids=tuple(
+                    BookLevel(best - 1000 * i, Decimal("0.0123") * (i + 1)) for i in range(15)
+                ),
+                asks=tuple(
+                    BookLevel(best + 1000 * (i + 1), Decimal("0.0456") * (i + 1)) for i in range(15)
+                ),
+                ts=at,
+                received_at=at,
+                source="bench",
+            )
+        )
+    return books
+
+
+async def books_run(rig: Rig, args: argparse.Namespace) -> None:
+    """60 tickers x 20 books a second + trades, through the hub to the websocket hub."""
+    import msgspec
+
+    tickers = [f"CRYPTO-COIN-B{n:03d}" for n in range(args.book_tickers)]
+    ws = WebsocketHub(rig.book)
+    client = ws.connect()
+    ws.subscribe(client, tickers)
+    market_in, market_out = anyio.create_memory_object_stream[MarketData](BUFFER)
+    probe_in, probe_out = anyio.create_memory_object_stream[MarketData](BUFFER)
+    rig.hub.add_subscriber("websockets", market_in, books=True)
+    rig.hub.add_subscriber("book_probe", probe_in, books=True)
+    _, orders = anyio.create_memory_object_stream[OrderEvent](1)
+    hub_delays: list[float] = []
+    ws_delays: dict[str, list[float]] = {"book": [], "quote": []}
+    measuring = False
+
+    async def probe() -> None:
+        async for data in probe_out:
+            if measuring:
+                hub_delays.append((datetime.now(UTC) - data.received_at).total_seconds())
+
+    async def reader() -> None:
+        decode = msgspec.json.Decoder().decode
+        while True:
+            await client.wakeup.wait()
+            now = datetime.now(UTC)
+            for text in client.take():
+                if not measuring:
+                    continue
+                message = decode(text)
+                kind = message.get("type")
+                if kind in ws_delays:
+                    sent = datetime.fromisoformat(message["received_at"])
+                    ws_delays[kind].append((now - sent).total_seconds())
+
+    books = {t: make_books(t) for t in tickers}
+    replace = msgspec.structs.replace
+    tick = 0.005
+    books_per_tick = args.book_tickers * args.book_rate * tick
+    trades_per_tick = args.book_tickers * args.trade_rate * tick
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(ws.run, market_out, orders)
+        tg.start_soon(probe)
+        tg.start_soon(reader)
+        await anyio.sleep(0.2)
+        measuring = True
+        sent_books = sent_trades = 0
+        owed_books = owed_trades = 0.0
+        cpu_started, started = time.process_time(), time.perf_counter()
+        deadline, next_tick = started + args.book_seconds, started
+        while time.perf_counter() < deadline:
+            at = rig.clock.now()
+            owed_books += books_per_tick
+            owed_trades += trades_per_tick
+            while owed_books >= 1:
+                ticker = tickers[sent_books % len(tickers)]
+                variant = books[ticker][(sent_books // len(tickers)) % 8]
+                await rig.inbox.send(replace(variant, ts=at, received_at=at))
+                sent_books += 1
+                owed_books -= 1
+            while owed_trades >= 1:
+                ticker = tickers[sent_trades % len(tickers)]
+                await rig.inbox.send(
+                    Quote(ticker_id=ticker, price=Decimal(100_000_000 + sent_trades % 100),
+                          bid=Decimal(100_000_000), ask=Decimal(100_001_000), currency="KRW-COIN",
+                          ts=at, received_at=at, source="bench", volume=Decimal("0.01"))
+                )  # fmt: skip
+                sent_trades += 1
+                owed_trades -= 1
+            next_tick += tick
+            await anyio.sleep(max(0.0, next_tick - time.perf_counter()))
+        elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
+        await anyio.sleep(0.5)
+        measuring = False
+        tg.cancel_scope.cancel()
+    print(
+        f"books: {args.book_tickers} tickers x {args.book_rate}/s 15-level books"
+        f" + {args.trade_rate}/s trades each, {args.book_seconds:g} s"
+    )
+    print(
+        f"  offered: {sent_books / elapsed:,.0f} books/s + {sent_trades / elapsed:,.0f} quotes/s"
+        f" = {(sent_books + sent_trades) / elapsed:,.0f}/s"
+        f"  (hub took {rig.hub.books:,} books in all)"
+    )
+    print(f"  CPU of this process: {100 * cpu / elapsed:.0f} % of one core")
+    for label, delays in (
+        ("in-process subscriber", hub_delays),
+        ("websocket queue, books", ws_delays["book"]),
+        ("websocket queue, quotes", ws_delays["quote"]),
+    ):
+        ms = [d * 1000 for d in delays]
+        if ms:
+            print(
+                f"  {label:<25} p50 {statistics.median(ms):7.2f} ms"
+                f"  p99 {percentile(ms, 99):7.2f} ms  max {max(ms):7.2f} ms  ({len(ms):,})"
+            )
+    per_ticker = len(ws_delays["book"]) / args.book_tickers / elapsed
+    print(
+        f"  books to the websocket: {per_ticker:.1f}/s per ticker"
+        f" (at most 5; {ws.books_coalesced:,} replaced by a newer one while held)"
+    )
+    print(f"  hub drops: {rig.hub.dropped}")
+
+
 async def main(args: argparse.Namespace) -> None:
     name = f"pt_bench_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(ADMIN_URL)
@@ -256,6 +391,7 @@ async def main(args: argparse.Namespace) -> None:
             )
             rows = await pool.fetchval("SELECT count(*) FROM candles_1m")
             print(f"  candle rows in PostgreSQL: {rows}")
+            await books_run(rig, args)
             tg.cancel_scope.cancel()
     finally:
         await pool.close()
@@ -273,4 +409,15 @@ if __name__ == "__main__":
     parser.add_argument("--quotes", type=int, default=200_000)
     parser.add_argument("--rate", type=int, default=20_000)
     parser.add_argument("--seconds", type=float, default=5.0)
-    anyio.run(main, parser.parse_args())
+    parser.add_argument("--book-tickers", type=int, default=60)
+    parser.add_argument("--book-rate", type=int, default=20, help="books a second per ticker")
+    parser.add_argument("--trade-rate", type=int, default=5, help="trades a second per ticker")
+    parser.add_argument("--book-seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--quick", action="store_true", help="a short run: 20,000 quotes, 2 s paced, 5 s of books"
+    )
+    arguments = parser.parse_args()
+    if arguments.quick:
+        arguments.quotes, arguments.rate, arguments.seconds = 20_000, 5_000, 2.0
+        arguments.book_seconds = 5.0
+    anyio.run(main, arguments)

@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Protocol
 
 import anyio
+import asyncpg
 from anyio.abc import ObjectSendStream
 
 from daemon.clock import Clock
@@ -67,13 +68,31 @@ def wire_decimal(value: object) -> Decimal:
     return number
 
 
+def volume_delta(
+    previous: tuple[str, Decimal] | None, day: str, cumulative: Decimal
+) -> tuple[Decimal, tuple[str, Decimal]]:
+    """The volume traded since the previous observation of a day's cumulative volume, and the
+    observation to keep. A new `day` counts from zero. A figure behind one already seen the same
+    day (a REST snapshot lagging the stream) adds nothing and is not kept, so the stream's next
+    figure is counted from the highest one seen: no day's volume is booked into one bar twice."""
+    if previous is None:
+        return Decimal(0), (day, cumulative)
+    if previous[0] != day:
+        return cumulative, (day, cumulative)
+    if cumulative < previous[1]:
+        return Decimal(0), previous
+    return cumulative - previous[1], (day, cumulative)
+
+
 def build_feeders(
     settings: Settings,
     instruments: list[Instrument],
     out: ObjectSendStream[MarketData],
     clock: Clock,
+    pool: asyncpg.Pool | None = None,
 ) -> list[Feeder]:
-    """The upbit, kis and fx feeders named in `settings.feeds` ("sim" is built elsewhere).
+    """The upbit, kis and fx feeders named in `settings.feeds` ("sim" is built elsewhere);
+    given `pool`, the upbit and kis feeders backfill chart history into it.
 
     They all send to `out` (the market hub's inbox) and never close it: the caller owns it.
     The KIS feeder and the FX feeder share one KIS client: one token, one request budget.
@@ -109,6 +128,7 @@ def build_feeders(
                     clock,
                     api_url=settings.upbit_api_url,
                     ws_url=settings.upbit_ws_url,
+                    pool=pool,
                 )
             )
         elif name == "kis":
@@ -117,7 +137,7 @@ def build_feeders(
                     "PAPERTRADE_FEEDS names kis, but PAPERTRADE_KIS_APP_KEY and "
                     "PAPERTRADE_KIS_APP_SECRET are not both set"
                 )
-            feeders.append(KisFeeder(kis, instruments, out, clock))
+            feeders.append(KisFeeder(kis, instruments, out, clock, pool=pool))
         elif name == "fx":
             us = next((i for i in instruments if i.market == "US"), None)
             feeders.append(

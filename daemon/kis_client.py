@@ -32,9 +32,13 @@ WS_PATH = "/tryitout"
 
 TR_KRX_TRADES = "H0STCNT0"  # domestic stock realtime trades (KRX)
 TR_US_TRADES = "HDFSCNT0"  # overseas stock realtime (delayed-free for the US) trades
+TR_KRX_BOOK = "H0STASP0"  # domestic stock realtime 10-level book (KRX)
+TR_US_BOOK = "HDFSASP0"  # overseas stock realtime book (the US: level 1 only, free)
 TR_KRX_PRICE = "FHKST01010100"  # inquire-price
 TR_US_PRICE = "HHDFS00000300"  # overseas current price
 TR_US_PRICE_DETAIL = "HHDFS76200200"  # overseas price detail, carries t_rate (today's USD/KRW)
+TR_KRX_DAILY = "FHKST03010100"  # domestic daily chart prices (up to 100 days a call)
+TR_US_DAILY = "HHDFS76240000"  # overseas daily prices (100 days a call)
 
 RATE_LIMITED = "EGW00201"  # "초당 거래건수를 초과하였습니다." (too many requests per second)
 TOKEN_EXPIRED = ("EGW00123", "EGW00121")  # expired / invalid access token
@@ -396,6 +400,39 @@ class KisClient:
             {"AUTH": "", "EXCD": exchange, "SYMB": kis_symbol(symbol)},
         )
         return _output(body)
+
+    async def domestic_daily(self, symbol: str, start: str, end: str) -> list[dict[str, Any]]:
+        """Daily bars (adjusted) from `start` to `end` (YYYYMMDD, Korean dates), newest first."""
+        body = await self.get(
+            "/uapi/domestic-stock/v1/quotations/inquire-daily-itemchartprice",
+            TR_KRX_DAILY,
+            {
+                "FID_COND_MRKT_DIV_CODE": "J",
+                "FID_INPUT_ISCD": symbol,
+                "FID_INPUT_DATE_1": start,
+                "FID_INPUT_DATE_2": end,
+                "FID_PERIOD_DIV_CODE": "D",
+                "FID_ORG_ADJ_PRC": "0",
+            },
+        )
+        return _rows(body)
+
+    async def overseas_daily(self, exchange: str, symbol: str) -> list[dict[str, Any]]:
+        """The last 100 daily bars (adjusted, local exchange dates), newest first."""
+        body = await self.get(
+            "/uapi/overseas-price/v1/quotations/dailyprice",
+            TR_US_DAILY,
+            {"AUTH": "", "EXCD": exchange, "SYMB": kis_symbol(symbol), "GUBN": "0", "BYMD": "",
+             "MODP": "1"},
+        )  # fmt: skip
+        return _rows(body)
+
+
+def _rows(body: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = body.get("output2")
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        raise KisError("format", f"no output2 list in {str(body)[:100]}")
+    return rows
 
 
 def _output(body: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import anyio
 import msgspec
 
 from daemon.engine.decide import EngineEvent
+from daemon.engine.market import BookLevel
 from daemon.engine.orders import EngineOrder
 
 
@@ -38,7 +39,19 @@ class FxRate(msgspec.Struct, frozen=True, kw_only=True):
     source: str
 
 
-MarketData = Quote | FxRate
+class OrderBook(msgspec.Struct, frozen=True, kw_only=True):
+    """The displayed book of one ticker as a source sent it: levels best first (at most 15 a
+    side), prices and sizes in the asset's own units. Each one replaces the previous wholly."""
+
+    ticker_id: str
+    bids: tuple[BookLevel, ...]
+    asks: tuple[BookLevel, ...]
+    ts: datetime  # exchange time of the book
+    received_at: datetime
+    source: str
+
+
+MarketData = Quote | FxRate | OrderBook
 
 
 # The order as recorded and sent between actors is the engine's v2 order (one order type through

@@ -128,9 +128,10 @@ class Platform:
                     clock,
                     calendar=calendar,
                     emit_fx="fx" not in settings.feeds,
+                    pool=pool,
                 )
             )
-        self.feeders += build_feeders(settings, instruments, self.market_in, clock)
+        self.feeders += build_feeders(settings, instruments, self.market_in, clock, pool)
         self.metrics = Metrics()
         self.metrics.add_gauges(self._gauges)
         self.candle_bars, candle_bars_out = anyio.create_memory_object_stream[CandleBar](
@@ -218,7 +219,7 @@ class Platform:
         app = create_app(context, find_web_dir(settings.web_dir))
         self.http = HttpServer(access_log(app), settings.http_host, settings.http_port)
         self.http.limits = HttpLimits(exempt=context.trusted_proxies)
-        market = self.subscribe_market("websockets")
+        market = self.subscribe_market("websockets", books=True)
         self.extra_actors += [
             Actor(
                 "websocket_hub",
@@ -254,6 +255,20 @@ class Platform:
             )
             yield ("papertrade_feed_age_seconds", "Seconds since a feed's last message (-1: none yet)",
                    {"feed": feeder.name}, age)  # fmt: skip
+            labels = {"feed": feeder.name}
+            yield ("papertrade_feed_stale_quotes", "Tickers of a feed whose latest quote is stale",
+                   labels, self.book.stale_quotes(feeder.name))  # fmt: skip
+            # Counters of the feeders that have them: books received, REST polls of quiet ones.
+            for attribute, name, text in (
+                ("books", "papertrade_feed_books", "Order books a feed has sent"),
+                ("polled", "papertrade_feed_polled", "Quotes a feed polled over REST"),
+            ):
+                if hasattr(feeder, attribute):
+                    yield (name, text, labels, getattr(feeder, attribute))
+        yield ("papertrade_order_books_fresh", "Tickers with a fresh order book", {},
+               self.book.fresh_books())  # fmt: skip
+        yield ("papertrade_market_books", "Order books through the market hub", {},
+               self.hub.books)  # fmt: skip
         if self.http is not None:
             yield ("papertrade_websocket_clients", "Connected websocket clients", {},
                    len(self.ws_hub.clients))  # fmt: skip
@@ -261,11 +276,12 @@ class Platform:
                    self.ws_hub.dropped())  # fmt: skip
 
     def subscribe_market(
-        self, name: str, buffer: int = MARKET_BUFFER
+        self, name: str, buffer: int = MARKET_BUFFER, *, books: bool = False
     ) -> ObjectReceiveStream[MarketData]:
-        """A bounded stream of every quote and rate (drops counted by the hub when full)."""
+        """A bounded stream of every quote and rate, and of every order book if `books`
+        (drops counted by the hub when full)."""
         send, receive = anyio.create_memory_object_stream[MarketData](buffer)
-        self.hub.add_subscriber(name, send)
+        self.hub.add_subscriber(name, send, books=books)
         return receive
 
     def listen_orders(self) -> ObjectReceiveStream[OrderEvent]:

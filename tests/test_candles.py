@@ -190,3 +190,39 @@ async def test_a_closed_market_makes_no_bars(pool: asyncpg.Pool) -> None:
     assert [ticker for ticker, _ in await _stored(pool)] == ["CRYPTO-COIN-BTC"]
     assert roller.forming("KRX-STOCK-005930") is None
     assert roller.closed_dropped == 1
+
+
+async def test_old_minutes_are_pruned_and_their_days_kept(pool: asyncpg.Pool) -> None:
+    old = T0 - timedelta(days=40)
+    clock = TestClock(T0)
+    btc, samsung = "CRYPTO-COIN-BTC", "KRX-STOCK-005930"
+    rows = [
+        (btc, old, 10, 1), (btc, old + timedelta(minutes=1), 12, 2),
+        (samsung, old.replace(hour=15), 70, 3),  # midnight in Seoul: the next KRX day
+        (btc, T0 - timedelta(days=1), 20, 4),  # inside the retention: kept as it is
+    ]  # fmt: skip
+    await pool.executemany(
+        "INSERT INTO candles_1m (ticker_id, bucket, open, high, low, close, volume)"
+        " VALUES ($1, $2, $3, $3, $3, $3, $4)",
+        rows,
+    )
+    await pool.execute(  # a day already stored is not overwritten by the roll-up
+        "INSERT INTO candles_1d VALUES ($1, $2, 1, 1, 1, 1, 1)",
+        samsung,
+        (old + timedelta(hours=9)).date() + timedelta(days=1),
+    )
+    _send, receive = anyio.create_memory_object_stream[MarketData](1)
+    roller = CandleRoller(pool, receive, None, clock, flush_interval=0.05)
+    await roller.prune()
+    assert roller.pruned == 3
+    assert [
+        (r["ticker_id"], r["bucket"]) for r in await pool.fetch("SELECT * FROM candles_1m")
+    ] == [(btc, T0 - timedelta(days=1))]
+    days = {
+        (r["ticker_id"], r["day"]): (r["open"], r["close"], r["volume"])
+        for r in await pool.fetch("SELECT * FROM candles_1d")
+    }
+    assert days == {
+        (btc, old.date()): (Decimal(10), Decimal(12), Decimal(3)),
+        (samsung, (old + timedelta(hours=9)).date() + timedelta(days=1)): (1, 1, 1),
+    }

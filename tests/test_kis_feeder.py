@@ -11,12 +11,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import anyio
+import asyncpg
 import pytest
 from anyio.abc import ObjectReceiveStream
 
-from daemon.actors.kis_feeder import KisFeeder
+from daemon.actors.kis_feeder import KisFeeder, exchange_day
 from daemon.clock import LiveClock
+from daemon.engine.market import BookLevel
+from daemon.feeds import volume_delta
 from daemon.kis_client import (
+    KST,
     Control,
     KisClient,
     KisFrameError,
@@ -24,8 +28,8 @@ from daemon.kis_client import (
     kst_to_utc,
     parse_ws_message,
 )
-from daemon.messages import MarketData, Quote
-from tests.fakes.fake_kis import FakeKis, krx_record, us_record
+from daemon.messages import MarketData, OrderBook, Quote
+from tests.fakes.fake_kis import FakeKis, krx_book_record, krx_record, us_book_record, us_record
 from tests.fakes.waiting import eventually
 from tests.test_upbit_feeder import assert_exact_types, instrument
 
@@ -102,8 +106,9 @@ async def test_feeder_streams_polls_echoes_and_reconnects(fake: FakeKis, tmp_pat
     client = client_for(fake, tmp_path)
     send, receive = anyio.create_memory_object_stream[MarketData](1000)
     feeder = KisFeeder(
-        client, INSTRUMENTS, send, LiveClock(), max_subscriptions=3, poll_interval=0.05,
-        quiet_after=60, subscribe_gap=0, backoff_initial=0.05, backoff_max=0.2,
+        client, INSTRUMENTS, send, LiveClock(), max_subscriptions=3, book_subscriptions=0,
+        poll_interval=0.05, quiet_after=60, subscribe_gap=0, backoff_initial=0.05,
+        backoff_max=0.2,
     )  # fmt: skip
     try:
         async with anyio.create_task_group() as tg:
@@ -304,3 +309,174 @@ async def test_refused_approval_key_is_renewed(fake: FakeKis, tmp_path: Path) ->
         await client.aclose()
     assert fake.count("/oauth2/Approval") == 2
     assert fake.connections_opened == 2
+
+
+async def next_book(receive: ObjectReceiveStream[MarketData], ticker: str) -> OrderBook:
+    with anyio.fail_after(5):
+        async for item in receive:
+            if isinstance(item, OrderBook) and item.ticker_id == ticker:
+                return item
+    raise AssertionError("stream ended")
+
+
+async def test_books_share_the_subscription_limit_and_replay_exactly(
+    fake: FakeKis, tmp_path: Path
+) -> None:
+    client = client_for(fake, tmp_path)
+    send, receive = anyio.create_memory_object_stream[MarketData](1000)
+    # A limit of 4: books for the first 2 instruments, trades for the first 2.
+    feeder = KisFeeder(
+        client, INSTRUMENTS, send, LiveClock(), max_subscriptions=4, poll_interval=0.05,
+        quiet_after=60, subscribe_gap=0,
+    )  # fmt: skip
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(feeder.run)
+            await eventually(lambda: len(feeder.streamed) == 2 and len(feeder.booked) == 2)
+            assert fake.subscribed(("H0STASP0",)) == {"005930", "000660"}
+            assert fake.subscribed() == {"005930", "000660"}
+            assert feeder.booked == {"KRX-STOCK-005930", "KRX-STOCK-000660"}
+
+            # A trade first, so the book can re-send its price with the new bid and ask.
+            await fake.send_frame("H0STCNT0", [krx_record("005930", "71900", "7", "3052507", AT)])
+            await next_quote(receive, lambda q: q.price == 71900)
+            asks = [(str(72000 + 100 * i), str(1000 + i)) for i in range(10)]
+            bids = [(str(71900 - 100 * i), str(2000 + i)) for i in range(9)]  # a level missing
+            record = krx_book_record("005930", asks, bids, datetime.now(UTC))
+            await fake.send_frame("H0STASP0", [record])
+            book = await next_book(receive, "KRX-STOCK-005930")
+            assert book.source == "kis"
+            assert len(book.asks) == 10
+            assert len(book.bids) == 9
+            assert book.asks[0] == BookLevel(Decimal(72000), Decimal(1000))
+            assert book.bids[8] == BookLevel(Decimal(71100), Decimal(2008))
+            assert abs((book.ts - datetime.now(UTC)).total_seconds()) < 2
+            refreshed = await next_quote(receive, lambda q: q.ask == 72000 and q.volume == 0)
+            assert (refreshed.price, refreshed.bid, refreshed.ask) == (71900, 71900, 72000)
+            assert refreshed.volume == 0
+            assert refreshed.ts == book.ts
+
+            await fake.send_frame("H0STASP0", [[*record[:5], "oops", *record[6:]]])
+            await eventually(lambda: feeder.skipped == 1)
+            tg.cancel_scope.cancel()
+    finally:
+        await client.aclose()
+
+
+async def test_a_us_book_has_level_one(fake: FakeKis, tmp_path: Path) -> None:
+    client = client_for(fake, tmp_path)
+    send, receive = anyio.create_memory_object_stream[MarketData](1000)
+    us = [i for i in INSTRUMENTS if i.market == "US"]
+    feeder = KisFeeder(client, us, send, LiveClock(), quiet_after=60, subscribe_gap=0)
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(feeder.run)
+            await eventually(lambda: len(feeder.booked) == 2)
+            assert fake.subscribed(("HDFSASP0",)) == {"DNASAAPL", "DNYSBRK/B"}
+            record = us_book_record("DNASAAPL", ("241.8400", "300"), ("241.8600", "120"), AT)
+            await fake.send_frame("HDFSASP0", [record])
+            book = await next_book(receive, "US-STOCK-AAPL")
+            assert book.bids == (BookLevel(Decimal("241.8400"), Decimal(300)),)
+            assert book.asks == (BookLevel(Decimal("241.8600"), Decimal(120)),)
+            assert book.ts == AT
+            tg.cancel_scope.cancel()
+    finally:
+        await client.aclose()
+
+
+async def test_a_quiet_streamed_stock_is_polled_before_its_price_goes_stale(
+    fake: FakeKis, tmp_path: Path
+) -> None:
+    client = client_for(fake, tmp_path)
+    send, _receive = anyio.create_memory_object_stream[MarketData](1000)
+    feeder = KisFeeder(
+        client, INSTRUMENTS[:1], send, LiveClock(), poll_interval=0.05, subscribe_gap=0,
+        quiet_after=0.2, quiet_poll_interval=0.2,
+    )  # fmt: skip
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(feeder.run)
+            await eventually(lambda: feeder.streamed == {"KRX-STOCK-005930"})
+            start = time.monotonic()
+            polls = fake.count("/uapi/domestic-stock/v1/quotations/inquire-price")
+            await eventually(
+                lambda: fake.count("/uapi/domestic-stock/v1/quotations/inquire-price") >= polls + 3
+            )
+            assert time.monotonic() - start < 3  # every 0.2 s, with room for a busy machine
+            tg.cancel_scope.cancel()
+    finally:
+        await client.aclose()
+    defaults = KisFeeder(client, INSTRUMENTS[:1], send, LiveClock())
+    assert defaults._quiet_after + defaults._quiet_poll_interval < 5  # the staleness limit
+
+
+def test_volume_from_cumulative_figures() -> None:
+    first, state = volume_delta(None, "2025-03-04", Decimal(100))
+    assert (first, state) == (0, ("2025-03-04", Decimal(100)))
+    assert volume_delta(state, "2025-03-04", Decimal(130)) == (30, ("2025-03-04", Decimal(130)))
+    # A lagging snapshot adds nothing and the higher figure stays.
+    assert volume_delta(state, "2025-03-04", Decimal(90)) == (0, state)
+    assert volume_delta(state, "2025-03-05", Decimal(7)) == (7, ("2025-03-05", Decimal(7)))
+    # The exchange's own day: 23:30 in New York is the next day in Seoul.
+    late = datetime(2025, 3, 5, 4, 30, tzinfo=UTC)
+    assert exchange_day("US", late) == "2025-03-04"
+    assert exchange_day("KRX", late) == "2025-03-05"
+
+
+async def test_daily_chart_backfill_pages_into_candles_1d_and_resumes(
+    fake: FakeKis, tmp_path: Path, pool: asyncpg.Pool
+) -> None:
+    now = datetime.now(UTC)
+    today = now.astimezone(KST).date()
+    fake.daily["005930"] = [
+        ((today - timedelta(days=n)).strftime("%Y%m%d"), str(71000 + n)) for n in range(120)
+    ]
+    us_today = datetime.fromisoformat(exchange_day("US", now)).date()
+    fake.daily["NYS:BRK/B"] = [
+        ((us_today - timedelta(days=n)).strftime("%Y%m%d"), f"490.{n:04d}") for n in range(130)
+    ]
+    client = client_for(fake, tmp_path)
+    send, receive = anyio.create_memory_object_stream[MarketData](10_000)
+    wanted = [INSTRUMENTS[0], INSTRUMENTS[3]]  # Samsung (KRX), BRK.B (NYSE)
+
+    async def backfill() -> KisFeeder:
+        feeder = KisFeeder(
+            client, wanted, send, LiveClock(), poll_interval=0.05, subscribe_gap=0, pool=pool,
+            backfill_gap=0.05,
+        )  # fmt: skip
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(feeder.run)
+
+            async def drain() -> None:
+                async for _ in receive:
+                    pass
+
+            tg.start_soon(drain)
+            await eventually(lambda: feeder.backfill_finished, seconds=10)
+            tg.cancel_scope.cancel()
+        return feeder
+
+    try:
+        await backfill()
+        calls = [r for r in fake.http.requests if "daily" in r.path or "dailyprice" in r.path]
+        assert len(calls) == 2
+        domestic = next(r for r in calls if "itemchartprice" in r.path)
+        assert domestic.query["FID_INPUT_DATE_2"] == today.strftime("%Y%m%d")
+        rows = {
+            (r["ticker_id"], r["day"]): r["close"]
+            for r in await pool.fetch("SELECT ticker_id, day, close FROM candles_1d")
+        }
+        samsung = sorted(day for ticker, day in rows if ticker == "KRX-STOCK-005930")
+        assert samsung[-1] == today - timedelta(days=1)  # today's bar is still forming
+        assert len(samsung) == 99  # a 100-day page, today left to the live bars
+        assert rows[("KRX-STOCK-005930", today - timedelta(days=1))] == Decimal(71001)
+        brk = sorted(day for ticker, day in rows if ticker == "US-STOCK-BRK.B")
+        assert len(brk) == 99
+        assert rows[("US-STOCK-BRK.B", us_today - timedelta(days=2))] == Decimal("490.0002")
+
+        fake.http.requests.clear()
+        again = await backfill()  # yesterday is stored: nothing to ask
+        assert [r for r in fake.http.requests if "daily" in r.path] == []
+        assert again.backfilled == 0
+    finally:
+        await client.aclose()

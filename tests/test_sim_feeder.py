@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import itertools
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import anyio
 import pytest
 
-from daemon.actors.sim_feeder import SimFeeder, tick_size
+from daemon.actors.sim_feeder import SimFeeder, sim_history, tick_below, tick_size
 from daemon.clock import TestClock
 from daemon.instruments import Instrument
 from daemon.market_hours import MarketHours
-from daemon.messages import FxRate, MarketData, Quote
+from daemon.messages import FxRate, MarketData, OrderBook, Quote
 
 pytestmark = pytest.mark.anyio
 INSTRUMENTS = [
@@ -76,6 +77,80 @@ async def test_seeded_runs_repeat_and_fx_can_be_left_to_the_fx_feed() -> None:
     for _ in range(2):
         send, receive = anyio.create_memory_object_stream[MarketData](10_000)
         feeder = SimFeeder(INSTRUMENTS, send, clock, seed=42, emit_fx=False)
-        runs.append([(d.ticker_id, d.price) for d in await run_ticks(feeder, receive, 20)])
+        data = await run_ticks(feeder, receive, 20)
+        assert not any(isinstance(d, FxRate) for d in data)
+        runs.append(data)
     assert runs[0] == runs[1]
-    assert len(runs[0]) == 20 * len(INSTRUMENTS)  # quotes only: no FxRate
+    assert sum(isinstance(d, Quote) for d in runs[0]) == 20 * len(INSTRUMENTS)
+
+
+async def test_open_markets_come_with_a_15_level_book_a_large_order_walks() -> None:
+    clock = TestClock(datetime(2026, 11, 25, 1, 0, tzinfo=UTC))  # KRX and crypto open, NYSE not
+    send, receive = anyio.create_memory_object_stream[MarketData](10_000)
+    feeder = SimFeeder(INSTRUMENTS, send, clock, calendar=MarketHours(), seed=3)
+    data = await run_ticks(feeder, receive, 5)
+    books = [d for d in data if isinstance(d, OrderBook)]
+    assert {b.ticker_id for b in books} == {"KRX-STOCK-005930", "CRYPTO-COIN-BTC"}
+    quotes = {d.ticker_id: d for d in data if isinstance(d, Quote)}  # the last of each
+    for book in books[-2:]:
+        quote = quotes[book.ticker_id]
+        market = book.ticker_id.split("-")[0]
+        assert len(book.bids) == len(book.asks) == 15
+        assert (book.bids[0].price, book.asks[0].price) == (quote.bid, quote.ask)
+        for side in (book.bids, book.asks):
+            assert all(level.size > 0 for level in side)
+            assert all(level.price % tick_size(market, level.price) == 0 for level in side)
+        assert all(a.price > b.price for a, b in zip(book.bids, book.bids[1:], strict=False))
+        assert all(a.price < b.price for a, b in zip(book.asks, book.asks[1:], strict=False))
+        # Ten million KRW of buying takes more than the best level, less than the whole book.
+        touch_value = book.asks[0].price * book.asks[0].size
+        book_value = sum(level.price * level.size for level in book.asks)
+        assert touch_value < Decimal(10_000_000) < book_value
+
+
+def test_the_tick_below_a_band_edge_is_the_finer_one() -> None:
+    assert tick_below("KRX", Decimal(2000)) == Decimal(1999)
+    assert tick_below("KRX", Decimal(2005)) == Decimal(2000)
+    assert tick_below("US", Decimal("1.00")) == Decimal("0.99")
+
+
+def test_a_history_is_deterministic_open_only_and_ends_at_the_start_price() -> None:
+    calendar = MarketHours()
+    now = datetime(2026, 11, 25, 1, 0, 30, tzinfo=UTC)  # Wednesday 10:00 KST
+    samsung, apple, btc = INSTRUMENTS
+    minutes, days = sim_history(samsung, calendar, now)
+    assert (minutes, days) == sim_history(samsung, calendar, now)
+    assert minutes
+    assert all(calendar.is_open("KRX", bar.time) for bar in minutes)
+    assert minutes[-1].time == datetime(2026, 11, 25, 0, 59, tzinfo=UTC)
+    assert minutes[-1].close == samsung.sim_start_price
+    for bar in minutes:
+        assert bar.low <= min(bar.open, bar.close) <= max(bar.open, bar.close) <= bar.high
+        assert bar.open % tick_size("KRX", bar.open) == 0
+    assert all(a.close == b.open for a, b in itertools.pairwise(minutes))
+    assert days[-1].close == minutes[0].open
+    assert 240 <= len(days) <= 250  # a year of KRX sessions
+    assert all(day.day.weekday() < 5 for day in days)
+    assert date(2026, 9, 25) not in {d.day for d in days}  # 추석 (Chuseok) holiday
+    crypto_minutes, crypto_days = sim_history(btc, calendar, now)
+    assert len(crypto_minutes) == 2 * 24 * 60
+    assert len(crypto_days) == 365
+    us_minutes, _ = sim_history(apple, calendar, now)
+    assert all(calendar.is_open("US", bar.time) for bar in us_minutes)
+    assert us_minutes[0].ticker_id == "US-STOCK-AAPL"
+
+
+async def test_the_history_is_written_once_for_tickers_without_bars(pool) -> None:  # type: ignore[no-untyped-def]
+    clock = TestClock(datetime(2026, 11, 25, 1, 0, tzinfo=UTC))
+    await pool.execute(
+        "INSERT INTO candles_1m VALUES ('CRYPTO-COIN-BTC', '2026-11-25T00:00:00Z', 1, 1, 1, 1, 1)"
+    )
+    send, _ = anyio.create_memory_object_stream[MarketData](10)
+    feeder = SimFeeder(INSTRUMENTS, send, clock, calendar=MarketHours(), pool=pool)
+    await feeder.write_history(pool)
+    assert feeder.history_written == ["KRX-STOCK-005930", "US-STOCK-AAPL"]
+    counts = dict(await pool.fetch("SELECT ticker_id, count(*) FROM candles_1d GROUP BY 1"))
+    assert set(counts) == {"KRX-STOCK-005930", "US-STOCK-AAPL"}
+    again = SimFeeder(INSTRUMENTS, send, clock, calendar=MarketHours(), pool=pool)
+    await again.write_history(pool)
+    assert again.history_written == []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import anyio
@@ -13,8 +13,9 @@ from anyio.abc import ObjectReceiveStream
 
 from daemon.actors.upbit_feeder import UpbitFeeder
 from daemon.clock import LiveClock
+from daemon.engine.market import BookLevel
 from daemon.instruments import Instrument
-from daemon.messages import MarketData, Quote
+from daemon.messages import MarketData, OrderBook, Quote
 from tests.fakes.fake_upbit import FakeUpbit
 from tests.fakes.waiting import eventually
 
@@ -107,7 +108,6 @@ async def test_streams_exact_quotes_through_ccxt(fake: FakeUpbit) -> None:
         assert_exact_types(first)
 
         await eventually(lambda: feeder.streaming)
-        polls = fake.count("/v1/ticker")
         await fake.trade("KRW-BTC", "1234567891.00000001", "0.25")
         traded = await next_quote(receive, "CRYPTO-COIN-BTC", lambda q: q.volume > 0)
         assert traded.price == Decimal("1234567891.00000001")
@@ -126,7 +126,24 @@ async def test_streams_exact_quotes_through_ccxt(fake: FakeUpbit) -> None:
         after = await next_quote(receive, "CRYPTO-COIN-BTC", lambda q: q.price == 1234567893)
         assert after.volume == Decimal(1)
 
-        assert fake.count("/v1/ticker") == polls  # streaming: no polling
+        # While BTC streams it is not polled; ETH is quiet (nothing since its snapshot), so it
+        # alone is polled: a quiet coin never goes stale while another one streams.
+        async def keep_trading() -> None:
+            while True:
+                await fake.trade("KRW-BTC", "1234567893", "0")
+                await anyio.sleep(0.05)
+
+        async with anyio.create_task_group() as trading:
+            trading.start_soon(keep_trading)
+            polled = feeder.polled
+            await eventually(lambda: feeder.polled > polled)  # a poll begun before is done
+            start = len(fake.http.requests)
+            polled = feeder.polled
+            await eventually(lambda: feeder.polled >= polled + 2)
+            trading.cancel_scope.cancel()
+        later = [r.query["markets"] for r in fake.http.requests[start:] if r.path == "/v1/ticker"]
+        assert later
+        assert all(markets == "KRW-ETH" for markets in later), later
         assert feeder.connected
         assert feeder.last_received is not None
         subscribed = {
@@ -178,3 +195,70 @@ async def test_reconnects_after_a_dropped_connection(fake: FakeUpbit) -> None:
         quote = await next_quote(receive, "CRYPTO-COIN-BTC", lambda q: q.price == 1234567899)
         assert quote.source == "upbit"
         tg.cancel_scope.cancel()
+
+
+# An Upbit websocket order book frame as recorded from wss://api.upbit.com/websocket/v1 (the
+# documented shape: 15 units, JSON numbers, binary frame), prices of late 2025.
+RECORDED_BOOK = (
+    '{"type":"orderbook","code":"KRW-BTC","timestamp":1764547200123,"total_ask_size":4.79158413,'
+    '"total_bid_size":2.65609625,"orderbook_units":['
+    + ",".join(
+        f'{{"ask_price":{137002000 + 1000 * i},"bid_price":{137001000 - 1000 * i},'
+        f'"ask_size":0.{10623869 + i:08d},"bid_size":0.{3656812 + 7 * i:08d}}}'
+        for i in range(15)
+    )
+    + '],"stream_type":"REALTIME","level":0}'
+)
+
+
+async def test_a_recorded_book_frame_keeps_all_15_levels_exactly(fake: FakeUpbit) -> None:
+    send, receive = anyio.create_memory_object_stream[MarketData](1000)
+    feeder = feeder_for(fake, send)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(feeder.run)
+        await eventually(lambda: feeder.streaming)
+        await fake.send_raw(RECORDED_BOOK.encode())
+        with anyio.fail_after(5):
+            async for item in receive:
+                if isinstance(item, OrderBook) and item.ts.year == 2025:
+                    book = item
+                    break
+        assert book.ticker_id == "CRYPTO-COIN-BTC"
+        assert book.source == "upbit"
+        assert book.ts == datetime(2025, 12, 1, 0, 0, 0, 123000, tzinfo=UTC)
+        assert len(book.bids) == len(book.asks) == 15
+        assert book.asks[0] == BookLevel(Decimal(137002000), Decimal("0.10623869"))
+        assert book.bids[14] == BookLevel(Decimal(137001000 - 14000), Decimal("0.03656910"))
+        for level in book.bids + book.asks:
+            assert type(level.price) is Decimal
+            assert type(level.size) is Decimal
+        quote = await next_quote(receive, "CRYPTO-COIN-BTC", lambda q: q.ask == 137002000)
+        assert quote.bid == Decimal(137001000)
+        tg.cancel_scope.cancel()
+
+
+async def test_a_rest_snapshot_behind_the_stream_books_no_volume() -> None:
+    fake = FakeUpbit({"KRW-BTC": "100"})
+    await fake.start()
+    send, receive = anyio.create_memory_object_stream[MarketData](1000)
+    feeder = feeder_for(fake, send)
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(feeder.run)
+            await eventually(lambda: feeder.streaming)
+            await fake.trade("KRW-BTC", "101", "5")  # the stream says 105 today
+            await next_quote(receive, "CRYPTO-COIN-BTC", lambda q: q.price == 101)
+            # REST lags: its snapshot still says 100; then the stream goes quiet.
+            fake.markets["KRW-BTC"].acc_trade_volume = "100"
+            before = feeder.polled
+            polled = await next_quote(receive, "CRYPTO-COIN-BTC")
+            while feeder.polled == before:
+                polled = await next_quote(receive, "CRYPTO-COIN-BTC")
+            assert polled.volume == 0  # not the whole day's 100
+            fake.markets["KRW-BTC"].acc_trade_volume = "100"
+            await fake.trade("KRW-BTC", "102", "7")  # 107 on the stream: 2 more than 105
+            traded = await next_quote(receive, "CRYPTO-COIN-BTC", lambda q: q.price == 102)
+            assert traded.volume == Decimal(2)
+            tg.cancel_scope.cancel()
+    finally:
+        await fake.close()

@@ -1,6 +1,8 @@
 """The candle roller: quotes in, 1-minute bars out, upserted to PostgreSQL in batches.
 
 The forming bar of each ticker is also pushed (at most once a second) to the websocket hub.
+1-minute bars are kept for MINUTE_RETENTION; once an hour older ones are rolled up into daily
+bars (where the day has none) and deleted. Daily bars are kept for good.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from daemon.sqlfiles import query
 log = structlog.get_logger(__name__)
 
 _PUSH_EVERY = timedelta(seconds=1)
+MINUTE_RETENTION = timedelta(days=30)
+PRUNE_EVERY = 3600.0  # seconds
 _ZERO = Decimal(0)
 
 
@@ -46,6 +50,8 @@ class CandleRoller:
         clock: Clock,
         flush_interval: float = 1.0,
         calendar: MarketHours | None = None,
+        retention: timedelta = MINUTE_RETENTION,
+        prune_every: float = PRUNE_EVERY,
     ) -> None:
         self._pool = pool
         self._calendar = calendar  # a quote while its market is closed makes no bar
@@ -53,6 +59,9 @@ class CandleRoller:
         self._out = out
         self._clock = clock
         self._flush_interval = flush_interval
+        self._retention = retention
+        self._prune_every = prune_every
+        self.pruned = 0
         self._forming: dict[str, _Slot] = {}
         self._closed: dict[str, _Slot] = {}  # the bar before the forming one, for late ticks
         self._dirty: dict[tuple[str, datetime], _Slot] = {}
@@ -75,6 +84,7 @@ class CandleRoller:
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._flush_periodically)
+                tg.start_soon(self._prune_periodically)
                 async for data in self._inbox:
                     if isinstance(data, Quote):
                         self._on_quote(data)
@@ -159,6 +169,24 @@ class CandleRoller:
                 self._push(ticker, self._forming[ticker].bar)
             await self.flush()
 
+    async def _prune_periodically(self) -> None:
+        while True:
+            await self.prune()
+            await anyio.sleep(self._prune_every)
+
+    async def prune(self) -> None:
+        """Delete 1-minute bars older than the retention, keeping their days as daily bars."""
+        cutoff = self._clock.now() - self._retention
+        try:
+            row = await self._pool.fetchrow(query("candles_prune"), cutoff)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+            log.warning("candle_prune_failed", error=repr(exc))
+            return
+        assert row is not None
+        if row["pruned"]:
+            self.pruned += row["pruned"]
+            log.info("candles_pruned", minutes=row["pruned"], days_kept=row["rolled"])
+
     async def flush(self) -> None:
         """Upsert every bar changed since the last flush in one statement; on failure keep them."""
         if not self._dirty:
@@ -176,7 +204,9 @@ class CandleRoller:
             ):
                 column.append(value)
         try:
-            await self._pool.execute(query("candles_upsert"), *columns)
+            # Shielded: a stop signal mid-flush must not lose the batch it has taken out.
+            with anyio.fail_after(10, shield=True):
+                await self._pool.execute(query("candles_upsert"), *columns)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
             self.flush_failures += 1
             log.warning("candle_flush_failed", bars=len(batch), error=repr(exc))

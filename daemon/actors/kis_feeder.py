@@ -1,25 +1,43 @@
-"""The KIS feeder: KRX and US stock trades streamed over the KIS websocket (H0STCNT0, HDFSCNT0),
-and REST quotes polled, within the rate limit, for whatever the stream does not cover.
+"""The KIS feeder: KRX and US stock trades (H0STCNT0, HDFSCNT0) and order books (H0STASP0
+10 levels, HDFSASP0 level 1 for the US) streamed over the KIS websocket, and REST quotes polled,
+within the rate limit, for whatever the stream does not cover.
+
+Given a database, it backfills daily chart prices on start (domestic inquire-daily-itemchartprice,
+overseas dailyprice: 100 days each, one call per instrument that lacks yesterday's bar, one call
+every `backfill_gap` seconds through the shared request budget), beside the live prices.
+
+The session's registrations are split between trades and books: books for the first
+`book_subscriptions` instruments (half the limit by default: 20), trades for as many as the rest
+of the limit allows (the same first 20, then more if books take fewer). Everything else is
+polled over REST.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import anyio
+import asyncpg
+import msgspec
 import structlog
 import websockets
 from anyio.abc import ObjectSendStream
 from websockets.asyncio.client import ClientConnection
 
+from daemon.candles import DayBar, latest_stored, store_history
 from daemon.clock import Clock
-from daemon.feeds import Backoff, wire_decimal
+from daemon.engine.market import BookLevel
+from daemon.feeds import Backoff, volume_delta, wire_decimal
 from daemon.instruments import Instrument
 from daemon.kis_client import (
+    KST,
+    TR_KRX_BOOK,
     TR_KRX_TRADES,
+    TR_US_BOOK,
     TR_US_TRADES,
     Control,
     KisClient,
@@ -32,7 +50,7 @@ from daemon.kis_client import (
     subscribe_message,
     us_tr_key,
 )
-from daemon.messages import MarketData, Quote
+from daemon.messages import MarketData, OrderBook, Quote
 
 log = structlog.get_logger(__name__)
 
@@ -54,15 +72,26 @@ _US = dict(
     volume=19,
     cumulative=20,
 )
+# H0STASP0 (실시간-004): time, then 10 asks, 10 bids, their sizes (best first each).
+_KRX_BOOK = dict(symbol=0, time=1, asks=3, bids=13, ask_sizes=23, bid_sizes=33)
+# HDFSASP0 (실시간-021): Korean date and time, then per level bid, ask, their sizes, 2 changes.
+_US_BOOK = dict(key=0, kst_date=5, kst_time=6, levels=11, width=6)
+_BOOK_LEVELS = 10
+_TRADES = (TR_KRX_TRADES, TR_US_TRADES)
+_BOOKS = (TR_KRX_BOOK, TR_US_BOOK)
+_NEW_YORK = ZoneInfo("America/New_York")
 _BAD_RECORD = (KeyError, IndexError, ValueError, ArithmeticError)
 
 
 class KisFeeder:
     """One websocket session (at most 40 subscriptions) plus a REST poller.
 
-    Polled every `poll_interval`: the instruments past the 40, those whose subscription was
-    refused, and all of them while the websocket is down. A streamed instrument without a trade
-    for `quiet_after` seconds is polled every `quiet_poll_interval`.
+    Polled every `poll_interval`: the instruments without a trade subscription, those whose
+    subscription was refused, and all of them while the websocket is down. A streamed instrument
+    with neither a trade nor a book change for `quiet_after` seconds is polled every
+    `quiet_poll_interval` (2 s each: well inside the 5 s after which a price is stale).
+    A book also re-sends the instrument's last price with the new bid and ask, so a quiet stock
+    whose book moves stays fresh without REST.
     """
 
     name = "kis"
@@ -75,43 +104,61 @@ class KisFeeder:
         clock: Clock,
         *,
         max_subscriptions: int = MAX_SUBSCRIPTIONS,
+        book_subscriptions: int | None = None,
         poll_interval: float = 1.0,
-        quiet_after: float = 5.0,
-        quiet_poll_interval: float = 10.0,
+        quiet_after: float = 2.0,
+        quiet_poll_interval: float = 2.0,
         subscribe_gap: float = 0.05,
         backoff_initial: float = 0.5,
         backoff_max: float = 30.0,
         open_timeout: float = 10.0,
+        pool: asyncpg.Pool | None = None,
+        backfill_gap: float = 0.5,
     ) -> None:
         self._client = client
         self._out = out
         self._clock = clock
         self._instruments = [i for i in instruments if i.market in ("KRX", "US")]
         self._keys: dict[tuple[str, str], Instrument] = {}
+        trades, books = [], []
         for instrument in self._instruments:
             if instrument.market == "KRX":
-                self._keys[(TR_KRX_TRADES, instrument.symbol)] = instrument
+                trade, book = TR_KRX_TRADES, TR_KRX_BOOK
+                key = instrument.symbol
             else:
-                self._keys[(TR_US_TRADES, us_tr_key(instrument.exchange, instrument.symbol))] = (
-                    instrument
-                )
-        self._wanted = list(self._keys)[:max_subscriptions]
+                trade, book = TR_US_TRADES, TR_US_BOOK
+                key = us_tr_key(instrument.exchange, instrument.symbol)
+            trades.append((trade, key))
+            books.append((book, key))
+            self._keys[(trade, key)] = self._keys[(book, key)] = instrument
+        if book_subscriptions is None:
+            book_subscriptions = max_subscriptions // 2
+        books = books[: min(book_subscriptions, max_subscriptions)]
+        self._wanted = trades[: max_subscriptions - len(books)] + books
         self._poll_interval = poll_interval
         self._quiet_after = quiet_after
         self._quiet_poll_interval = quiet_poll_interval
         self._subscribe_gap = subscribe_gap
         self._backoff = (backoff_initial, backoff_max)
         self._open_timeout = open_timeout
-        self._streamed: set[str] = set()  # ticker ids confirmed on the live session
-        self._last_tick: dict[str, float] = {}  # ticker id -> monotonic time of its last trade
+        self._pool = pool
+        self._backfill_gap = backfill_gap
+        self.backfilled = 0  # daily bars written
+        self.backfill_finished = False
+        self._streamed: set[str] = set()  # ticker ids whose trades the live session confirmed
+        self._booked: set[str] = set()  # ticker ids whose books the live session confirmed
+        # ticker id -> monotonic time of its last trade or book change on the stream
+        self._last_tick: dict[str, float] = {}
         self._last_polled: dict[str, float] = {}  # ticker id -> monotonic time
-        self._cumulative: dict[str, Decimal] = {}
+        self._last_quote: dict[str, Quote] = {}
+        self._cumulative: dict[str, tuple[str, Decimal]] = {}  # (exchange day, volume so far)
         self._last_poll_ok = -math.inf
         self._renew_approval = False
         self.ws_connected = False
         self.connected = False
         self.last_received: datetime | None = None
         self.quotes = 0
+        self.books = 0
         self.skipped = 0
         self.polled = 0
 
@@ -120,6 +167,11 @@ class KisFeeder:
         """The ticker ids the live websocket session has confirmed."""
         return frozenset(self._streamed)
 
+    @property
+    def booked(self) -> frozenset[str]:
+        """The ticker ids whose order books the live websocket session has confirmed."""
+        return frozenset(self._booked)
+
     async def run(self) -> None:
         if not self._instruments:
             log.warning("kis_no_instruments", feed=self.name)
@@ -127,6 +179,59 @@ class KisFeeder:
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._stream)
             tg.start_soon(self._poll)
+            if self._pool is not None:
+                tg.start_soon(self._backfill, self._pool)
+
+    # -- chart history ---------------------------------------------------------------------
+
+    async def _backfill(self, pool: asyncpg.Pool) -> None:
+        for instrument in self._instruments:
+            today = exchange_day(instrument.market, self._clock.now())
+            _, newest = await latest_stored(pool, instrument.ticker_id)
+            if newest is not None and (datetime.fromisoformat(today).date() - newest).days <= 1:
+                continue  # up to date: a restart asks nothing
+            await anyio.sleep(self._backfill_gap)  # the polls share the request budget
+            try:
+                days = await self._daily_bars(instrument, today)
+                await store_history(pool, [], [d for d in days if d.day.isoformat() < today])
+            except (KisError, asyncpg.PostgresError, OSError, *_BAD_RECORD) as exc:
+                log.warning(
+                    "kis_backfill_failed", feed=self.name, ticker=instrument.ticker_id,
+                    error=str(exc)[:200],
+                )  # fmt: skip
+                continue
+            self.backfilled += len(days)
+        self.backfill_finished = True
+        log.info("kis_backfilled", feed=self.name, days=self.backfilled)
+
+    async def _daily_bars(self, instrument: Instrument, today: str) -> list[DayBar]:
+        ticker = instrument.ticker_id
+        if instrument.market == "KRX":
+            end = today.replace("-", "")
+            start = (datetime.fromisoformat(today) - timedelta(days=150)).strftime("%Y%m%d")
+            rows = await self._client.domestic_daily(instrument.symbol, start, end)
+            fields = ("stck_bsop_date", "stck_oprc", "stck_hgpr", "stck_lwpr", "stck_clpr",
+                      "acml_vol")  # fmt: skip
+        else:
+            rows = await self._client.overseas_daily(instrument.exchange, instrument.symbol)
+            fields = ("xymd", "open", "high", "low", "clos", "tvol")
+        bars = []
+        for row in rows:
+            day, open_, high, low, close, volume = (str(row.get(f) or "").strip() for f in fields)
+            if not day:
+                continue  # KIS pads the list with empty rows
+            bars.append(
+                DayBar(
+                    ticker_id=ticker,
+                    day=datetime.strptime(day, "%Y%m%d").date(),
+                    open=wire_decimal(open_),
+                    high=wire_decimal(high),
+                    low=wire_decimal(low),
+                    close=wire_decimal(close),
+                    volume=wire_decimal(volume or "0"),
+                )
+            )
+        return bars
 
     # -- websocket -------------------------------------------------------------------------
 
@@ -164,6 +269,7 @@ class KisFeeder:
             finally:
                 self.ws_connected = False
                 self._streamed.clear()
+                self._booked.clear()
                 self._update_connected()
             await anyio.sleep(delay)
 
@@ -194,9 +300,10 @@ class KisFeeder:
             return
         instrument = self._keys.get((message.tr_id, message.tr_key or ""))
         answer = (message.msg or "").upper()
+        confirmed = self._booked if message.tr_id in _BOOKS else self._streamed
         if (message.ok and answer.startswith("SUBSCRIBE")) or "ALREADY IN SUBSCRIBE" in answer:
             if instrument is not None:
-                self._streamed.add(instrument.ticker_id)
+                confirmed.add(instrument.ticker_id)
                 self._update_connected()
             return
         if message.ok:
@@ -211,16 +318,19 @@ class KisFeeder:
             ticker=instrument.ticker_id if instrument else None,
         )
         if instrument is not None:
-            self._streamed.discard(instrument.ticker_id)
+            confirmed.discard(instrument.ticker_id)
         if "APPROVAL" in answer:
             self._renew_approval = True
             await ws.close()
 
     async def _on_realtime(self, frame: Realtime) -> None:
-        if frame.encrypted or frame.tr_id not in (TR_KRX_TRADES, TR_US_TRADES):
+        if frame.encrypted or frame.tr_id not in _TRADES + _BOOKS:
             return  # account notices (encrypted) and other feeds are not ours
         for record in frame.records:
             try:
+                if frame.tr_id in _BOOKS:
+                    await self._on_book_record(frame.tr_id, record)
+                    continue
                 quote = self._record_quote(frame.tr_id, record)
             except _BAD_RECORD as exc:
                 self.skipped += 1
@@ -235,6 +345,56 @@ class KisFeeder:
             if quote is not None:
                 self._last_tick[quote.ticker_id] = time.monotonic()
                 await self._emit(quote)
+
+    async def _on_book_record(self, tr_id: str, record: list[str]) -> None:
+        book = self._record_book(tr_id, record)
+        if book is None:
+            return
+        self.books += 1
+        self.last_received = book.received_at
+        self._last_tick[book.ticker_id] = time.monotonic()
+        await self._out.send(book)
+        last = self._last_quote.get(book.ticker_id)
+        if last is not None and book.bids and book.asks:
+            await self._emit(
+                msgspec.structs.replace(
+                    last,
+                    bid=book.bids[0].price,
+                    ask=book.asks[0].price,
+                    ts=book.ts,
+                    received_at=book.received_at,
+                    volume=_ZERO,
+                )
+            )
+
+    def _record_book(self, tr_id: str, record: list[str]) -> OrderBook | None:
+        if tr_id == TR_KRX_BOOK:
+            f = _KRX_BOOK
+            instrument = self._keys.get((tr_id, record[f["symbol"]]))
+            if instrument is None:
+                return None
+            today = self._clock.now().astimezone(KST).strftime("%Y%m%d")  # the record has no date
+            ts = kst_to_utc(today, record[f["time"]])
+            asks = _levels(record, f["asks"], f["ask_sizes"], 1)
+            bids = _levels(record, f["bids"], f["bid_sizes"], 1)
+        else:
+            f = _US_BOOK
+            instrument = self._keys.get((tr_id, record[f["key"]]))
+            if instrument is None:
+                return None
+            ts = kst_to_utc(record[f["kst_date"]], record[f["kst_time"]])
+            first, width = f["levels"], f["width"]
+            # per level: bid, ask, bid size, ask size
+            bids = _levels(record, first, first + 2, width)
+            asks = _levels(record, first + 1, first + 3, width)
+        return OrderBook(
+            ticker_id=instrument.ticker_id,
+            bids=bids,
+            asks=asks,
+            ts=ts,
+            received_at=self._clock.now(),
+            source=self.name,
+        )
 
     def _record_quote(self, tr_id: str, record: list[str]) -> Quote | None:
         if tr_id == TR_KRX_TRADES:
@@ -252,7 +412,11 @@ class KisFeeder:
         price = wire_decimal(record[f["price"]])
         if price <= 0:
             raise ValueError(f"non-positive price {price}")
-        self._cumulative[instrument.ticker_id] = wire_decimal(record[f["cumulative"]])
+        cumulative = wire_decimal(record[f["cumulative"]])
+        ticker = instrument.ticker_id
+        # The trade's own volume is what counts; the day's figure only guards the polls.
+        day = exchange_day(instrument.market, ts)
+        _, self._cumulative[ticker] = volume_delta(self._cumulative.get(ticker), day, cumulative)
         return Quote(
             ticker_id=instrument.ticker_id,
             price=price,
@@ -324,6 +488,7 @@ class KisFeeder:
         if price <= 0:
             return None
         now = self._clock.now()
+        day = exchange_day(instrument.market, now)
         return Quote(
             ticker_id=instrument.ticker_id,
             price=price,
@@ -331,23 +496,23 @@ class KisFeeder:
             ts=now,  # the quotation answers carry no trade time
             received_at=now,
             source=self.name,
-            volume=self._volume_since_last(instrument.ticker_id, cumulative_text),
+            volume=self._volume_since_last(instrument.ticker_id, day, cumulative_text),
             prev_close=_positive_or_none(str(previous_text or "")),
         )
 
-    def _volume_since_last(self, ticker: str, cumulative_text: object) -> Decimal:
+    def _volume_since_last(self, ticker: str, day: str, cumulative_text: object) -> Decimal:
         if cumulative_text in (None, ""):
             return _ZERO
         cumulative = wire_decimal(cumulative_text)
-        previous = self._cumulative.get(ticker)
-        self._cumulative[ticker] = cumulative
-        if previous is None:
-            return _ZERO
-        return cumulative - previous if cumulative >= previous else cumulative
+        delta, self._cumulative[ticker] = volume_delta(
+            self._cumulative.get(ticker), day, cumulative
+        )
+        return delta
 
     # -- shared ----------------------------------------------------------------------------
 
     async def _emit(self, quote: Quote) -> None:
+        self._last_quote[quote.ticker_id] = quote
         self.quotes += 1
         self.last_received = quote.received_at
         await self._out.send(quote)
@@ -355,6 +520,28 @@ class KisFeeder:
     def _update_connected(self) -> None:
         recent_poll = time.monotonic() - self._last_poll_ok < max(5.0, 3 * self._poll_interval)
         self.connected = (self.ws_connected and bool(self._streamed)) or recent_poll
+
+
+def exchange_day(market: str, ts: datetime) -> str:
+    """The trading day `ts` falls in: the Korean date for KRX, New York's for the US."""
+    return ts.astimezone(KST if market == "KRX" else _NEW_YORK).date().isoformat()
+
+
+def _levels(record: list[str], prices: int, sizes: int, step: int) -> tuple[BookLevel, ...]:
+    """The book side whose n-th price is at `prices + n * step` and size at `sizes + n * step`,
+    best first; levels KIS leaves empty ("0" or blank) are left out."""
+    levels = []
+    for n in range(_BOOK_LEVELS):
+        at_price, at_size = prices + n * step, sizes + n * step
+        if at_size >= len(record):
+            break
+        price_text, size_text = record[at_price].strip(), record[at_size].strip()
+        if not price_text or not size_text:
+            continue
+        price, size = wire_decimal(price_text), wire_decimal(size_text)
+        if price > 0 and size > 0:
+            levels.append(BookLevel(price, size))
+    return tuple(levels)
 
 
 def previous_close(price: Decimal, sign: str, diff: str) -> Decimal | None:

@@ -1,5 +1,12 @@
-"""The Upbit feeder: KRW-market crypto quotes through ccxt, streamed over ccxt's websocket client,
-with 1 s REST polling while the stream is down. BTC/KRW (Upbit KRW-BTC) is CRYPTO-COIN-BTC.
+"""The Upbit feeder: KRW-market crypto quotes and 15-level order books through ccxt, streamed
+over ccxt's websocket client. Each market the stream has left quiet for `stream_grace` (one
+coin, or all of them while the stream is down) is polled over REST once a second.
+BTC/KRW (Upbit KRW-BTC) is CRYPTO-COIN-BTC.
+
+Given a database, it backfills the chart on start, beside the live stream: 1-minute candles of
+the last day (from the newest stored bar on, so a restart fetches only what it missed) and 200
+daily candles per market, one request per `backfill_gap` seconds (Upbit allows 10 a second
+for quotation calls, shared with the polls).
 """
 
 from __future__ import annotations
@@ -13,20 +20,24 @@ from decimal import Decimal
 from typing import Any
 
 import anyio
+import asyncpg
 import ccxt.pro
 import structlog
 from anyio.abc import ObjectSendStream
 
+from daemon.candles import DayBar, latest_stored, minute_of, store_history
 from daemon.clock import Clock
-from daemon.feeds import Backoff, wire_decimal
+from daemon.engine.market import BookLevel
+from daemon.feeds import Backoff, volume_delta, wire_decimal
 from daemon.instruments import Instrument
-from daemon.messages import MarketData, Quote
+from daemon.messages import CandleBar, MarketData, OrderBook, Quote
 
 log = structlog.get_logger(__name__)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Errors a source can throw at us that mean "this message or request was bad", not "we are broken".
 _MALFORMED = (KeyError, TypeError, ValueError, ArithmeticError, AttributeError, IndexError)
+CANDLES_PER_REQUEST = 200  # Upbit's most
 
 
 def _exact_json(text: str) -> Any:
@@ -35,7 +46,8 @@ def _exact_json(text: str) -> Any:
 
 
 class _ExactUpbit(ccxt.pro.upbit):  # type: ignore[misc,name-defined]
-    """ccxt's Upbit, decoding JSON numbers exactly and keeping the raw top of each order book.
+    """ccxt's Upbit, decoding JSON numbers exactly and keeping the raw levels of each order book
+    (ccxt's own book holds floats).
 
     A message ccxt cannot handle is logged and skipped: left alone, an exception there would
     silently end ccxt's receive loop and the stream would go quiet.
@@ -43,7 +55,7 @@ class _ExactUpbit(ccxt.pro.upbit):  # type: ignore[misc,name-defined]
 
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__(config)
-        self.top_of_book: dict[str, tuple[Any, Any]] = {}  # KRW-BTC -> (bid, ask) wire values
+        self.raw_books: dict[str, dict[str, Any]] = {}  # KRW-BTC -> the book message as sent
 
     def on_json_response(self, http_response: str) -> Any:
         return _exact_json(http_response)
@@ -56,13 +68,17 @@ class _ExactUpbit(ccxt.pro.upbit):  # type: ignore[misc,name-defined]
         return client
 
     def handle_order_book(self, client: Any, message: dict[str, Any]) -> None:
-        units = message.get("orderbook_units") or []
-        if units:
-            best = units[0]
-            self.top_of_book[message.get("code")] = (best.get("bid_price"), best.get("ask_price"))
+        if not _has_units(message):
+            raise ValueError("an order book without a list of units")  # skipped and logged
+        self.raw_books[message.get("code")] = message
         if self.safe_symbol(message.get("code"), None, "-") not in self.orderbooks:
             message = {**message, "stream_type": "SNAPSHOT"}  # ccxt starts a book only from one
         super().handle_order_book(client, message)
+
+
+def _has_units(message: dict[str, Any]) -> bool:
+    units = message.get("orderbook_units")
+    return isinstance(units, list) and bool(units) and all(isinstance(u, dict) for u in units)
 
 
 def _on_ws_data(client: Any, data: str | bytes) -> None:
@@ -92,6 +108,10 @@ class UpbitFeeder:
         backoff_initial: float = 0.5,
         backoff_max: float = 30.0,
         timeout: float = 10.0,
+        pool: asyncpg.Pool | None = None,
+        backfill_minutes: timedelta = timedelta(days=1),
+        backfill_days: int = CANDLES_PER_REQUEST,
+        backfill_gap: float = 0.25,
     ) -> None:
         self._instruments = {f"KRW-{i.symbol}": i for i in instruments if i.market == "CRYPTO"}
         self._out = out
@@ -102,13 +122,22 @@ class UpbitFeeder:
         self._stream_grace = stream_grace
         self._backoff = (backoff_initial, backoff_max)
         self._timeout = timeout
-        self._last_streamed = -math.inf  # monotonic
+        self._pool = pool
+        self._backfill_minutes = backfill_minutes
+        self._backfill_days = backfill_days
+        self._backfill_gap = backfill_gap
+        self.backfill_requests = 0
+        self.backfilled = 0  # bars written
+        self.backfill_finished = False
+        self._last_streamed: dict[str, float] = {}  # market -> monotonic time of its last message
         self._last_polled = -math.inf
         self._acc_volume: dict[str, tuple[str, Decimal]] = {}  # market -> (UTC day, volume)
         self.connected = False
         self.streaming = False
         self.last_received: datetime | None = None
         self.quotes = 0
+        self.books = 0
+        self.polled = 0  # markets polled over REST
         self.skipped = 0
 
     def _exchange(self) -> _ExactUpbit:
@@ -132,6 +161,8 @@ class UpbitFeeder:
                 tg.start_soon(self._stream, exchange, symbols, "ticker")
                 tg.start_soon(self._stream, exchange, symbols, "orderbook")
                 tg.start_soon(self._poll, exchange, symbols)
+                if self._pool is not None:
+                    tg.start_soon(self._backfill, exchange, self._pool, symbols)
         finally:
             self.connected = self.streaming = False
             with anyio.move_on_after(5, shield=True):
@@ -184,43 +215,151 @@ class UpbitFeeder:
                 continue
             failing = False
             backoff.reset()
-            self._last_streamed = time.monotonic()
             if not self.streaming:
                 log.info("upbit_stream_up", feed=self.name, markets=len(symbols))
             self.streaming = self.connected = True
             for market in markets:
+                self._last_streamed[market] = time.monotonic()
+                if channel == "orderbook":
+                    await self._emit_book(market, exchange.raw_books.get(market))
                 # Read the newest state: several messages may have landed since the last await.
                 ticker = exchange.tickers.get(exchange.markets_by_id[market][0]["symbol"])
                 if ticker is not None:
                     await self._emit(market, ticker["info"], exchange, channel == "ticker")
 
     async def _poll(self, exchange: _ExactUpbit, symbols: list[str]) -> None:
-        """Poll the REST API once a second while the stream has been quiet for `stream_grace`."""
-        ids = ",".join(exchange.market(symbol)["id"] for symbol in symbols)
+        """Once a second, poll the REST API for the markets the stream left quiet for
+        `stream_grace` (every market while the stream is down; one quiet coin while others
+        stream), so no price goes stale only because its coin is quiet."""
+        ids = {exchange.market(symbol)["id"]: symbol for symbol in symbols}
         while True:
-            if time.monotonic() - self._last_streamed > self._stream_grace:
-                try:
-                    books = await exchange.publicGetOrderbook({"markets": ids})
-                    for book in books:
-                        units = book.get("orderbook_units") or []
-                        if units:
-                            exchange.top_of_book[book["market"]] = (
-                                units[0].get("bid_price"),
-                                units[0].get("ask_price"),
-                            )
-                    tickers = await exchange.fetch_tickers(symbols)
-                except ccxt.BaseError as exc:
-                    log.warning("upbit_poll_failed", feed=self.name, error=repr(exc))
-                    self.connected = self.streaming
-                except _MALFORMED as exc:
-                    log.warning("upbit_poll_malformed", feed=self.name, error=repr(exc))
-                else:
-                    self._last_polled = time.monotonic()
-                    self.connected = True
-                    for ticker in tickers.values():
-                        info = ticker["info"]
-                        await self._emit(info.get("market"), info, exchange, True)
+            now = time.monotonic()
+            quiet = [
+                market
+                for market in ids
+                if now - self._last_streamed.get(market, -math.inf) > self._stream_grace
+            ]
+            if quiet:
+                await self._poll_markets(exchange, quiet, [ids[market] for market in quiet])
             await anyio.sleep(self._poll_interval)
+
+    async def _poll_markets(
+        self, exchange: _ExactUpbit, markets: list[str], symbols: list[str]
+    ) -> None:
+        try:
+            books = await exchange.publicGetOrderbook({"markets": ",".join(markets)})
+            for book in books:
+                if _has_units(book):
+                    exchange.raw_books[book["market"]] = book
+            tickers = await exchange.fetch_tickers(symbols)
+        except ccxt.BaseError as exc:
+            log.warning("upbit_poll_failed", feed=self.name, error=repr(exc))
+            self.connected = self.streaming
+            return
+        except _MALFORMED as exc:
+            log.warning("upbit_poll_malformed", feed=self.name, error=repr(exc))
+            return
+        self._last_polled = time.monotonic()
+        self.connected = True
+        self.polled += len(markets)
+        for market in markets:
+            await self._emit_book(market, exchange.raw_books.get(market))
+        for ticker in tickers.values():
+            info = ticker["info"]
+            await self._emit(info.get("market"), info, exchange, True)
+
+    async def _backfill(
+        self, exchange: _ExactUpbit, pool: asyncpg.Pool, symbols: list[str]
+    ) -> None:
+        """Fetch what the chart is missing; a failure leaves the rest for the next start."""
+        for symbol in symbols:
+            market = exchange.market(symbol)["id"]
+            instrument = self._instruments[market]
+            try:
+                await self._backfill_market(exchange, pool, market, instrument.ticker_id)
+            except (ccxt.BaseError, OSError, asyncpg.PostgresError, *_MALFORMED) as exc:
+                log.warning(
+                    "upbit_backfill_failed",
+                    feed=self.name,
+                    ticker=instrument.ticker_id,
+                    error=repr(exc)[:200],
+                )
+        self.backfill_finished = True
+        log.info("upbit_backfilled", feed=self.name, bars=self.backfilled)
+
+    async def _backfill_market(
+        self, exchange: _ExactUpbit, pool: asyncpg.Pool, market: str, ticker: str
+    ) -> None:
+        now = self._clock.now()
+        newest_minute, newest_day = await latest_stored(pool, ticker)
+        since = now - self._backfill_minutes
+        if newest_minute is not None:
+            since = max(since, newest_minute)
+        live = minute_of(now)  # the live roller owns the forming minute
+        to: datetime | None = None
+        while True:
+            params: dict[str, Any] = {"market": market, "count": CANDLES_PER_REQUEST}
+            if to is not None:
+                params["to"] = to.strftime("%Y-%m-%dT%H:%M:%SZ")
+            rows = await self._candle_request(exchange.publicGetCandlesMinutes1, params)
+            bars = [_minute_bar(ticker, row) for row in rows]
+            keep = [bar for bar in bars if since <= bar.time < live]
+            await store_history(pool, keep, [])
+            self.backfilled += len(keep)
+            if len(rows) < CANDLES_PER_REQUEST or not bars or min(b.time for b in bars) <= since:
+                break
+            to = min(bar.time for bar in bars)
+        count = self._backfill_days
+        if newest_day is not None:  # resume: the days since, and the newest again (it moved)
+            count = max(1, min(count, (now.date() - newest_day).days + 1))
+        rows = await self._candle_request(
+            exchange.publicGetCandlesDays, {"market": market, "count": count}
+        )
+        days = [_day_bar(ticker, row) for row in rows]
+        await store_history(pool, [], [d for d in days if d.day < now.date()])
+        self.backfilled += len(days)
+
+    async def _candle_request(self, call: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
+        await anyio.sleep(self._backfill_gap)  # paced well under the limit the polls share
+        self.backfill_requests += 1
+        rows = await call(params)
+        if not isinstance(rows, list):
+            raise ValueError(f"candles: expected a list, got {str(rows)[:100]}")
+        return rows
+
+    async def _emit_book(self, market: str, message: dict[str, Any] | None) -> None:
+        instrument = self._instruments.get(market)
+        if instrument is None or message is None:
+            return
+        try:
+            book = self._book(instrument, message)
+        except _MALFORMED as exc:
+            self.skipped += 1
+            log.warning(
+                "upbit_book_skipped", feed=self.name, ticker=instrument.ticker_id, error=repr(exc)
+            )
+            return
+        self.books += 1
+        self.last_received = book.received_at
+        await self._out.send(book)
+
+    def _book(self, instrument: Instrument, message: dict[str, Any]) -> OrderBook:
+        """Upbit's `orderbook_units` (best first, a bid and an ask per unit) as an OrderBook."""
+        bids, asks = [], []
+        for unit in message["orderbook_units"]:
+            for side, price_key, size_key in ((bids, "bid_price", "bid_size"),
+                                              (asks, "ask_price", "ask_size")):  # fmt: skip
+                price, size = wire_decimal(unit[price_key]), wire_decimal(unit[size_key])
+                if price > 0 and size > 0:
+                    side.append(BookLevel(price, size))
+        return OrderBook(
+            ticker_id=instrument.ticker_id,
+            bids=tuple(bids),
+            asks=tuple(asks),
+            ts=_EPOCH + timedelta(milliseconds=int(message["timestamp"])),
+            received_at=self._clock.now(),
+            source=self.name,
+        )
 
     async def _emit(
         self, market: str | None, info: dict[str, Any], exchange: _ExactUpbit, traded: bool
@@ -229,7 +368,7 @@ class UpbitFeeder:
         if instrument is None:
             return
         try:
-            quote = self._quote(instrument, market, info, exchange.top_of_book.get(market), traded)
+            quote = self._quote(instrument, market, info, exchange.raw_books.get(market), traded)
         except _MALFORMED as exc:
             self.skipped += 1
             log.warning(
@@ -245,18 +384,23 @@ class UpbitFeeder:
         instrument: Instrument,
         market: str,
         info: dict[str, Any],
-        book: tuple[Any, Any] | None,
+        book: dict[str, Any] | None,
         traded: bool,
     ) -> Quote:
         price = wire_decimal(info["trade_price"])
         if price <= 0:
             raise ValueError(f"non-positive price {price}")
-        ts = _EPOCH + timedelta(milliseconds=int(info["trade_timestamp"]))
-        volume = self._volume_delta(market, info) if traded else Decimal(0)
+        # The snapshot's own time (`timestamp`), not the last trade's: a quiet coin's quote
+        # is current as of the message, and staleness is judged by it.
+        ts = _EPOCH + timedelta(milliseconds=int(info.get("timestamp") or info["trade_timestamp"]))
         bid = ask = None
-        if book is not None and book[0] is not None and book[1] is not None:
-            bid, ask = wire_decimal(book[0]), wire_decimal(book[1])
+        if book is not None:
+            best = book["orderbook_units"][0]
+            bid, ask = wire_decimal(best["bid_price"]), wire_decimal(best["ask_price"])
         previous = info.get("prev_closing_price")
+        prev_close = None if previous is None else wire_decimal(previous)
+        # Last: a quote skipped as malformed must not have used up the volume it saw.
+        volume = self._volume_delta(market, info) if traded else Decimal(0)
         return Quote(
             ticker_id=instrument.ticker_id,
             price=price,
@@ -267,7 +411,7 @@ class UpbitFeeder:
             received_at=self._clock.now(),
             source=self.name,
             volume=volume,
-            prev_close=None if previous is None else wire_decimal(previous),
+            prev_close=prev_close,
         )
 
     def _volume_delta(self, market: str, info: dict[str, Any]) -> Decimal:
@@ -278,10 +422,37 @@ class UpbitFeeder:
         """
         day = str(info.get("trade_date", ""))
         cumulative = wire_decimal(info["acc_trade_volume"])
-        previous = self._acc_volume.get(market)
-        self._acc_volume[market] = (day, cumulative)
-        if previous is None:
-            return Decimal(0)
-        if previous[0] != day or cumulative < previous[1]:
-            return cumulative  # a new day started counting from zero
-        return cumulative - previous[1]
+        delta, self._acc_volume[market] = volume_delta(
+            self._acc_volume.get(market), day, cumulative
+        )
+        return delta
+
+
+def _utc(text: str) -> datetime:
+    """Upbit's candle_date_time_utc ("2025-12-01T00:00:00", no zone) as a UTC instant."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def _minute_bar(ticker: str, row: dict[str, Any]) -> CandleBar:
+    return CandleBar(
+        ticker_id=ticker,
+        time=_utc(row["candle_date_time_utc"]),
+        open=wire_decimal(row["opening_price"]),
+        high=wire_decimal(row["high_price"]),
+        low=wire_decimal(row["low_price"]),
+        close=wire_decimal(row["trade_price"]),
+        volume=wire_decimal(row["candle_acc_trade_volume"]),
+    )
+
+
+def _day_bar(ticker: str, row: dict[str, Any]) -> DayBar:
+    """Upbit's days start at 00:00 UTC (09:00 KST), which is our crypto day too."""
+    return DayBar(
+        ticker_id=ticker,
+        day=_utc(row["candle_date_time_utc"]).date(),
+        open=wire_decimal(row["opening_price"]),
+        high=wire_decimal(row["high_price"]),
+        low=wire_decimal(row["low_price"]),
+        close=wire_decimal(row["trade_price"]),
+        volume=wire_decimal(row["candle_acc_trade_volume"]),
+    )

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import date, datetime
+from decimal import Decimal
 
+import msgspec
 from litestar import Controller, Request, get
-from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery, Parameter
+from litestar.exceptions import ClientException, NotFoundException
+from litestar.params import FromPath, FromQuery
 
 from daemon.api.context import ctx
 from daemon.api.views import CandleView, FxView, InstrumentView, QuoteView, ReasonView
-from daemon.api.ws_messages import quote_fields
-from daemon.candles import for_the_wire, recent_candles
+from daemon.api.ws_messages import OrderBookView, book_fields, quote_fields
+from daemon.candles import INTERVALS, candle_history, for_the_wire, plain_number
 from daemon.instruments import Instrument
 from daemon.platform import Platform
 from daemon.reasons import REASONS
+from daemon.sqlfiles import query
 from daemon.tickers import TickerError, parse_ticker
 
 
@@ -30,6 +32,38 @@ def _instrument(platform: Platform, ticker_id: FromPath[str]) -> Instrument:
             f"{ticker_id} is not traded here; GET /api/instruments lists what is"
         )
     return instrument
+
+
+MAX_CANDLES = 2000
+
+
+class MarketStatsView(msgspec.Struct, frozen=True):
+    ticker_id: str
+    day: date  # the market's own date
+    volume: Decimal
+    traded_value: Decimal  # in the asset's currency, 2 places
+
+
+def _limit(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= MAX_CANDLES:
+        raise ClientException(
+            f"limit must be a whole number from 1 to {MAX_CANDLES}, not {text[:20]!r}"
+        )
+    return int(text)
+
+
+def _before(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        at = None
+    if at is None or at.utcoffset() is None:
+        raise ClientException(
+            f"before must be an ISO 8601 time with its zone, e.g. 2026-11-25T00:00:00Z, not {text[:40]!r}"
+        )
+    return at
 
 
 def _instrument_view(platform: Platform, instrument: Instrument, now: datetime) -> InstrumentView:
@@ -79,6 +113,18 @@ class MarketController(Controller):
             raise NotFoundException(f"no quote for {ticker_id} yet; its feed has not sent one")
         return QuoteView(**quote_fields(quote, platform.book))
 
+    @get("/orderbook/{ticker_id:str}", summary="The displayed order book of one instrument")
+    async def orderbook(self, request: Request, ticker_id: FromPath[str]) -> OrderBookView:
+        platform = ctx(request.app.state).platform
+        _instrument(platform, ticker_id)
+        book = platform.book.order_book(ticker_id)
+        if book is None:
+            raise NotFoundException(
+                f"no order book for {ticker_id} yet; its feed has not sent one "
+                "(KIS streams books for the first instruments only, see the README)"
+            )
+        return OrderBookView(**book_fields(book, platform.book))
+
     @get("/fx", summary="Current exchange rates into KRW")
     async def fx(self, request: Request) -> list[FxView]:
         book = ctx(request.app.state).platform.book
@@ -89,26 +135,60 @@ class MarketController(Controller):
 
     @get(
         "/candles/{ticker_id:str}",
-        summary="1-minute OHLCV bars, oldest first, the forming bar last",
+        summary="OHLCV bars of 1m, 5m, 15m, 1h, 1d or 1w, oldest first, the forming bar last",
+        description=(
+            "Days start at midnight KST for KRX, New York for the US and UTC for crypto; weeks "
+            "on Monday. `before` (ISO 8601 with a zone) pages back: bars that start earlier."
+        ),
     )
     async def candles(
         self,
         request: Request,
         ticker_id: FromPath[str],
-        interval: FromQuery[Literal["1m"]] = "1m",
-        limit: int = Parameter(default=200, ge=1, le=2000),
+        interval: FromQuery[str] = "1m",
+        limit: FromQuery[str] = "200",
+        before: FromQuery[str | None] = None,
     ) -> list[CandleView]:
         platform = ctx(request.app.state).platform
         _instrument(platform, ticker_id)
-        bars = await recent_candles(platform.pool, ticker_id, limit)
+        if interval not in INTERVALS:
+            raise ClientException(
+                f"interval {interval[:20]!r} is not one of {', '.join(INTERVALS)}"
+            )
+        count = _limit(limit)
+        until = _before(before)
+        bars = await candle_history(
+            platform.pool, ticker_id, interval, count, until, platform.clock.now()
+        )
         forming = platform.candles.forming(ticker_id) if platform.candles else None
-        if forming is not None:
+        if interval == "1m" and forming is not None and (until is None or forming.time < until):
             bars = [b for b in bars if b.time != forming.time] + [forming]
         return [
             CandleView(
                 time=b.time, open=b.open, high=b.high, low=b.low, close=b.close, volume=b.volume
             )
-            for b in map(for_the_wire, bars[-limit:])
+            for b in map(for_the_wire, bars[-count:])
+        ]
+
+    @get(
+        "/market-stats",
+        summary="Each instrument's volume and traded value over its market's latest day",
+        description=(
+            "From the stored 1-minute bars: `volume` in the asset's units, `traded_value` "
+            "(the sum of volume x close) in its currency, for the markets list's sorting."
+        ),
+    )
+    async def market_stats(self, request: Request) -> list[MarketStatsView]:
+        platform = ctx(request.app.state).platform
+        rows = await platform.pool.fetch(query("candles_day_stats"), platform.clock.now())
+        return [
+            MarketStatsView(
+                ticker_id=row["ticker_id"],
+                day=row["day"],
+                volume=plain_number(row["volume"]),
+                traded_value=plain_number(row["traded_value"]).quantize(Decimal("0.01")),
+            )
+            for row in rows
         ]
 
     @get("/reasons", summary="Every reason code an order can fail or be cancelled with")

@@ -23,6 +23,9 @@ class FeedState(msgspec.Struct, frozen=True):
     connected: bool
     age_seconds: float | None  # since its last message; null if none yet
     fresh: bool
+    # Its tickers whose latest quote is stale now (a closed market's, or one the feed lost):
+    # shown, not a readiness condition.
+    stale_quotes: int = 0
 
 
 class Readiness(msgspec.Struct, frozen=True):
@@ -55,7 +58,13 @@ async def readyz(request: Request) -> Response[Readiness]:
         age = None if feeder.last_received is None else (now - feeder.last_received).total_seconds()
         fresh = age is not None and age <= FEED_FRESH_SECONDS
         feeds.append(
-            FeedState(name=feeder.name, connected=feeder.connected, age_seconds=age, fresh=fresh)
+            FeedState(
+                name=feeder.name,
+                connected=feeder.connected,
+                age_seconds=age,
+                fresh=fresh,
+                stale_quotes=platform.book.stale_quotes(feeder.name),
+            )
         )
     settlement = all(actor.ready.is_set() for actor in platform.settlement)
     publisher = platform.order_publisher

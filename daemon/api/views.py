@@ -209,6 +209,10 @@ class QuoteView(msgspec.Struct, frozen=True):
     stale: bool
     prev_close: Decimal | None
     change_pct: Decimal | None  # percent against prev_close, 2 places
+    # When we received it: `ts` is the exchange's time where the source gives one (a trade,
+    # a book), the poll's time otherwise; staleness counts from `received_at`.
+    received_at: datetime | None = None
+    source: str | None = None
 
 
 class FxView(msgspec.Struct, frozen=True):

@@ -4,10 +4,15 @@ queue for its own order events (never dropped), so a slow browser stalls nobody 
 Every message is encoded once and the same text is queued to each interested client. Market
 data is gathered for a moment after a burst starts and then handed to every client at once, so
 a feed's round of ticks costs one wake-up and one write per client, not one per client per tick.
+
+Order books go to the clients that named their ticker (not to `*`: a markets list wants no
+books), at most BOOKS_PER_SECOND a second per ticker; a book that arrives sooner waits, and a
+newer one replaces it while it waits (the latest book wins).
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from uuid import UUID
@@ -21,14 +26,16 @@ from anyio.abc import ObjectReceiveStream
 from daemon.api import json_plain
 from daemon.api.views import event_info, order_view
 from daemon.api.ws_messages import (
+    BookMessage,
     OrderMessage,
     QuoteMessage,
+    book_fields,
     candle_message,
     fx_message,
     quote_fields,
 )
 from daemon.candles import for_the_wire
-from daemon.messages import CandleBar, FxRate, MarketData, OrderEvent, Quote
+from daemon.messages import CandleBar, FxRate, MarketData, OrderBook, OrderEvent, Quote
 from daemon.price_book import PriceBook
 
 log = structlog.get_logger(__name__)
@@ -36,6 +43,7 @@ log = structlog.get_logger(__name__)
 ALL = "*"
 COALESCE_SECONDS = 0.01  # from the first message of a burst to handing it to the clients
 WAKE_GROUP = 100  # clients whose senders run in one turn of the event loop
+BOOKS_PER_SECOND = 5  # per ticker, to the websocket clients
 
 
 def encode(message: msgspec.Struct) -> str:
@@ -92,7 +100,11 @@ class WsClient:
 
 class WebsocketHub:
     def __init__(
-        self, book: PriceBook, backlog: int = 512, coalesce: float = COALESCE_SECONDS
+        self,
+        book: PriceBook,
+        backlog: int = 512,
+        coalesce: float = COALESCE_SECONDS,
+        books_per_second: float = BOOKS_PER_SECOND,
     ) -> None:
         self._book = book
         self._backlog = backlog
@@ -100,8 +112,15 @@ class WebsocketHub:
         self.clients: set[WsClient] = set()
         self._by_ticker: defaultdict[str, set[WsClient]] = defaultdict(set)
         self._by_user: defaultdict[UUID, set[WsClient]] = defaultdict(set)
-        self._burst: list[tuple[str | None, str]] = []  # (ticker id, text), not yet handed out
+        # (ticker id, text, is a book), not yet handed out
+        self._burst: list[tuple[str | None, str, bool]] = []
         self._burst_started = anyio.Event()
+        self._book_gap = 1 / books_per_second  # seconds between two books of one ticker
+        self._book_sent: dict[str, float] = {}  # ticker id -> event-loop time of its last book
+        self._book_waiting: dict[str, OrderBook] = {}  # the latest book held back, per ticker
+        self._books_held = anyio.Event()
+        self.books_sent = 0
+        self.books_coalesced = 0  # books replaced by a newer one before they were sent
 
     def connect(self) -> WsClient:
         client = WsClient(self._backlog)
@@ -131,6 +150,10 @@ class WebsocketHub:
         for quote in self._book.quotes():
             if ALL in wanted or quote.ticker_id in wanted:
                 client.push(encode(QuoteMessage(**quote_fields(quote, self._book))), droppable=True)
+        for ticker in tickers:
+            book = self._book.order_book(ticker)
+            if book is not None:
+                client.push(encode(BookMessage(**book_fields(book, self._book))), droppable=True)
 
     def unsubscribe(self, client: WsClient, tickers: Iterable[str]) -> None:
         for ticker in tickers:
@@ -141,18 +164,27 @@ class WebsocketHub:
                 if not subscribers:
                     del self._by_ticker[ticker]
 
-    def _fan_out(self, ticker_id: str | None, text: str) -> None:
+    def _fan_out(self, ticker_id: str | None, text: str, *, book: bool = False) -> None:
         """Queue `text` for the subscribers of `ticker_id` (None: for every client) in this burst."""
-        self._burst.append((ticker_id, text))
+        self._burst.append((ticker_id, text, book))
         self._burst_started.set()
 
     def _take_burst(self) -> list[tuple[WsClient, tuple[str, ...]]]:
         """Who gets what of the burst so far; the burst starts afresh."""
         burst, self._burst = self._burst, []
         self._burst_started = anyio.Event()
-        everything = tuple(text for _, text in burst)
-        deliveries = [(client, everything) for client in self._by_ticker.get(ALL, ())]
-        tickers = {ticker for ticker, _ in burst if ticker is not None}
+        everything = tuple(text for _, text, book in burst if not book)  # `*` gets no books
+        book_tickers = {ticker for ticker, _, book in burst if book}
+        deliveries = []
+        for client in self._by_ticker.get(ALL, ()):
+            if book_tickers & client.tickers:  # `*` and some tickers named: their books too
+                wanted = client.tickers
+                texts = tuple(text for t, text, book in burst if not book or t in wanted)
+            else:
+                texts = everything
+            if texts:
+                deliveries.append((client, texts))
+        tickers = {ticker for ticker, _, _ in burst if ticker is not None}
         # Untickered news (the FX rate) goes to every client: any page may value USD with it.
         if len(tickers) < len(burst):
             interested: Iterable[WsClient] = self.clients
@@ -161,10 +193,45 @@ class WebsocketHub:
         for client in interested:
             if ALL not in client.tickers:
                 wanted = client.tickers
-                texts = tuple(text for ticker, text in burst if ticker is None or ticker in wanted)
+                texts = tuple(
+                    text for ticker, text, _ in burst if ticker is None or ticker in wanted
+                )
                 if texts:
                     deliveries.append((client, texts))
         return deliveries
+
+    def _on_book(self, book: OrderBook) -> None:
+        ticker = book.ticker_id
+        if ticker not in self._by_ticker:
+            return  # nobody named it: skip the encoding
+        if anyio.current_time() - self._book_sent.get(ticker, -math.inf) >= self._book_gap:
+            self._send_book(book)
+            return
+        if ticker in self._book_waiting:
+            self.books_coalesced += 1
+        self._book_waiting[ticker] = book
+        self._books_held.set()
+
+    def _send_book(self, book: OrderBook) -> None:
+        self._book_sent[book.ticker_id] = anyio.current_time()
+        self.books_sent += 1
+        text = encode(BookMessage(**book_fields(book, self._book)))
+        self._fan_out(book.ticker_id, text, book=True)
+
+    async def _release_books(self) -> None:
+        """Send each held book once its ticker's gap since the last one has passed."""
+        while True:
+            await self._books_held.wait()
+            due = min(self._book_sent[t] for t in self._book_waiting) + self._book_gap
+            await anyio.sleep(max(0.0, due - anyio.current_time()))
+            now = anyio.current_time()
+            for ticker, book in tuple(self._book_waiting.items()):
+                if now - self._book_sent[ticker] >= self._book_gap:
+                    del self._book_waiting[ticker]
+                    if ticker in self._by_ticker:
+                        self._send_book(book)
+            if not self._book_waiting:
+                self._books_held = anyio.Event()
 
     async def _hand_out(self) -> None:
         rested_at = 0.0  # when the event loop has been free as long as the last hand-out took
@@ -193,6 +260,8 @@ class WebsocketHub:
                 )
             case FxRate() if self.clients:
                 self._fan_out(None, encode(fx_message(data)))
+            case OrderBook():
+                self._on_book(data)
 
     def on_candle(self, bar: CandleBar) -> None:
         if not self._by_ticker:
@@ -221,6 +290,7 @@ class WebsocketHub:
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._hand_out)
+            tg.start_soon(self._release_books)
             tg.start_soon(pump, market, self.on_market)
             tg.start_soon(pump, orders, self.on_order)
             if candles is not None:

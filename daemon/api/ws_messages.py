@@ -9,7 +9,8 @@ from typing import Literal
 import msgspec
 
 from daemon.api.views import OrderEventInfo, OrderView, QuoteView
-from daemon.messages import CandleBar, FxRate, Quote
+from daemon.engine.market import BookLevel
+from daemon.messages import CandleBar, FxRate, OrderBook, Quote
 from daemon.price_book import PriceBook
 
 
@@ -34,6 +35,22 @@ ClientOp = Subscribe | Unsubscribe | Auth | Ping
 
 class QuoteMessage(QuoteView, frozen=True, tag_field="type", tag="quote"):
     pass
+
+
+class OrderBookView(msgspec.Struct, frozen=True, kw_only=True):
+    """GET /api/orderbook/{ticker_id}: the displayed book, best first on both sides."""
+
+    ticker_id: str
+    bids: list[BookLevel]
+    asks: list[BookLevel]
+    ts: datetime  # the book's exchange time
+    received_at: datetime
+    source: str
+    stale: bool
+
+
+class BookMessage(OrderBookView, frozen=True, kw_only=True, tag_field="type", tag="book"):
+    """The latest book of a subscribed ticker, at most BOOKS_PER_SECOND a second each."""
 
 
 class OrderMessage(msgspec.Struct, frozen=True, tag_field="type", tag="order"):
@@ -98,6 +115,20 @@ def quote_fields(quote: Quote, book: PriceBook) -> dict:
         "stale": book.is_stale(quote),
         "prev_close": quote.prev_close,
         "change_pct": change_pct(quote.price, quote.prev_close),
+        "received_at": quote.received_at,
+        "source": quote.source,
+    }
+
+
+def book_fields(book: OrderBook, prices: PriceBook) -> dict:
+    return {
+        "ticker_id": book.ticker_id,
+        "bids": list(book.bids),
+        "asks": list(book.asks),
+        "ts": book.ts,
+        "received_at": book.received_at,
+        "source": book.source,
+        "stale": prices.is_stale(book),
     }
 
 

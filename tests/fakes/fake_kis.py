@@ -51,6 +51,34 @@ def us_record(
     ]  # fmt: skip
 
 
+def krx_book_record(
+    symbol: str, asks: list[tuple[str, str]], bids: list[tuple[str, str]], at: datetime
+) -> list[str]:
+    """The 59 fields of one H0STASP0 record (국내주식 실시간호가): 10 asks, 10 bids, their sizes,
+    totals and the expected-match fields; absent levels are "0" as KIS sends them."""
+    asks = asks + [("0", "0")] * (10 - len(asks))
+    bids = bids + [("0", "0")] * (10 - len(bids))
+    return [
+        symbol, at.astimezone(KST).strftime("%H%M%S"), "0",
+        *(price for price, _ in asks), *(price for price, _ in bids),
+        *(size for _, size in asks), *(size for _, size in bids),
+        "1045873", "1231004", "0", "0", "0", "0", "0", "0", "0", "0.00", "8913225", "-1834",
+        "2210", "0", "0", "0",
+    ]  # fmt: skip
+
+
+def us_book_record(key: str, bid: tuple[str, str], ask: tuple[str, str], at: datetime) -> list[str]:
+    """The 71 fields of one HDFSASP0 record (해외주식 실시간호가): ten levels of bid, ask, their
+    sizes and size changes; the US has level 1 only (the rest "0")."""
+    kst = at.astimezone(KST)
+    local = at.astimezone(UTC) - timedelta(hours=5)
+    levels = [bid[0], ask[0], bid[1], ask[1], "5", "-3"] + ["0"] * 54
+    return [
+        key, key[4:], "4", local.strftime("%Y%m%d"), local.strftime("%H%M%S"),
+        kst.strftime("%Y%m%d"), kst.strftime("%H%M%S"), bid[1], ask[1], "5", "-3", *levels,
+    ]  # fmt: skip
+
+
 class FakeKis(FakeExchange):
     ws_path = ""
 
@@ -69,6 +97,8 @@ class FakeKis(FakeExchange):
         self.t_rate = "1380.50"
         self.detail_error: dict[str, str] | None = None
         self.subscribe_requests: list[dict] = []
+        # symbol (KRX) or "EXCD:SYMB" -> [(YYYYMMDD, close)], newest first
+        self.daily: dict[str, list[tuple[str, str]]] = {}
         self.echoes: list[str] = []
         self.connections_opened = 0
 
@@ -114,10 +144,12 @@ class FakeKis(FakeExchange):
         for connection in tuple(self._connections):
             await connection.close(1011, "dropped")
 
-    def subscribed(self) -> set[str]:
+    def subscribed(self, tr_ids: tuple[str, ...] = ("H0STCNT0", "HDFSCNT0")) -> set[str]:
+        """The tr_keys registered on live sessions for `tr_ids` (the trade feeds by default)."""
         return {
             key for connection in self._connections
-            for key in connection.subscribed  # type: ignore[attr-defined]
+            for tr_id, key in connection.subscribed  # type: ignore[attr-defined]
+            if tr_id in tr_ids
         }  # fmt: skip
 
     # -- REST --------------------------------------------------------------------------------
@@ -199,6 +231,46 @@ class FakeKis(FakeExchange):
                 "tvol": "123456", "tamt": "29876543",
             }  # fmt: skip
             return Response.json({"output": output, **OK})
+        if request.path == "/uapi/domestic-stock/v1/quotations/inquire-daily-itemchartprice":
+            if tr_id != "FHKST03010100" or q.get("FID_PERIOD_DIV_CODE") != "D":
+                return Response.json({"rt_cd": "1", "msg_cd": "OPSQ0002", "msg1": "bad tr"}, 500)
+            rows = [
+                {"stck_bsop_date": day, "stck_clpr": close, "stck_oprc": close, "stck_hgpr": close,
+                 "stck_lwpr": close, "acml_vol": "1000", "acml_tr_pbmn": "71000000",
+                 "flng_cls_code": "00", "prtt_rate": "0.00", "mod_yn": "N", "prdy_vrss_sign": "3",
+                 "prdy_vrss": "0", "revl_issu_reas": ""}
+                for day, close in self.daily.get(q.get("FID_INPUT_ISCD", ""), [])
+                if q["FID_INPUT_DATE_1"] <= day <= q["FID_INPUT_DATE_2"]
+            ][:100]  # fmt: skip
+            return Response.json({"output1": {"stck_prpr": "71000"}, "output2": rows, **OK})
+        if request.path == "/uapi/overseas-price/v1/quotations/dailyprice":
+            if tr_id != "HHDFS76240000" or q.get("GUBN") != "0":
+                return Response.json({"rt_cd": "1", "msg_cd": "OPSQ0002", "msg1": "bad tr"}, 500)
+            key = f"{q.get('EXCD')}:{q.get('SYMB')}"
+            rows = [
+                *[
+                    {
+                        "xymd": day,
+                        "clos": close,
+                        "sign": "3",
+                        "diff": "0.0000",
+                        "rate": "0.00",
+                        "open": close,
+                        "high": close,
+                        "low": close,
+                        "tvol": "2000",
+                        "tamt": "480000",
+                        "pbid": close,
+                        "vbid": "1",
+                        "pask": close,
+                        "vask": "1",
+                    }
+                    for day, close in self.daily.get(key, [])
+                ][:100],
+                dict.fromkeys(("xymd", "clos", "open", "high", "low", "tvol"), ""),
+            ]
+            return Response.json({"output1": {"rsym": f"D{key}", "zdiv": "4", "nrec": "100"},
+                                  "output2": rows, **OK})  # fmt: skip
         return Response.json({"rt_cd": "1", "msg_cd": "EGW00002", "msg1": "no such api"}, 404)
 
     # -- websocket ---------------------------------------------------------------------------
@@ -224,15 +296,15 @@ class FakeKis(FakeExchange):
         header, body = request["header"], request["body"]["input"]
         tr_id, tr_key = body["tr_id"], body["tr_key"]
         answer_header = {"tr_id": tr_id, "tr_key": tr_key, "encrypt": "N"}
-        subscribed: list[str] = connection.subscribed  # type: ignore[attr-defined]
+        subscribed: list[tuple[str, str]] = connection.subscribed  # type: ignore[attr-defined]
         if header.get("approval_key") not in self.approval_keys:
             result = {"rt_cd": "1", "msg_cd": "OPSP0011", "msg1": "invalid approval : NOT FOUND"}
-        elif tr_key in subscribed:
+        elif (tr_id, tr_key) in subscribed:
             result = {"rt_cd": "1", "msg_cd": "OPSP0002", "msg1": "ALREADY IN SUBSCRIBE"}
         elif len(subscribed) >= self.max_subscriptions:
             result = {"rt_cd": "1", "msg_cd": "OPSP0008", "msg1": "MAX SUBSCRIBE OVER"}
         else:
-            subscribed.append(tr_key)
+            subscribed.append((tr_id, tr_key))
             result = {
                 "rt_cd": "0",
                 "msg_cd": "OPSP0000",

@@ -1,5 +1,5 @@
-"""A fake Upbit quotation API on 127.0.0.1: REST (/v1/market/all, /v1/ticker, /v1/orderbook) and
-the websocket (/websocket/v1) speaking Upbit's documented JSON, so the real ccxt client runs.
+"""A fake Upbit quotation API on 127.0.0.1: REST (/v1/market/all, /v1/ticker, /v1/orderbook,
+/v1/candles/minutes/1, /v1/candles/days with `to` paging) and the websocket (/websocket/v1) speaking Upbit's documented JSON, so the real ccxt client runs.
 
 Numbers are written into the JSON text verbatim (Upbit sends JSON numbers), which lets tests
 check that nothing on the way turns them into floats.
@@ -10,7 +10,8 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from websockets.asyncio.server import ServerConnection
@@ -32,6 +33,9 @@ class Market:
     ask_price: str = ""
     bid_price: str = ""
     prev_closing_price: str = "1000"
+    # orderbook_units as (ask_price, bid_price, ask_size, bid_size) JSON number texts, best first;
+    # empty: one unit at bid_price/ask_price
+    units: list[tuple[str, str, str, str]] = field(default_factory=list)
 
 
 class FakeUpbit(FakeExchange):
@@ -44,6 +48,9 @@ class FakeUpbit(FakeExchange):
             code: Market(code, price, trade_timestamp=now) for code, price in markets.items()
         }
         self.subscriptions: list[list[dict]] = []
+        # market -> candles, newest first, as Upbit lists them
+        self.minute_candles: dict[str, list[dict]] = {}
+        self.day_candles: dict[str, list[dict]] = {}
 
     # -- test controls ---------------------------------------------------------------------
 
@@ -56,10 +63,33 @@ class FakeUpbit(FakeExchange):
         market.trade_timestamp = int(time.time() * 1000)
         await self._broadcast(code, self._ticker_json(market, websocket=True))
 
-    async def book(self, code: str, bid: str, ask: str) -> None:
+    async def book(
+        self, code: str, bid: str, ask: str, units: list[tuple[str, str, str, str]] | None = None
+    ) -> None:
+        """The book changes: `units` as (ask_price, bid_price, ask_size, bid_size), best first."""
         market = self.markets[code]
         market.bid_price, market.ask_price = bid, ask
+        market.units = units or []
         await self._broadcast(code, self._orderbook_json(market, websocket=True))
+
+    def set_candles(self, code: str, kind: str, newest: datetime, count: int) -> None:
+        """`count` candles of `kind` ("minutes" or "days") ending with the one at `newest`."""
+        step = timedelta(minutes=1) if kind == "minutes" else timedelta(days=1)
+        rows = []
+        for n in range(count):
+            at = newest - n * step
+            price = 100_000 + n
+            row = {
+                "market": code,
+                "candle_date_time_utc": at.strftime("%Y-%m-%dT%H:%M:%S"),
+                "candle_date_time_kst": (at + timedelta(hours=9)).strftime("%Y-%m-%dT%H:%M:%S"),
+                "opening_price": price, "high_price": price + 5, "low_price": price - 5,
+                "trade_price": price + 1, "timestamp": int(at.timestamp() * 1000) + 59_000,
+                "candle_acc_trade_price": "12345.6789", "candle_acc_trade_volume": "0.12345678",
+            }  # fmt: skip
+            row.update({"unit": 1} if kind == "minutes" else {"prev_closing_price": price})
+            rows.append(row)
+        (self.minute_candles if kind == "minutes" else self.day_candles)[code] = rows
 
     async def send_raw(self, payload: bytes) -> None:
         for connection in tuple(self._connections):
@@ -90,6 +120,16 @@ class FakeUpbit(FakeExchange):
             render = self._ticker_json if request.path == "/v1/ticker" else self._orderbook_json
             items = [render(self.markets[code], False) for code in codes]
             return Response.json_text("[" + ",".join(items) + "]")
+        if request.path in ("/v1/candles/minutes/1", "/v1/candles/days"):
+            table = self.minute_candles if "minutes" in request.path else self.day_candles
+            if request.query.get("market") not in self.markets:
+                return Response.json({"error": {"name": 404, "message": "Code not found"}}, 404)
+            count = min(int(request.query.get("count", "1")), 200)
+            rows = table.get(request.query["market"], [])
+            if "to" in request.query:  # exclusive, "2025-12-01T00:00:00Z"
+                to = datetime.fromisoformat(request.query["to"].replace("Z", "+00:00"))
+                rows = [r for r in rows if _candle_time(r) < to]
+            return Response.json(rows[:count])
         return Response.json({"error": {"name": 404, "message": "Not found"}}, status=404)
 
     # -- websocket ---------------------------------------------------------------------------
@@ -169,7 +209,11 @@ class FakeUpbit(FakeExchange):
 
     def _orderbook_json(self, m: Market, websocket: bool) -> str:
         ask, bid = m.ask_price or m.trade_price, m.bid_price or m.trade_price
-        unit = f'{{"ask_price":{ask},"bid_price":{bid},"ask_size":0.5,"bid_size":0.25}}'
+        units = m.units or [(ask, bid, "0.5", "0.25")]
+        unit = ",".join(
+            f'{{"ask_price":{a},"bid_price":{b},"ask_size":{a_size},"bid_size":{b_size}}}'
+            for a, b, a_size, b_size in units
+        )
         head = f'"type":"orderbook","code":"{m.code}"' if websocket else f'"market":"{m.code}"'
         tail = ',"stream_type":"REALTIME","level":0' if websocket else ',"level":0'
         return (
@@ -184,3 +228,7 @@ def _snapshot(text: str) -> bytes:
 
 def _add(a: str, b: str) -> str:
     return str(Decimal(a) + Decimal(b))
+
+
+def _candle_time(row: dict) -> datetime:
+    return datetime.fromisoformat(row["candle_date_time_utc"]).replace(tzinfo=UTC)

@@ -197,6 +197,48 @@ describe('papertrade web app', { concurrency: false }, () => {
     assert.match(await page.textContent('[data-testid=quantity-error]'), /수량을 0보다 큰 숫자로/);
   });
 
+  it('switches timeframes, scrolls back for older bars and shows the order book live', async () => {
+    const chart = page.locator('.chart-wrap');
+    await until(async () => Number(await chart.getAttribute('data-bars')) > 100, 20000, 'the sim history');
+    for (const [button, interval] of [['tf-5m', '5m'], ['tf-1h', '1h'], ['tf-1d', '1d'], ['tf-1w', '1w'], ['tf-1m', '1m']]) {
+      await page.click(`[data-testid=${button}]`);
+      assert.equal(await chart.getAttribute('data-interval'), interval);
+      assert.equal(await page.getAttribute(`[data-testid=${button}]`, 'aria-pressed'), 'true');
+      await until(async () => Number(await chart.getAttribute('data-bars')) > 0, 10000, `${interval} bars`);
+    }
+    assert.equal(await page.textContent('[data-testid=tf-1d]'), '일');
+    // The daily chart has a year of sim history; the 1-minute chart pages back with before=.
+    const loaded = Number(await chart.getAttribute('data-bars'));
+    assert.ok(loaded >= 300, `${loaded} bars`);
+    const box = await page.locator('[data-testid=candle-chart]').boundingBox();
+    const older = await until(async () => {
+      await page.mouse.move(box.x + 40, box.y + box.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width - 80, box.y + box.height / 2, { steps: 8 });
+      await page.mouse.up();
+      return Number(await chart.getAttribute('data-bars')) > loaded;
+    }, 20000, 'older bars after scrolling back');
+    assert.ok(older);
+
+    // 호가창: 15 levels a side from the sim feed, refreshed over the websocket.
+    const book = page.locator('[data-testid=order-book]');
+    await until(async () => (await book.locator('[data-testid=book-asks] li').count()) === 15, 20000, 'the book');
+    assert.equal(await book.locator('[data-testid=book-bids] li').count(), 15);
+    const firstAsk = await book.locator('[data-testid=book-asks] li').last().textContent();
+    await until(async () => (await book.locator('[data-testid=book-asks] li').last().textContent()) !== firstAsk, 20000, 'the book to move');
+    await page.evaluate(() => {
+      window.__prices = [];
+      window.addEventListener('papertrade:price', (e) => window.__prices.push(e.detail));
+    });
+    const bestBid = book.locator('[data-testid=book-price-bid]').first();
+    const shown = (await bestBid.textContent()).replace(/,/g, '');
+    await bestBid.click();
+    const [sent] = await page.evaluate(() => window.__prices);
+    assert.equal(sent.ticker_id, BTC);
+    assert.equal(Number(sent.price), Number(shown));
+    assert.deepEqual(await axeViolations(page), []);
+  });
+
   it('buys BTC, sees the fill arrive as a toast and the portfolio change', async () => {
     await page.fill('[data-testid=quantity]', '0.001');
     assert.match(await page.textContent('[data-testid=est-total]'), /원/);
@@ -405,6 +447,35 @@ describe('papertrade web app', { concurrency: false }, () => {
     await c.close();
   });
 
+  it('finds 삼성전자 by ㅅㅅ, keeps a watchlist and sorts by change', async () => {
+    await go(page, '/markets');
+    await page.waitForSelector(`[data-testid=price-${BTC}]`);
+    await page.fill('[data-testid=search]', 'ㅅㅅ');
+    await page.waitForSelector('[data-testid=row-KRX-STOCK-005930]');
+    await page.fill('[data-testid=search]', '');
+    await page.click('[data-testid=watch-KRX-STOCK-005930]');
+    await page.click(`[data-testid=watch-${BTC}]`);
+    assert.equal(await page.getAttribute(`[data-testid=watch-${BTC}]`, 'aria-pressed'), 'true');
+    await page.click('#market-tab-WATCH');
+    await until(async () => (await page.locator('.mkt-row:not(.head)').count()) === 2, 5000, 'the watchlist');
+    await page.reload();
+    await until(async () => (await page.locator('.mkt-row:not(.head)').count()) === 2, 10000, 'the watchlist after a reload');
+    await page.click('#market-tab-ALL');
+    await page.click('[data-testid=sort-change]');
+    const changes = await until(async () => {
+      const texts = await page.locator('.mkt-change').allTextContents();
+      const values = texts.slice(1).map((t) => Number(t.replace(/[^\d.+-]/g, ''))).filter((n) => Number.isFinite(n));
+      return values.length > 5 && values;
+    }, 10000, 'sorted changes');
+    for (let i = 1; i < changes.length; i++) assert.ok(changes[i - 1] >= changes[i], `${changes}`);
+    await page.click('[data-testid=sort-value]');
+    assert.match(await page.textContent('[data-testid=sort-value]'), /거래대금 ↓/);
+    assert.deepEqual(await axeViolations(page), []);
+    await page.click(`[data-testid=watch-${BTC}]`);
+    await page.click('[data-testid=watch-KRX-STOCK-005930]');
+    await page.click('[data-testid=sort-default]');
+  });
+
   it('labels market times with KST and ET, and titles every page', async () => {
     await go(page, '/markets');
     await page.waitForSelector('[data-testid=section-US]');
@@ -533,6 +604,7 @@ describe('papertrade web app', { concurrency: false }, () => {
       await p.waitForTimeout(2000);
       await shoot(p, `instrument-${vpName}`);
       if (viewport === PHONE) await shoot(p, `instrument-ticket-${vpName}`, '[data-testid=ticket]');
+      await shoot(p, `instrument-book-${vpName}`, '[data-testid=order-book]');
       await go(p, '/i/US-STOCK-AAPL');
       await p.waitForSelector('[data-testid=candle-chart] canvas');
       await p.fill('[data-testid=quantity]', '3');

@@ -38,6 +38,7 @@ export function chartOptions(lang: Lang, priceFormatter?: (p: number) => string)
       textColor: text,
       fontFamily: getComputedStyle(document.body).fontFamily,
       attributionLogo: false,
+      panes: { separatorColor: grid, separatorHoverColor: grid },
     },
     grid: { vertLines: { color: grid }, horzLines: { color: grid } },
     rightPriceScale: { borderVisible: false },

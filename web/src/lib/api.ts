@@ -1,11 +1,14 @@
 /** The daemon's HTTP API: relative URLs, bearer token, errors carrying the server's `detail`. */
 import type {
   Candle,
+  CandleInterval,
   EquityPoint,
   FxRate,
   Instrument,
+  MarketStats,
   NewOrder,
   Order,
+  OrderBook,
   OrderStatus,
   Portfolio,
   Quote,
@@ -104,8 +107,15 @@ export const api = {
   quotes: () => request<Quote[]>('GET', '/api/quotes'),
   quote: (id: string) => request<Quote>('GET', `/api/quotes/${encodeURIComponent(id)}`),
   fx: () => request<FxRate[]>('GET', '/api/fx'),
-  candles: (id: string, limit = 300) =>
-    request<Candle[]>('GET', `/api/candles/${encodeURIComponent(id)}?interval=1m&limit=${limit}`),
+  candles: (id: string, limit = 300, interval: CandleInterval = '1m', before?: string) =>
+    request<Candle[]>(
+      'GET',
+      `/api/candles/${encodeURIComponent(id)}?interval=${interval}&limit=${limit}${before ? `&before=${encodeURIComponent(before)}` : ''}`,
+    ),
+  marketStats: () => request<MarketStats[]>('GET', '/api/market-stats'),
+  orderbook: (id: string) => request<OrderBook>('GET', `/api/orderbook/${encodeURIComponent(id)}`),
+  fills: (id: string, limit = 200) =>
+    request<Order[]>('GET', `/api/orders?ticker_id=${encodeURIComponent(id)}&status=FILLED&limit=${limit}`),
   placeOrder: (o: NewOrder) => request<Order>('POST', '/api/orders', o),
   orders: (status?: OrderStatus, limit = 200) =>
     request<Order[]>('GET', `/api/orders?limit=${limit}${status ? `&status=${status}` : ''}`),

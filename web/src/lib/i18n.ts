@@ -82,7 +82,7 @@ const ko = {
   'inst.ask': '매도호가',
   'inst.prevClose': '전일 종가',
   'inst.updated': '갱신',
-  'inst.chart': '1분봉',
+  'inst.chart': '차트',
   'inst.holding': '보유',
   'inst.back': '마켓',
 
@@ -256,7 +256,7 @@ const en: Record<Key, string> = {
   'inst.ask': 'Ask',
   'inst.prevClose': 'Prev close',
   'inst.updated': 'Updated',
-  'inst.chart': '1-minute candles',
+  'inst.chart': 'Chart',
   'inst.holding': 'Holding',
   'inst.back': 'Markets',
 

@@ -6,12 +6,13 @@
  * `{"type":"order","order":{...}}`, `{"type":"order", ..., "order_type":"LIMIT"}`, and a flat
  * `{"type":"order", ...}` whose MARKET/LIMIT is recovered from what we know (or limit_price).
  */
-import type { Candle, FxRate, Order, OrderType, Quote } from './types';
+import type { Candle, FxRate, Order, OrderBook, OrderType, Quote } from './types';
 
 export type Message =
   | { type: 'quote'; quote: Quote }
   | { type: 'fx'; fx: FxRate }
   | { type: 'candle'; ticker_id: string; interval: string; candle: Candle }
+  | { type: 'book'; book: OrderBook }
   | { type: 'order'; order: Order }
   | { type: 'auth'; ok: boolean }
   | { type: 'error'; detail: string }
@@ -46,6 +47,8 @@ export function parseMessage(data: unknown, knownType: (orderId: string) => Orde
       const { ticker_id, interval, ...candle } = rest;
       return { type, ticker_id: String(ticker_id), interval: String(interval ?? '1m'), candle: candle as unknown as Candle };
     }
+    case 'book':
+      return { type, book: rest as unknown as OrderBook };
     case 'order': {
       if (rest.order && typeof rest.order === 'object') return { type, order: rest.order as Order };
       const { order_type, ...fields } = rest;

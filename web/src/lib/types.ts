@@ -58,6 +58,32 @@ export interface Candle {
   volume: string;
 }
 
+/** One level of a displayed order book (GET /api/orderbook, websocket `book`). */
+export interface BookLevel {
+  price: string;
+  size: string;
+}
+
+export interface OrderBook {
+  ticker_id: string;
+  bids: BookLevel[]; // best first
+  asks: BookLevel[]; // best first
+  ts: string;
+  received_at: string;
+  source: string;
+  stale: boolean;
+}
+
+/** GET /api/market-stats: an instrument's volume and traded value over its latest day. */
+export interface MarketStats {
+  ticker_id: string;
+  day: string;
+  volume: string;
+  traded_value: string; // in the asset's currency
+}
+
+export type CandleInterval = '1m' | '5m' | '15m' | '1h' | '1d' | '1w';
+
 export interface Order {
   id: string;
   client_order_id: string | null;

@@ -1,7 +1,8 @@
-/** One instrument: live quote, 1-minute candlestick chart, order ticket and its recent orders. */
+/** One instrument: live quote, candlestick chart with timeframes, order ticket, order book and its recent orders. */
 import { useEffect, useMemo, useState } from 'react';
 import { CandleChart } from '../components/CandleChart';
 import { Avatar, Change, displayName, Empty, Flash, Loading, MarketBadge } from '../components/common';
+import { OrderBook } from '../components/OrderBook';
 import { OrderTicket } from '../components/OrderTicket';
 import { OrderList } from './Orders';
 import { ApiError, api } from '../lib/api';
@@ -81,6 +82,7 @@ export default function InstrumentPage({ tickerId }: { tickerId: string }) {
           <CandleChart key={tickerId} tickerId={tickerId} currency={inst.currency} />
         </section>
         <OrderTicket key={tickerId} inst={inst} quote={q} isOpen={status.isOpen} />
+        <OrderBook key={`book-${tickerId}`} tickerId={tickerId} currency={inst.currency} />
       </div>
 
       {mine.length > 0 && (

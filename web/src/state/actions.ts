@@ -9,7 +9,7 @@ import { type Key, errorMessage, reasonText, translate } from '../lib/i18n';
 import { navigate } from '../lib/router';
 import { LiveSocket, defaultSocketUrl } from '../lib/socket';
 import type { Message } from '../lib/messages';
-import { type Candle, type FxRate, type Instrument, type NewOrder, type Order, type Portfolio, type Quote, TERMINAL } from '../lib/types';
+import { type Candle, type FxRate, type Instrument, type NewOrder, type Order, type OrderBook, type Portfolio, type Quote, TERMINAL } from '../lib/types';
 import { applyQuotes, fresherFx, isSettlement, mergeOrders, upsertOrder } from './logic';
 import { type State, type Theme, type Toast, getState, setState } from './store';
 
@@ -181,6 +181,17 @@ export function onCandle(tickerId: string, fn: CandleListener): () => void {
   return () => set!.delete(fn);
 }
 
+type BookListener = (b: OrderBook) => void;
+const bookListeners = new Map<string, Set<BookListener>>();
+
+/** Listen to live order books of one ticker (the server sends at most 5 a second). */
+export function onBook(tickerId: string, fn: BookListener): () => void {
+  let set = bookListeners.get(tickerId);
+  if (!set) bookListeners.set(tickerId, (set = new Set()));
+  set.add(fn);
+  return () => set!.delete(fn);
+}
+
 function markFirstQuote(live: boolean): void {
   // Read by the e2e test for "time to first live price on a cold load".
   if (!sawFirstQuote) {
@@ -219,6 +230,11 @@ function onMessage(msg: Message): void {
     case 'candle': {
       const set = candleListeners.get(msg.ticker_id);
       if (set) for (const fn of set) fn({ ...msg.candle, ticker_id: msg.ticker_id });
+      break;
+    }
+    case 'book': {
+      const set = bookListeners.get(msg.book.ticker_id);
+      if (set) for (const fn of set) fn(msg.book);
       break;
     }
     case 'order': {
