@@ -73,11 +73,13 @@ class SettleOrder(msgspec.Struct, frozen=True):
 
 
 class CancelOrder(msgspec.Struct, frozen=True):
-    """Cancel a PENDING order of `user_id`; `reply` receives the order as it ends up (None if unknown)."""
+    """Cancel a PENDING order of `user_id`; `reply` receives the order as it ends up (None if unknown).
+    `reason`: the code the order is CANCELLED with (daemon/reasons.py)."""
 
     user_id: UUID
     order_id: UUID
     reply: anyio.abc.ObjectSendStream[Order | None]
+    reason: str = "user_cancelled"
 
 
 class WakeResting(msgspec.Struct, frozen=True):

@@ -24,6 +24,7 @@ from daemon.actors.market_hub import MarketHub
 from daemon.actors.notifier import DiscordNotifier
 from daemon.actors.order_recorder import OrderRecorder
 from daemon.actors.redis_mirror import RedisMirror
+from daemon.actors.season_clock import SeasonClock
 from daemon.actors.settlement import SettlementActor, partition_of
 from daemon.actors.sim_feeder import SimFeeder
 from daemon.amqp_topology import Topology
@@ -47,6 +48,7 @@ from daemon.messages import (
 from daemon.metrics import Metrics
 from daemon.migrate import migrate
 from daemon.price_book import PriceBook
+from daemon.rankings import Rankings
 from daemon.supervisor import Actor, OutsideFaults, RestartPolicy, supervise
 from daemon.write_probe import WriteProbe
 
@@ -135,12 +137,14 @@ class Platform:
             pool, self.subscribe_market("candles"), self.candle_bars, clock, calendar=calendar
         )
         self._candle_bars_out = candle_bars_out
-        self.equity = EquityRecorder(
-            pool, self.book, clock, timedelta(seconds=settings.equity_interval_seconds)
-        )
+        snapshot_interval = timedelta(seconds=settings.equity_interval_seconds)
+        self.equity = EquityRecorder(pool, self.book, clock, snapshot_interval)
+        self.rankings = Rankings(pool, self.book, clock, snapshot_interval)
+        self.season_clock = SeasonClock(pool, clock, self.rankings, self.cancel)
         self.extra_actors: list[Actor] = [
             Actor("candles", self.candles.run),
             Actor("equity_recorder", self.equity.run),
+            Actor("season_clock", self.season_clock.run),
         ]
         if settings.discord_webhook_url:
             self.notifier = DiscordNotifier(
@@ -341,11 +345,13 @@ class Platform:
         )
         self.publish_order(OrderEvent(order))
 
-    async def cancel(self, user_id: UUID, order_id: UUID) -> Order | None:
-        """Cancel a PENDING order of `user_id`; the order as it ends up, None if not theirs.
-        Raises CancelNotRecorded if settlement failed (the database away) before answering."""
+    async def cancel(
+        self, user_id: UUID, order_id: UUID, reason: str = "user_cancelled"
+    ) -> Order | None:
+        """Cancel a PENDING order of `user_id` (with `reason`); the order as it ends up, None if
+        not theirs. Raises CancelNotRecorded if settlement failed (the database away) first."""
         reply_send, reply_receive = anyio.create_memory_object_stream[Order | None](1)
-        await self.inbox_of(user_id).send(CancelOrder(user_id, order_id, reply_send))
+        await self.inbox_of(user_id).send(CancelOrder(user_id, order_id, reply_send, reason))
         async with reply_receive:
             try:
                 return await reply_receive.receive()

@@ -25,6 +25,9 @@ REASONS: dict[str, str] = {
     "below_minimum": "The order is worth less than Upbit's 5,000 KRW minimum.",
     "outside_price_limits": "The price is outside today's KRX daily price limits (±30 % of the previous close).",
     "amount_too_small": "The amount is too small to buy one lot at the current price, fees included.",
+    "season_started": "A season started: the account was set to the season's starting cash, which cancelled open orders.",
+    "season_market_excluded": "This season does not trade this market; only its markets can be traded until it ends.",
+    "season_position_limit": "The season caps one position's share of equity; this order would take it over the cap.",
 }
 
 

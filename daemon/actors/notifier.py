@@ -56,6 +56,9 @@ REASONS_KO: dict[str, str] = {
     "below_minimum": "주문 금액이 업비트 최소 주문 금액 5,000원보다 적습니다",
     "outside_price_limits": "가격이 오늘의 KRX 가격제한폭(전일 종가 ±30%)을 벗어났습니다",
     "amount_too_small": "수수료를 포함하면 현재 가격에 최소 단위도 살 수 없는 금액입니다",
+    "season_started": "시즌이 시작되어 계좌가 시즌 시작 금액으로 바뀌고 대기 중인 주문이 취소되었습니다",
+    "season_market_excluded": "이번 시즌에는 거래할 수 없는 시장입니다",
+    "season_position_limit": "시즌 규칙의 한 종목 비중 한도를 넘는 주문입니다",
 }
 _SIDES = {"BUY": "매수", "SELL": "매도"}
 _MARKDOWN = str.maketrans({ch: "\\" + ch for ch in "\\*_~`|>[]()<#"})
