@@ -239,10 +239,13 @@ async def check_names_free(pool: asyncpg.Pool, username: str, nickname: str) -> 
         )
 
 
-async def reset_account(pool: asyncpg.Pool, username: str, initial_cash: Decimal) -> Decimal:
+async def reset_account(
+    pool: asyncpg.Pool, username: str, initial_cash: Decimal, at: datetime | None = None
+) -> Decimal:
     """Back to the starting cash with no positions; open orders are cancelled. In a running
     season: to the season's cash, if its `resets_allowed` has some left (409 if not). Returns
-    the cash the account starts again with."""
+    the cash the account starts again with. `at`: the time of its ledger rows (default: the
+    database's now; a daemon passes its clock's)."""
     async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(query("accounts_lock_wallet"), username)
         if row is None:
@@ -252,7 +255,7 @@ async def reset_account(pool: asyncpg.Pool, username: str, initial_cash: Decimal
         except SeasonError as exc:
             raise AccountError(str(exc), exc.status) from None
         cash = initial_cash if season_cash is None else season_cash
-        await conn.execute(query("accounts_reset"), row["user_id"], cash, row["balance_krw"])
+        await conn.execute(query("accounts_reset"), row["user_id"], cash, row["balance_krw"], at)
     return cash
 
 

@@ -21,9 +21,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _POLL = 1.0  # seconds: the longest sleep, so a test clock that jumps is noticed
 
 
-def next_tick(now: datetime, interval: timedelta) -> datetime:
-    """The first multiple of `interval` (counted from the Unix epoch) strictly after `now`."""
-    return _EPOCH + ((now - _EPOCH) // interval + 1) * interval
+def last_tick(now: datetime, interval: timedelta) -> datetime:
+    """The latest multiple of `interval` (counted from the Unix epoch) at or before `now`."""
+    return _EPOCH + ((now - _EPOCH) // interval) * interval
 
 
 class EquityRecorder:
@@ -54,12 +54,14 @@ class EquityRecorder:
 
     async def run(self) -> None:
         # Wait first: just after a start the price book is still empty.
-        due = next_tick(self._clock.now(), self._interval)
+        due = last_tick(self._clock.now(), self._interval) + self._interval
         while True:
-            wait = (due - self._clock.now()).total_seconds()
-            if wait > 0:
-                await anyio.sleep(min(wait, _POLL))
+            now = self._clock.now()
+            if now < due:
+                await anyio.sleep(min((due - now).total_seconds(), _POLL))
                 continue
-            recorded = await self.record_once(due)
-            log.debug("equity_recorded", accounts=recorded, at=due.isoformat())
-            due = next_tick(self._clock.now(), self._interval)
+            # The latest tick: after a jump of the clock (a test's), not one long past.
+            at = last_tick(now, self._interval)
+            recorded = await self.record_once(at)
+            log.debug("equity_recorded", accounts=recorded, at=at.isoformat())
+            due = at + self._interval
