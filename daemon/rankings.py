@@ -298,7 +298,9 @@ class Rankings:
         previous = {
             u: period_return_pct(previous_from.get(u) or Decimal(1), end)
             for u, end in previous_to.items()
-            if end is not None and window.starts[u] < window.previous_to
+            # Ranked then: had a snapshot by its end (and, in a season, had started).
+            if end is not None
+            and (window.previous_from is not None or window.starts[u] < window.previous_to)
         }
         history = _History(summaries, previous, points, trades, upto, benchmarks)
         if len(self._cache) >= _CACHE_SIZE:
