@@ -8,7 +8,7 @@ into a `Summary`, trades so far) is cached until a newer snapshot is taken; the 
 
 from __future__ import annotations
 
-import json
+from collections.abc import Collection
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Literal
@@ -109,18 +109,41 @@ def period_bounds(period: Period, now: datetime) -> tuple[datetime, datetime]:
 
 
 async def latest_links(
-    conn: asyncpg.Pool | asyncpg.Connection, before: datetime
+    conn: asyncpg.Pool | asyncpg.Connection,
+    before: datetime,
+    accounts: Collection[UUID],
+    snapshots: dict[UUID, asyncpg.Record] | None = None,
 ) -> dict[UUID, Link]:
-    """Every account's last link: its latest snapshot before `before` and the flows after it."""
+    """The last link of each of `accounts`: its latest snapshot before `before` (or as in
+    `snapshots`, which `latest_snapshots` gave for that instant) and the flows after it."""
+    if snapshots is None:
+        snapshots = await latest_snapshots(conn, before)
+    since = min((s["taken_at"] for s in snapshots.values()), default=BEGINNING)
+    unsnapped = [a for a in accounts if a not in snapshots]  # new since the last snapshot
+    flows: dict[UUID, list[Flow]] = {}
+    for row in await conn.fetch(query("ranking_flows"), since, unsnapped):
+        snapshot = snapshots.get(row["user_id"])
+        if snapshot is None or row["created_at"] > snapshot["taken_at"]:
+            flows.setdefault(row["user_id"], []).append(
+                Flow(row["created_at"], row["amount_krw"], row["restart"])
+            )
     links = {}
-    for row in await conn.fetch(query("ranking_latest"), before):
-        flows = [
-            Flow(datetime.fromisoformat(at), Decimal(amount), restart)
-            for at, amount, restart in json.loads(row["flows"])
-        ]
-        growth = Decimal(1) if row["taken_at"] is None else row["growth"]
-        links[row["user_id"]] = Link(row["taken_at"], row["equity_krw"], growth, flows)
+    for user_id in accounts:
+        snapshot = snapshots.get(user_id)
+        if snapshot is None:
+            links[user_id] = Link(None, None, Decimal(1), flows.get(user_id, []))
+        else:
+            links[user_id] = Link(
+                snapshot["taken_at"], snapshot["equity_krw"], snapshot["growth"],
+                flows.get(user_id, []),
+            )  # fmt: skip
     return links
+
+
+async def latest_snapshots(
+    conn: asyncpg.Pool | asyncpg.Connection, before: datetime
+) -> dict[UUID, asyncpg.Record]:
+    return {r["user_id"]: r for r in await conn.fetch(query("ranking_latest"), before)}
 
 
 def growth_now(link: Link | None, equity_krw: Decimal) -> Decimal:
@@ -152,6 +175,7 @@ class Rankings:
         self._clock = clock
         self._per_year = int(timedelta(days=365) / snapshot_interval)
         self._cache: dict[tuple, _History] = {}
+        self._latest: tuple[datetime | None, dict[UUID, asyncpg.Record]] = (None, {})
 
     async def board(
         self, period: Period, season: Season | None, initial_cash_krw: Decimal
@@ -161,7 +185,9 @@ class Rankings:
         if season is not None and period == "season":
             initial_cash_krw = season.initial_cash_krw
         history = await self._history(period, window)
-        links = await latest_links(self._pool, window.end)
+        links = await latest_links(
+            self._pool, window.end, [p.user_id for p in players], await self._snapshots(window.end)
+        )
         recent = await self._trades(history.upto, window.end)
         per_year = self._per_year if window.every_snapshot else DAILY_PER_YEAR
         # A benchmark's closes are hourly on the day's board.
@@ -225,6 +251,21 @@ class Rankings:
                 )
             )
         return result
+
+    def forget(self) -> None:
+        """Drop what is cached: snapshots were rewritten at an instant already seen (a start)."""
+        self._cache.clear()
+        self._latest = (None, {})
+
+    async def _snapshots(self, end: datetime) -> dict[UUID, asyncpg.Record]:
+        """Everyone's latest snapshot before `end`, kept until a newer snapshot is taken."""
+        generation = await self._pool.fetchval(query("ranking_generation"))
+        if generation is not None and generation < end and self._latest[0] == generation:
+            return self._latest[1]
+        snapshots = await latest_snapshots(self._pool, end)
+        if generation is not None and generation < end:
+            self._latest = (generation, snapshots)
+        return snapshots
 
     async def _window(self, period: Period, season: Season | None) -> tuple[list[Standing], Window]:
         now = self._clock.now()

@@ -80,10 +80,10 @@ ALTER TABLE position_closures ADD CONSTRAINT position_closures_reason_check
 ALTER TABLE equity_snapshots ADD COLUMN growth numeric NOT NULL DEFAULT 1 CHECK (growth >= 0);
 -- Taken at a period boundary (00:00 KST): the daily points of the metrics.
 ALTER TABLE equity_snapshots ADD COLUMN boundary boolean NOT NULL DEFAULT false;
-CREATE INDEX equity_snapshots_boundary ON equity_snapshots (user_id, taken_at) WHERE boundary;
+CREATE INDEX equity_snapshots_boundary ON equity_snapshots (taken_at) WHERE boundary;
 CREATE INDEX equity_snapshots_taken ON equity_snapshots (taken_at);
 
--- The flows since a snapshot, per user, found by time.
-CREATE INDEX cash_ledger_flows ON cash_ledger (user_id, created_at)
+-- The flows since the latest snapshots, found by time.
+CREATE INDEX cash_ledger_flows ON cash_ledger (created_at)
     WHERE kind IN ('DEPOSIT', 'WITHDRAWAL');
-CREATE INDEX orders_user_filled ON orders (user_id, filled_at) WHERE status = 'FILLED';
+CREATE INDEX orders_filled ON orders (filled_at) WHERE status = 'FILLED';

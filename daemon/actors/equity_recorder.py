@@ -39,8 +39,8 @@ class EquityRecorder:
 
     async def record_once(self, at: datetime) -> int:
         """Snapshot everyone as of `at`; returns how many accounts were recorded."""
-        links = await latest_links(self._pool, at)
         everyone = await standings(self._pool, self._book)
+        links = await latest_links(self._pool, at, [s.user_id for s in everyone])
         if everyone:
             await self._pool.execute(
                 query("equity_snapshots_insert"),

@@ -98,6 +98,7 @@ class SeasonClock:
         for owner, order_id in await open_orders_of_unstarted(self._pool, season.id, user_id):
             await self._cancel(owner, order_id, "season_started")
         players = await start_accounts(self._pool, season, now, user_id)
+        self._rankings.forget()
         for owner, order_id in await leftover_orders(self._pool):
             await self._cancel(owner, order_id, "season_started")
         log.info(
