@@ -127,20 +127,24 @@ class BadgeAwarder:
 
     async def _on_seasons(self) -> None:
         async for event in self._seasons:
-            match event:
-                case SeasonStarted(season=season):
-                    early = await self._pool.fetch(query("badge_early_birds"), season.id)
-                    await self.award("early_bird", [r["user_id"] for r in early], season.id)
-                case SeasonEnded(season=season, standings=standings):
-                    await self.award(
-                        "season_podium", [r.user_id for r in standings if r.rank <= _PODIUM],
-                        season.id,
-                    )  # fmt: skip
-                    await self.award(
-                        "season_champion", [r.user_id for r in standings if r.rank == 1], season.id
-                    )
-                    await self.award(
-                        "season_plus_10",
-                        [r.user_id for r in standings if r.return_pct >= 10],
-                        season.id,
-                    )
+            await self.on_season(event)
+
+    async def on_season(self, event: SeasonEvent) -> None:
+        """Award what a season's start (early birds) or end (podium, champion, +10 %) earns."""
+        match event:
+            case SeasonStarted(season=season):
+                early = await self._pool.fetch(query("badge_early_birds"), season.id)
+                await self.award("early_bird", [r["user_id"] for r in early], season.id)
+            case SeasonEnded(season=season, standings=standings):
+                await self.award(
+                    "season_podium", [r.user_id for r in standings if r.rank <= _PODIUM],
+                    season.id,
+                )  # fmt: skip
+                await self.award(
+                    "season_champion", [r.user_id for r in standings if r.rank == 1], season.id
+                )
+                await self.award(
+                    "season_plus_10",
+                    [r.user_id for r in standings if r.return_pct >= 10],
+                    season.id,
+                )
