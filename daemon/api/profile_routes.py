@@ -183,6 +183,10 @@ class ProfileController(Controller):
                     break
         return result
 
+    @get("/me/settings", dependencies=AUTHENTICATED, summary="Your nickname and share_trades")
+    async def my_settings(self, request: Request, user_id: NamedDependency[UUID]) -> SettingsView:
+        return await self._settings(request, user_id, SettingsRequest())
+
     @patch(
         "/me/settings",
         dependencies=AUTHENTICATED,
@@ -191,6 +195,10 @@ class ProfileController(Controller):
     async def settings(
         self, request: Request, user_id: NamedDependency[UUID], data: JSONBody[SettingsRequest]
     ) -> SettingsView:
+        return await self._settings(request, user_id, data)
+
+    @staticmethod
+    async def _settings(request: Request, user_id: UUID, data: SettingsRequest) -> SettingsView:
         pool = ctx(request.app.state).platform.pool
         async with pool.acquire() as conn, conn.transaction():
             user = await conn.fetchrow(query("users_by_id"), user_id)
