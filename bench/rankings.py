@@ -67,7 +67,9 @@ async def seed(url: str, players: int, days: int) -> None:
         )  # fmt: skip
         await conn.execute("ANALYZE equity_snapshots")
         rows = await conn.fetchval("SELECT count(*) FROM equity_snapshots")
-        print(f"seeded {rows:,} snapshots in {time.perf_counter() - t:.1f} s")
+        size = await conn.fetchval("SELECT pg_total_relation_size('equity_snapshots')")
+        print(f"seeded {rows:,} snapshots in {time.perf_counter() - t:.1f} s: "
+              f"{size / 2**20:.0f} MiB with indexes, {size / rows:.0f} bytes each")  # fmt: skip
         await conn.execute(
             "INSERT INTO portfolios (user_id, ticker_id, quantity, average_price, currency)"
             " SELECT id, t, 0.01, 100000, 'KRW-COIN' FROM unnest($1::uuid[]) AS id,"

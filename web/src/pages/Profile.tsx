@@ -61,7 +61,7 @@ export function ProfilePage({ userId }: { userId: string }) {
         {profile.badges.length === 0 ? <p className="muted">{t('profile.noBadges')}</p> : (
           <ul className="badges" data-testid="badges">
             {profile.badges.map((b) => (
-              <li key={b.badge} className="badge" title={shortDateTime(b.awarded_at, lang)}>🎖️ {t(`badge.${b.badge}` as Parameters<typeof t>[0])}</li>
+              <li key={b.badge} className="badge" title={shortDateTime(b.awarded_at, lang)}><span aria-hidden>★</span> {t(`badge.${b.badge}` as Parameters<typeof t>[0])}</li>
             ))}
           </ul>
         )}

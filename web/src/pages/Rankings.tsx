@@ -6,7 +6,7 @@ import { RankChart } from '../components/RankChart';
 import { SeasonBanner } from '../components/SeasonBanner';
 import { api } from '../lib/api';
 import { errorMessage } from '../lib/i18n';
-import { krw, pct, qty, shortDateTime } from '../lib/format';
+import { fixed, krw, qty, shortDateTime } from '../lib/format';
 import { href } from '../lib/router';
 import type { Period, RankingRow, RankPoint, Season, SeasonDetail, Trade } from '../lib/types';
 import { useT } from '../state/hooks';
@@ -62,8 +62,8 @@ function Board({ rows }: { rows: RankingRow[] }) {
               className={`rank-row${mine ? ' mine' : ''}${r.benchmark ? ' bench' : ''}${r.rank <= 3 ? ' top' : ''}`}
               data-testid={r.benchmark ? 'bench-row' : 'rank-row'}
             >
-              <span className={`rank${r.rank <= 3 ? ` medal m${r.rank}` : ''}`}>
-                {r.rank}
+              <span className="rank-cell">
+                <span className={`rank${r.rank <= 3 ? ` medal m${r.rank}` : ''}`}>{r.rank}</span>
                 {!r.benchmark && <RankChange change={r.rank_change} />}
               </span>
               <span className="nick">
@@ -78,8 +78,8 @@ function Board({ rows }: { rows: RankingRow[] }) {
               <span className={`num ${dirClass(r.return_pct)}`}>
                 <Change value={r.return_pct} pill />
               </span>
-              <span className="num desk">{r.max_drawdown_pct ? `${pct(r.max_drawdown_pct)}` : '–'}</span>
-              <span className="num desk">{r.volatility_pct ? pct(r.volatility_pct) : '–'}</span>
+              <span className="num desk">{r.max_drawdown_pct ? `${fixed(r.max_drawdown_pct, 2)}%` : '–'}</span>
+              <span className="num desk">{r.volatility_pct ? `${fixed(r.volatility_pct, 2)}%` : '–'}</span>
               <span className="num desk">{r.sharpe ?? '–'}</span>
               <span className="num desk">{r.benchmark ? '–' : (r.trades ?? 0)}</span>
             </li>
