@@ -3,6 +3,7 @@ cash), end (standings frozen), the rules a participant plays by, and the resets 
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -68,6 +69,8 @@ def check_new_season(spec: NewSeason, now: datetime) -> NewSeason:
     name = spec.name.strip()
     if not 1 <= len(name) <= 64:
         raise SeasonError("name must be 1 to 64 characters")
+    if any(unicodedata.category(c).startswith("C") for c in name):
+        raise SeasonError("name must not contain control or invisible characters")
     if spec.starts_at.tzinfo is None or spec.ends_at.tzinfo is None:
         raise SeasonError("starts_at and ends_at need a time zone, e.g. 2026-12-01T00:00:00Z")
     if spec.starts_at <= now:
@@ -78,18 +81,29 @@ def check_new_season(spec: NewSeason, now: datetime) -> NewSeason:
     if unknown or not spec.markets:
         raise SeasonError(f"markets must be some of {', '.join(MARKETS)}; not {unknown or '[]'}")
     try:
-        cash = parse_decimal(str(spec.initial_cash_krw), "initial_cash_krw")
+        cash = parse_decimal(spec.initial_cash_krw, "initial_cash_krw")
     except MoneyError as exc:
         raise SeasonError(str(exc)) from None
     if cash <= 0:
         raise SeasonError("initial_cash_krw must be more than 0")
     if not 0 <= spec.resets_allowed <= 1000:
         raise SeasonError("resets_allowed must be 0 to 1000")
-    cap = spec.max_position_pct
+    try:
+        cap = (
+            None
+            if spec.max_position_pct is None
+            else parse_decimal(spec.max_position_pct, "max_position_pct")
+        )
+    except MoneyError as exc:
+        raise SeasonError(str(exc)) from None
     if cap is not None and not 0 < cap <= 100:
         raise SeasonError("max_position_pct must be more than 0 and at most 100 (or left out)")
     return msgspec.structs.replace(
-        spec, name=name, markets=[m for m in MARKETS if m in spec.markets], initial_cash_krw=cash
+        spec,
+        name=name,
+        markets=[m for m in MARKETS if m in spec.markets],
+        initial_cash_krw=cash,
+        max_position_pct=cap,
     )
 
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+
+import msgspec
+import pytest
 
 from daemon.reasons import REASONS
 from daemon.season_rules import SeasonRules, fee_rate, refusal
+from daemon.seasons import NewSeason, SeasonError, check_new_season
 from daemon.visibility import HIDDEN, OPEN, Sight, sight
 
 RULES = SeasonRules(
@@ -80,3 +84,24 @@ def test_who_sees_what() -> None:
     assert sight(own=False, share_trades=True, season_visibility="delayed_15m") == Sight(
         False, True, timedelta(minutes=15)
     )
+
+
+def test_a_new_season_is_checked_before_it_reaches_the_database() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    good = NewSeason(name=" 겨울 ", starts_at=now + timedelta(days=1), ends_at=now + timedelta(days=8),
+                     markets=["CRYPTO", "KRX"])  # fmt: skip
+    checked = check_new_season(good, now)
+    assert checked.name == "겨울"
+    assert checked.markets == ["KRX", "CRYPTO"]
+    for bad, words in [
+        ({"name": "a\x00b"}, "control"),
+        ({"starts_at": now}, "future"),
+        ({"ends_at": now + timedelta(days=400)}, "366 days"),
+        ({"markets": ["NASDAQ"]}, "markets"),
+        ({"initial_cash_krw": Decimal("1e13")}, "initial_cash_krw"),
+        ({"max_position_pct": Decimal("0.000000001")}, "max_position_pct"),
+        ({"max_position_pct": Decimal(101)}, "at most 100"),
+        ({"resets_allowed": -1}, "resets_allowed"),
+    ]:
+        with pytest.raises(SeasonError, match=words):
+            check_new_season(msgspec.structs.replace(good, **bad), now)
