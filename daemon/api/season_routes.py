@@ -96,6 +96,11 @@ class SeasonController(Controller):
         season = await _season(platform, season_id)
         return SeasonDetail(season=season, standings=await season_standings(platform, season))
 
+    @get("/me/seasons", dependencies=AUTHENTICATED, summary="The ids of the seasons you joined")
+    async def joined(self, request: Request, user_id: NamedDependency[UUID]) -> list[UUID]:
+        rows = await ctx(request.app.state).platform.pool.fetch(query("season_joined"), user_id)
+        return [r["season_id"] for r in rows]
+
     @post(
         "/seasons/{season_id:uuid}/join",
         dependencies=AUTHENTICATED,

@@ -64,6 +64,8 @@ async def test_admins_create_seasons_and_players_join(api: Api) -> None:
     assert joined.json()["joined"] is True
     again = await api.client.post(f"/api/seasons/{season['id']}/join", headers=player)
     assert again.json()["joined"] is False
+    assert (await api.client.get("/api/me/seasons", headers=player)).json() == [season["id"]]
+    assert (await api.client.get("/api/me/seasons", headers=admin)).json() == []
     listed = (await api.client.get("/api/seasons")).json()
     assert [(s["id"], s["participants"]) for s in listed] == [(season["id"], 1)]
     assert (await api.client.get(f"/api/seasons/{season['id']}")).json()["standings"] == []

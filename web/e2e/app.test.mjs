@@ -316,6 +316,9 @@ describe('papertrade web app', { concurrency: false }, () => {
       assert.match(await banner.textContent(), /한 종목 최대 30%/);
       await page.click('[data-testid=season-join]');
       await banner.locator('text=참가했어요').waitFor();
+      await page.reload();
+      await page.locator('[data-testid=season-banner] >> text=참가 중이에요').waitFor();
+      assert.equal(await page.locator('[data-testid=season-join]').count(), 0);
     } else {
       t.diagnostic('E2E_DATABASE_URL unset: the season part is skipped');
     }

@@ -43,8 +43,8 @@ export function SeasonBanner({ season, joined, onJoined }: { season: Season | nu
   const canJoin = !joined && (season.status === 'scheduled' || (season.status === 'running' && season.late_join));
   async function join() {
     try {
-      await api.joinSeason(season!.id);
-      setNote(t('season.joinedNow'));
+      const answer = await api.joinSeason(season!.id);
+      setNote(t(answer.joined ? 'season.joinedNow' : 'season.joined'));
       onJoined();
     } catch (e) {
       setNote(errorMessage(lang, e).text);

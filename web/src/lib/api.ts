@@ -126,6 +126,7 @@ export const api = {
     request<RankPoint[]>('GET', `/api/rankings/history?user_id=${encodeURIComponent(userId)}&period=${period}`),
   seasons: () => request<Season[]>('GET', '/api/seasons'),
   season: (id: string) => request<SeasonDetail>('GET', `/api/seasons/${encodeURIComponent(id)}`),
+  mySeasons: () => request<string[]>('GET', '/api/me/seasons'),
   joinSeason: (id: string) => request<{ season_id: string; joined: boolean; detail: string }>('POST', `/api/seasons/${encodeURIComponent(id)}/join`),
   profile: (id: string) => request<Profile>('GET', `/api/users/${encodeURIComponent(id)}`),
   feed: () => request<Trade[]>('GET', '/api/feed?limit=20'),

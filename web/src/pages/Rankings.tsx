@@ -156,7 +156,7 @@ export function RankingsPage() {
   const [rows, setRows] = useState<RankingRow[] | null>(null);
   const [error, setError] = useState<{ e: unknown } | null>(null);
   const [season, setSeason] = useState<Season | null>(null);
-  const [seasonRows, setSeasonRows] = useState<RankingRow[]>([]);
+  const [mine, setMine] = useState<string[]>([]);
   const [ended, setEnded] = useState<SeasonDetail[]>([]);
   const [history, setHistory] = useState<RankPoint[]>([]);
   const [feed, setFeed] = useState<Trade[] | null>(null);
@@ -165,7 +165,7 @@ export function RankingsPage() {
     const seasons = await api.seasons();
     const current = currentSeason(seasons);
     setSeason(current);
-    setSeasonRows(current?.status === 'running' ? (await api.season(current.id)).standings : []);
+    setMine(await api.mySeasons());
     const past = seasons.filter((s) => s.status === 'ended').slice(0, 3);
     setEnded(await Promise.all(past.map((s) => api.season(s.id))));
   }, []);
@@ -193,7 +193,7 @@ export function RankingsPage() {
     void api.feed().then(setFeed).catch(() => setFeed([]));
   }, [loadSeasons]);
 
-  const joined = !!me && seasonRows.some((r) => r.user_id === me.id);
+  const joined = !!season && mine.includes(season.id);
   return (
     <div className="page rankings">
       <h1 className="page-title">{t('rank.title')}</h1>
