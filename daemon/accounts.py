@@ -16,6 +16,7 @@ import msgspec
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from daemon.seasons import SeasonError, reset_allowance
 from daemon.sqlfiles import query
 
 Role = Literal["ADMIN", "USER"]
@@ -238,15 +239,24 @@ async def check_names_free(pool: asyncpg.Pool, username: str, nickname: str) -> 
         )
 
 
-async def reset_account(pool: asyncpg.Pool, username: str, initial_cash: Decimal) -> None:
-    """Back to the starting cash with no positions; open orders are cancelled."""
+async def reset_account(
+    pool: asyncpg.Pool, username: str, initial_cash: Decimal, at: datetime | None = None
+) -> Decimal:
+    """Back to the starting cash with no positions; open orders are cancelled. In a running
+    season: to the season's cash, if its `resets_allowed` has some left (409 if not). Returns
+    the cash the account starts again with. `at`: the time of its ledger rows (default: the
+    database's now; a daemon passes its clock's)."""
     async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(query("accounts_lock_wallet"), username)
         if row is None:
             raise AccountError(f"no user named {username!r}", 404)
-        await conn.execute(
-            query("accounts_reset"), row["user_id"], initial_cash, row["balance_krw"]
-        )
+        try:
+            season_cash = await reset_allowance(conn, row["user_id"])
+        except SeasonError as exc:
+            raise AccountError(str(exc), exc.status) from None
+        cash = initial_cash if season_cash is None else season_cash
+        await conn.execute(query("accounts_reset"), row["user_id"], cash, row["balance_krw"], at)
+    return cash
 
 
 async def create_invite(pool: asyncpg.Pool, created_by: uuid.UUID) -> tuple[str, datetime]:

@@ -1,5 +1,5 @@
-"""The `papertrade` command: run, edge, migrate, user add|reset|promote|password, dlq list|replay.
-Wiring only."""
+"""The `papertrade` command: run, edge, migrate, user add|reset|promote|password, dlq list|replay,
+season create|list|end. Wiring only."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ import argparse
 import gc
 import getpass
 import sys
+import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import NoReturn
 
 import anyio
 import structlog
 
-from daemon import accounts
+from daemon import accounts, seasons
 from daemon.config import ConfigError, Settings, load_settings, misspelled_variables
 from daemon.database import create_pool, embedded_database_url
 from daemon.logs import configure_logging
@@ -80,14 +83,59 @@ async def run_user(settings: Settings, args: argparse.Namespace) -> None:
                 )
                 print(f"created {user.role} {user.username} ({user.id})")
             case "reset":
-                await accounts.reset_account(pool, args.username, settings.initial_cash_krw)
-                print(f"reset {args.username} to {settings.initial_cash_krw} KRW")
+                cash = await accounts.reset_account(pool, args.username, settings.initial_cash_krw)
+                print(f"reset {args.username} to {cash} KRW")
             case "promote":
                 user = await accounts.set_role(pool, args.username, "ADMIN")
                 print(f"{user.username} is now ADMIN")
             case "password":
                 await accounts.set_password(pool, args.username, _password(args))
                 print(f"password of {args.username} changed")
+    finally:
+        await pool.close()
+
+
+async def run_season(settings: Settings, args: argparse.Namespace) -> None:
+    pool = await _pool(settings)
+    now = datetime.now(UTC)
+    try:
+        match args.season_command:
+            case "create":
+                try:
+                    spec = seasons.NewSeason(
+                        name=args.name,
+                        starts_at=datetime.fromisoformat(args.starts_at),
+                        ends_at=datetime.fromisoformat(args.ends_at),
+                        initial_cash_krw=Decimal(args.initial_cash or settings.initial_cash_krw),
+                        markets=args.markets.split(","),
+                        costs=args.costs,
+                        resets_allowed=args.resets,
+                        late_join=not args.no_late_join,
+                        max_position_pct=None
+                        if args.max_position_pct is None
+                        else Decimal(args.max_position_pct),
+                        portfolio_visibility=args.visibility,
+                    )
+                except (ValueError, InvalidOperation) as exc:
+                    raise seasons.SeasonError(
+                        f"{exc}: times are ISO 8601 with a zone, amounts plain numbers"
+                    ) from None
+                season = await seasons.create_season(pool, spec, None, now)
+                print(
+                    f"created season {season.name!r} ({season.id}): {season.starts_at.isoformat()} to {season.ends_at.isoformat()}"
+                )
+            case "list":
+                for season in await seasons.list_seasons(pool):
+                    print(
+                        f"{season.id}  {season.status:9}  {season.starts_at.isoformat()}  "
+                        f"{season.ends_at.isoformat()}  {season.participants:4} players  {season.name}"
+                    )
+            case "end":
+                if not await seasons.end_early(pool, args.season_id, now):
+                    raise seasons.SeasonError(f"no running season {args.season_id}")
+                print(
+                    f"season {args.season_id} ends now; the daemon freezes its standings within a second"
+                )
     finally:
         await pool.close()
 
@@ -143,6 +191,26 @@ def _parser() -> argparse.ArgumentParser:
     password = user_commands.add_parser("password", help="set a user's password")
     password.add_argument("username")
     password.add_argument("--password-stdin", action="store_true")
+    season = commands.add_parser("season", help="manage seasons (competitions with rules)")
+    season_commands = season.add_subparsers(dest="season_command", required=True)
+    create = season_commands.add_parser("create", help="schedule a season")
+    create.add_argument("name")
+    create.add_argument(
+        "--starts-at", required=True, help="ISO 8601 with a zone, e.g. 2026-12-07T00:00:00+09:00"
+    )
+    create.add_argument("--ends-at", required=True, help="ISO 8601 with a zone")
+    create.add_argument("--initial-cash", help="KRW (default PAPERTRADE_INITIAL_CASH_KRW)")
+    create.add_argument("--markets", default="KRX,US,CRYPTO", help="comma list of KRX, US, CRYPTO")
+    create.add_argument("--costs", choices=["standard", "zero"], default="standard")
+    create.add_argument("--resets", type=int, default=0, help="resets allowed per player")
+    create.add_argument("--no-late-join", action="store_true", help="refuse joins after the start")
+    create.add_argument("--max-position-pct", help="cap of one position in percent of equity")
+    create.add_argument(
+        "--visibility", choices=["private", "after_end", "live", "delayed_15m"], default="after_end"
+    )
+    season_commands.add_parser("list", help="every season, the latest first")
+    end = season_commands.add_parser("end", help="end a running season now (standings frozen)")
+    end.add_argument("season_id", type=uuid.UUID)
     return parser
 
 
@@ -165,6 +233,7 @@ def main(argv: list[str] | None = None) -> None:
         "migrate": lambda: run_migrate(settings),
         "user": lambda: run_user(settings, args),
         "dlq": lambda: run_dlq(settings, args),
+        "season": lambda: run_season(settings, args),
     }
     if args.command == "edge":
         from daemon.edge.app import run_edge
@@ -172,7 +241,7 @@ def main(argv: list[str] | None = None) -> None:
         commands["edge"] = lambda: run_edge(settings)
     try:
         anyio.run(commands[args.command], backend_options={"use_uvloop": True})
-    except accounts.AccountError as exc:
+    except (accounts.AccountError, seasons.SeasonError) as exc:
         sys.exit(f"papertrade: {exc}")
     except (StartupError, BaseExceptionGroup) as exc:
         first = next(startup_errors(exc), None)

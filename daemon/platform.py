@@ -17,6 +17,7 @@ import asyncpg
 import structlog
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
+from daemon.actors.badge_awarder import BadgeAwarder
 from daemon.actors.candle_roller import CandleRoller
 from daemon.actors.equity_recorder import EquityRecorder
 from daemon.actors.http_server import HttpServer
@@ -24,6 +25,7 @@ from daemon.actors.market_hub import MarketHub
 from daemon.actors.notifier import DiscordNotifier
 from daemon.actors.order_recorder import OrderRecorder
 from daemon.actors.redis_mirror import RedisMirror
+from daemon.actors.season_clock import SeasonClock, SeasonEvent
 from daemon.actors.settlement import SettlementActor, partition_of
 from daemon.actors.sim_feeder import SimFeeder
 from daemon.amqp_topology import Topology
@@ -51,6 +53,7 @@ from daemon.messages import (
 from daemon.metrics import Metrics
 from daemon.migrate import migrate
 from daemon.price_book import PriceBook
+from daemon.rankings import Rankings
 from daemon.supervisor import Actor, OutsideFaults, RestartPolicy, supervise
 from daemon.write_probe import WriteProbe
 
@@ -141,12 +144,24 @@ class Platform:
             pool, self.subscribe_market("candles"), self.candle_bars, clock, calendar=calendar
         )
         self._candle_bars_out = candle_bars_out
-        self.equity = EquityRecorder(
-            pool, self.book, clock, timedelta(seconds=settings.equity_interval_seconds)
+        snapshot_interval = timedelta(seconds=settings.equity_interval_seconds)
+        self.equity = EquityRecorder(pool, self.book, clock, snapshot_interval)
+        self.rankings = Rankings(pool, self.book, clock, snapshot_interval)
+        self.season_clock = SeasonClock(pool, clock, self.rankings, self.cancel)
+        self.badges = BadgeAwarder(
+            pool,
+            clock,
+            self.rankings,
+            self.listen_orders(),
+            self.listen_seasons(),
+            initial_cash_krw=settings.initial_cash_krw,
+            interval=snapshot_interval,
         )
         self.extra_actors: list[Actor] = [
             Actor("candles", self.candles.run),
             Actor("equity_recorder", self.equity.run),
+            Actor("season_clock", self.season_clock.run),
+            Actor("badge_awarder", self.badges.run),
         ]
         if settings.discord_webhook_url:
             self.notifier = DiscordNotifier(
@@ -156,6 +171,9 @@ class Platform:
                 self.book,
                 clock,
                 instruments=self.instruments,
+                rankings=self.rankings,
+                initial_cash_krw=settings.initial_cash_krw,
+                seasons=self.listen_seasons(),
             )
             self.extra_actors.append(Actor("notifier", self.notifier.run))
         if settings.redis_url:
@@ -288,6 +306,12 @@ class Platform:
         """Every order event from now on (accepted, filled, failed, cancelled), none dropped."""
         send, receive = anyio.create_memory_object_stream[OrderEvent](math.inf)
         self._order_listeners.append(send)
+        return receive
+
+    def listen_seasons(self) -> ObjectReceiveStream[SeasonEvent]:
+        """Every season start and end from now on, none dropped."""
+        send, receive = anyio.create_memory_object_stream[SeasonEvent](math.inf)
+        self.season_clock.listen(send)
         return receive
 
     def publish_order(self, event: OrderEvent) -> None:

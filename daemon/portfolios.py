@@ -23,7 +23,6 @@ from daemon.valuation import (
     ValuedHolding,
     equity,
     performance,
-    return_pct,
     value_holding,
 )
 
@@ -52,7 +51,6 @@ class Standing(msgspec.Struct, frozen=True):
     user_id: UUID
     nickname: str
     equity_krw: Decimal
-    return_pct: Decimal
 
 
 class Valuer:
@@ -114,8 +112,7 @@ async def load_portfolio(
 
 
 async def standings(pool: asyncpg.Pool, book: PriceBook) -> list[Standing]:
-    """Every account's equity and its return on the money put in since its latest reset (or
-    opening), highest equity first."""
+    """Every account's equity valued now, highest first (returns: daemon/rankings.py)."""
     async with pool.acquire() as conn:
         accounts = await conn.fetch(query("rankings_accounts"))
         rows = await conn.fetch(query("rankings_holdings"))
@@ -127,13 +124,6 @@ async def standings(pool: asyncpg.Pool, book: PriceBook) -> list[Standing]:
     result = []
     for account in accounts:
         total = equity(account["balance_krw"], holdings.get(account["user_id"], []))
-        result.append(
-            Standing(
-                account["user_id"],
-                account["nickname"],
-                total,
-                return_pct(total, account["invested_krw"]),
-            )
-        )
+        result.append(Standing(account["user_id"], account["nickname"], total))
     result.sort(key=lambda s: (-s.equity_krw, s.nickname))
     return result

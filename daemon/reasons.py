@@ -27,6 +27,9 @@ REASONS: dict[str, str] = {
     "season_started": "A new season started, which cancelled open orders.",
     "calendar_unknown": "No trading session of this market is known for the order's time in force.",
     "amount_too_small": "The amount is too small to buy one lot at the current price, fees included.",
+    "season_started": "A season started: the account was set to the season's starting cash, which cancelled open orders.",
+    "season_market_excluded": "This season does not trade this market; only its markets can be traded until it ends.",
+    "season_position_limit": "The season caps one position's share of equity; this order would take it over the cap.",
 }
 
 

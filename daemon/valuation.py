@@ -53,11 +53,6 @@ def percent_of(gain_krw: Decimal, base_krw: Decimal) -> Decimal:
     return pct if pct else abs(pct)  # never "-0.00"
 
 
-def return_pct(equity_krw: Decimal, invested_krw: Decimal) -> Decimal:
-    """Percent gained on the money put in (deposits, less withdrawals), 2 places."""
-    return percent_of(equity_krw - invested_krw, invested_krw)
-
-
 class Performance(msgspec.Struct, frozen=True, kw_only=True):
     """Today's and all-time profit, money put in or taken out never counted as either."""
 

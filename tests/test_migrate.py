@@ -1,5 +1,7 @@
 """Migrations apply once, re-run as a no-op, and leave the seeded instruments in place."""
 
+from datetime import UTC, datetime
+
 import asyncpg
 import pytest
 
@@ -69,8 +71,8 @@ async def test_old_reset_rows_become_a_withdrawal_and_a_deposit(template_db: str
             ("DEPOSIT", 11_300_000),
         ]
         await conn.execute("INSERT INTO wallets (user_id, balance_krw) VALUES ($1, 11300000)", user)
-        [account] = await conn.fetch(query("rankings_accounts"))
-        assert account["invested_krw"] == 11_300_000  # the run since the latest reset
+        books = await conn.fetchrow(query("portfolio_books"), user, datetime.now(UTC))
+        assert books["deposits_at_day_start_krw"] == 11_300_000  # the run since the latest reset
     finally:
         await conn.close()
         await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

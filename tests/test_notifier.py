@@ -7,7 +7,7 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -30,6 +30,7 @@ from daemon.engine.decide import EngineEvent
 from daemon.instruments import Instrument, load_instruments
 from daemon.messages import Order, OrderEvent
 from daemon.price_book import PriceBook
+from daemon.rankings import Rankings
 from daemon.reasons import REASONS
 from tests.conftest import KRX_OPEN, quote, running_platform
 from tests.fakes.http_server import HttpServer, Request, Response
@@ -107,8 +108,10 @@ def notifier_for(
     clock = clock or TestClock(KRX_OPEN)
     send, receive = anyio.create_memory_object_stream[OrderEvent](1000)
     options = {"batch_seconds": 0.1, "retry_delay": 0.01, **options}
+    book = PriceBook(clock)
+    rankings = Rankings(pool, book, clock, timedelta(minutes=5))
     notifier = DiscordNotifier(
-        url, receive, pool, PriceBook(clock), clock, instruments=instruments, **options
+        url, receive, pool, book, clock, instruments=instruments, rankings=rankings, **options
     )
     return notifier, send
 
@@ -137,7 +140,7 @@ async def test_a_fill_and_a_failure_arrive_as_one_korean_message(
     async with running_platform(database_url, clock) as platform:
         notifier = DiscordNotifier(
             webhook.url, platform.listen_orders(), platform.pool, platform.book, clock,
-            instruments=platform.instruments, batch_seconds=0.3,
+            instruments=platform.instruments, rankings=platform.rankings, batch_seconds=0.3,
         )  # fmt: skip
         async with anyio.create_task_group() as tg:
             tg.start_soon(notifier.run)

@@ -1,5 +1,6 @@
-"""The Discord notifier: fills and failures in Korean, batched into webhook messages, and a
-daily ranking. Best effort: a failed notification is logged and dropped, never retried forever.
+"""The Discord notifier: fills and failures in Korean, batched into webhook messages; the daily
+recap (the board with rank changes, the day's best trade, new badges) and the season's start and
+end recaps. Best effort: a failed notification is logged and dropped, never retried forever.
 """
 
 from __future__ import annotations
@@ -19,13 +20,16 @@ import httpx
 import structlog
 from anyio.abc import ObjectReceiveStream
 
+from daemon.actors.season_clock import SeasonEnded, SeasonEvent, SeasonStarted
+from daemon.badges import BY_CODE
 from daemon.clock import Clock
 from daemon.feeds import Backoff
 from daemon.instruments import Instrument
 from daemon.messages import Order, OrderEvent
-from daemon.portfolios import Standing, standings
 from daemon.price_book import PriceBook
+from daemon.rankings import Rankings, RankRow
 from daemon.reasons import reason_text
+from daemon.seasons import Season, current_season
 from daemon.sqlfiles import query
 
 log = structlog.get_logger(__name__)
@@ -56,7 +60,9 @@ REASONS_KO: dict[str, str] = {
     "below_minimum": "주문 금액이 업비트 최소 주문 금액 5,000원보다 적습니다",
     "outside_price_limits": "가격이 오늘의 KRX 가격제한폭(전일 종가 ±30%)을 벗어났습니다",
     "amount_too_small": "수수료를 포함하면 현재 가격에 최소 단위도 살 수 없는 금액입니다",
-    "season_started": "새 시즌이 시작되어 대기 중인 주문이 취소되었습니다",
+    "season_started": "시즌이 시작되어 계좌가 시즌 시작 금액으로 바뀌고 대기 중인 주문이 취소되었습니다",
+    "season_market_excluded": "이번 시즌에는 거래할 수 없는 시장입니다",
+    "season_position_limit": "시즌 규칙의 한 종목 비중 한도를 넘는 주문입니다",
     "calendar_unknown": "이 주문의 유효 기간에 해당하는 거래 세션을 알 수 없습니다",
 }
 _SIDES = {"BUY": "매수", "SELL": "매도"}
@@ -117,18 +123,96 @@ def order_line(order: Order, nickname: str, instrument: Instrument | None) -> st
     return None
 
 
-def ranking_message(day: str, everyone: Iterable[Standing]) -> str:
-    lines = [f"📊 오늘의 랭킹 ({day})"]
-    for rank, standing in enumerate(everyone, start=1):
+def signed_pct(value: Decimal) -> str:
+    return ("+" if value > 0 else "") + f"{value}%"
+
+
+def rank_arrow(change: int | None) -> str:
+    """▲2 / ▼1 after a rank that moved since the previous period's end; nothing otherwise."""
+    if not change:
+        return ""
+    return f" ▲{change}" if change > 0 else f" ▼{-change}"
+
+
+def ranking_message(title: str, rows: Iterable[RankRow]) -> str:
+    """The top 10 players of a board (benchmarks left out), with their rank changes."""
+    lines = [title]
+    for rank, row in enumerate((r for r in rows if not r.benchmark), start=1):
         if rank > RANKING_SIZE:
             break
-        sign = "+" if standing.return_pct > 0 else ""
         lines.append(
-            f"{rank}위 {escape(standing.nickname)} — {krw(standing.equity_krw)} "
-            f"({sign}{standing.return_pct}%)"
+            f"{rank}위 {escape(row.nickname)} — {krw(row.equity_krw)} "
+            f"({signed_pct(row.return_pct)}){rank_arrow(row.rank_change)}"
         )
     if len(lines) == 1:
         lines.append("아직 참가자가 없습니다.")
+    return "\n".join(lines)
+
+
+def best_trade_line(
+    fills: Iterable[asyncpg.Record], book: PriceBook, instruments: Mapping[str, Instrument]
+) -> str | None:
+    """The day's best trade: the fill the price has moved most in favour of since (a BUY the
+    price rose after, a SELL it fell after), by percent of its fill price."""
+    best: tuple[Decimal, asyncpg.Record] | None = None
+    for fill in fills:
+        quote = book.quote(fill["ticker_id"])
+        if quote is None or not fill["price"]:
+            continue
+        moved = (quote.price - fill["price"]) / fill["price"] * 100
+        gain = moved if fill["side"] == "BUY" else -moved
+        if best is None or gain > best[0]:
+            best = (gain, fill)
+    if best is None:
+        return None
+    gain, fill = best
+    instrument = instruments.get(fill["ticker_id"])
+    name = (instrument.name_ko or instrument.name) if instrument else fill["ticker_id"]
+    side = _SIDES.get(fill["side"], fill["side"])
+    pct = gain.quantize(Decimal("0.01"), ROUND_HALF_EVEN)
+    return (
+        f"🏅 오늘의 베스트 트레이드: {escape(fill['nickname'])} {name} {side} "
+        f"@ {price_text(fill['price'], fill['currency'])} → 지금까지 {signed_pct(pct)}"
+    )
+
+
+def badge_lines(rows: Iterable[asyncpg.Record]) -> list[str]:
+    lines = []
+    for row in rows:
+        badge = BY_CODE.get(row["badge"])
+        lines.append(f"🎖️ {escape(row['nickname'])} — {badge.ko if badge else row['badge']}")
+    return lines
+
+
+def _kst(moment: datetime) -> str:
+    return moment.astimezone(KST).strftime("%Y-%m-%d %H:%M")
+
+
+def season_start_message(season: Season) -> str:
+    markets = ", ".join(
+        {"KRX": "국내 주식", "US": "미국 주식", "CRYPTO": "코인"}[m] for m in season.markets
+    )
+    rules = [f"시작 금액 {krw(season.initial_cash_krw)}", f"시장: {markets}",
+             f"초기화 {season.resets_allowed}회", "수수료 없음" if season.costs == "zero" else "수수료 있음"]  # fmt: skip
+    if season.max_position_pct is not None:
+        rules.append(f"한 종목 최대 {plain_number(season.max_position_pct)}%")
+    return "\n".join([
+        f"🏁 시즌 시작: {escape(season.name)}",
+        f"기간: {_kst(season.starts_at)} ~ {_kst(season.ends_at)} (KST)",
+        " · ".join(rules),
+        f"참가자 {season.participants}명, 모두 행운을 빌어요!",
+    ])  # fmt: skip
+
+
+def season_end_message(season: Season, standings: list[RankRow]) -> str:
+    lines = [f"🏆 시즌 종료: {escape(season.name)}"]
+    for medal, row in zip(("🥇", "🥈", "🥉"), standings, strict=False):
+        lines.append(
+            f"{medal} {escape(row.nickname)} — {krw(row.equity_krw)} ({signed_pct(row.return_pct)})"
+        )
+    if not standings:
+        lines.append("참가자가 없었습니다.")
+    lines.append(f"참가자 {len(standings)}명의 최종 순위는 명예의 전당에 남았어요.")
     return "\n".join(lines)
 
 
@@ -207,6 +291,9 @@ class DiscordNotifier:
         clock: Clock,
         *,
         instruments: Mapping[str, Instrument],
+        rankings: Rankings,
+        initial_cash_krw: Decimal = Decimal(10_000_000),
+        seasons: ObjectReceiveStream[SeasonEvent] | None = None,
         batch_seconds: float = 2.0,
         ranking_hour_kst: int = 9,
         max_waiting: int = 1000,
@@ -222,6 +309,9 @@ class DiscordNotifier:
         self._book = book
         self._clock = clock
         self._instruments = instruments
+        self._rankings = rankings
+        self._initial_cash = initial_cash_krw
+        self._seasons = seasons
         self._batch_seconds = batch_seconds
         self._ranking_hour = ranking_hour_kst
         self._max_waiting = max_waiting
@@ -246,19 +336,57 @@ class DiscordNotifier:
             try:
                 tg.start_soon(self._collect)
                 tg.start_soon(self._post_rankings)
+                if self._seasons is not None:
+                    tg.start_soon(self._season_recaps, self._seasons)
                 await self._send_batches()
                 tg.cancel_scope.cancel()
             finally:
                 self._http = None
 
     async def post_ranking(self) -> bool:
-        """Post today's top 10 now; whether Discord took it."""
-        everyone = await standings(self._pool, self._book)
-        day = self._clock.now().astimezone(KST).date().isoformat()
+        """Post the daily recap now: the running season's board (else the all-time one) with
+        rank changes since yesterday, the day's best trade, badges not yet told; whether
+        Discord took it."""
+        now = self._clock.now()
+        season = await current_season(self._pool)
+        day = now.astimezone(KST).date().isoformat()
+        if season is not None and season.status == "running":
+            rows = await self._rankings.board("season", season, season.initial_cash_krw)
+            title = f"📊 오늘의 랭킹 ({day}, {escape(season.name)})"
+        else:
+            rows = await self._rankings.board("all", None, self._initial_cash)
+            title = f"📊 오늘의 랭킹 ({day})"
+        lines = ranking_message(title, rows).split("\n")
+        fills = await self._pool.fetch(query("notifier_day_fills"), now - timedelta(days=1), now)
+        best = best_trade_line(fills, self._book, self._instruments)
+        if best is not None:
+            lines.append(best)
+        lines += badge_lines(await self._pool.fetch(query("badge_unannounced")))
+        return await self._deliver_all(lines)
+
+    async def post_season(self, event: SeasonEvent) -> bool:
+        """Post a season's start or end recap (the end's with the badges it brought)."""
+        match event:
+            case SeasonStarted(season=season):
+                lines = season_start_message(season).split("\n")
+            case SeasonEnded(season=season, standings=standings):
+                await anyio.sleep(self._batch_seconds)  # the badge awarder has had its turn
+                lines = season_end_message(season, standings).split("\n")
+                lines += badge_lines(await self._pool.fetch(query("badge_unannounced")))
+        return await self._deliver_all(lines)
+
+    async def _deliver_all(self, lines: list[str]) -> bool:
         delivered = True
-        for message in split_messages(ranking_message(day, everyone).split("\n")):
+        for message in split_messages(lines):
             delivered = await self._deliver(message) and delivered
         return delivered
+
+    async def _season_recaps(self, events: ObjectReceiveStream[SeasonEvent]) -> None:
+        async for event in events:
+            try:
+                await self.post_season(event)
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+                log.error("notifier_season_recap_failed", error=repr(exc)[:200])
 
     # --- order lines ---
 

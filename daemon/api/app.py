@@ -21,6 +21,9 @@ from daemon.api.market_routes import MarketController
 from daemon.api.ops_routes import healthz, metrics, readyz
 from daemon.api.order_routes import OrderController, costs
 from daemon.api.portfolio_routes import PortfolioController
+from daemon.api.profile_routes import ProfileController
+from daemon.api.ranking_routes import RankingController
+from daemon.api.season_routes import SeasonController
 from daemon.api.security_headers import content_security_policy, security_headers
 from daemon.api.ws_route import ws_endpoint
 
@@ -53,6 +56,9 @@ def create_app(context: ApiContext, web_dir: Path | None = None) -> Litestar:
         costs,
         MarketController,
         PortfolioController,
+        RankingController,
+        SeasonController,
+        ProfileController,
         healthz,
         readyz,
         metrics,

@@ -1,4 +1,4 @@
-"""The caller's portfolio and equity history, and everyone's rankings."""
+"""The caller's portfolio and equity history."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
 
 from daemon.api.context import AUTHENTICATED, ctx
-from daemon.api.views import EquityPointView, PortfolioView, PositionView, RankingView
-from daemon.portfolios import load_portfolio, standings
+from daemon.api.views import EquityPointView, PortfolioView, PositionView
+from daemon.portfolios import load_portfolio
 from daemon.sqlfiles import query
 
 ZERO = Decimal(0)
@@ -80,18 +80,3 @@ class PortfolioController(Controller):
         since = platform.clock.now() - timedelta(days=days)
         rows = await platform.pool.fetch(query("equity_history"), user_id, since)
         return [EquityPointView(time=r["time"], equity_krw=r["equity_krw"]) for r in rows]
-
-    @get("/rankings", summary="Everyone's equity in KRW and return %, highest first")
-    async def rankings(self, request: Request) -> list[RankingView]:
-        platform = ctx(request.app.state).platform
-        ranked = await standings(platform.pool, platform.book)
-        return [
-            RankingView(
-                rank=i,
-                user_id=s.user_id,
-                nickname=s.nickname,
-                equity_krw=s.equity_krw,
-                return_pct=s.return_pct,
-            )
-            for i, s in enumerate(ranked, start=1)
-        ]

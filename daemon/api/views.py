@@ -263,14 +263,6 @@ class EquityPointView(msgspec.Struct, frozen=True):
     equity_krw: Decimal
 
 
-class RankingView(msgspec.Struct, frozen=True):
-    rank: int
-    user_id: UUID
-    nickname: str
-    equity_krw: Decimal
-    return_pct: Decimal  # on the money put in since the latest reset (or opening), 2 places
-
-
 class InviteView(msgspec.Struct, frozen=True):
     code: str
     created_at: datetime

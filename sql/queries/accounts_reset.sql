@@ -1,6 +1,7 @@
 -- Start a user over ($1, whose wallet is locked and holds $3) with $2 of cash: open orders
 -- cancelled, each position closed at zero value (a position_closures row), the cash held
--- withdrawn and $2 deposited. balance = sum(ledger) holds, and the ledger says what happened.
+-- withdrawn and $2 deposited, at $4 (NULL: now). balance = sum(ledger) holds, and the ledger
+-- says what happened.
 WITH cancelled AS (
     UPDATE orders SET status = 'CANCELLED', reason = 'account_reset'
     WHERE user_id = $1 AND status = 'PENDING'
@@ -8,11 +9,14 @@ WITH cancelled AS (
     DELETE FROM portfolios WHERE user_id = $1
     RETURNING ticker_id, quantity, average_price, currency
 ), closed AS (
-    INSERT INTO position_closures (user_id, ticker_id, quantity, average_price, currency, reason)
-    SELECT $1, ticker_id, quantity, average_price, currency, 'account_reset'
+    INSERT INTO position_closures (user_id, ticker_id, quantity, average_price, currency, reason,
+                                   closed_at)
+    SELECT $1, ticker_id, quantity, average_price, currency, 'account_reset',
+           coalesce($4::timestamptz, now())
     FROM removed WHERE quantity > 0
 ), ledger AS (
-    INSERT INTO cash_ledger (user_id, kind, amount_krw)
-    VALUES ($1, 'WITHDRAWAL', -$3::numeric), ($1, 'DEPOSIT', $2::numeric)
+    INSERT INTO cash_ledger (user_id, kind, amount_krw, created_at)
+    VALUES ($1, 'WITHDRAWAL', -$3::numeric, coalesce($4::timestamptz, now())),
+           ($1, 'DEPOSIT', $2::numeric, coalesce($4::timestamptz, now()))
 )
-UPDATE wallets SET balance_krw = $2, last_updated = now() WHERE user_id = $1
+UPDATE wallets SET balance_krw = $2, last_updated = coalesce($4::timestamptz, now()) WHERE user_id = $1

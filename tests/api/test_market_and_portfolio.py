@@ -123,10 +123,10 @@ async def test_portfolio_values_positions_in_krw(api: Api) -> None:
     assert Decimal(position["unrealized_pnl_krw"]) == Decimal("100000")
     assert Decimal(portfolio["equity_krw"]) == cash + Decimal("1100000")
     api.clock.advance(60)
-    assert await api.platform.equity.record_once() == 1
+    assert await api.platform.equity.record_once(api.clock.now()) == 1
     api.platform.book.update(quote(api.clock, BTC, "120000000"))
     api.clock.advance(60)
-    assert await api.platform.equity.record_once() == 1
+    assert await api.platform.equity.record_once(api.clock.now()) == 1
     history = (await api.client.get("/api/portfolio/history", headers=headers)).json()
     assert [Decimal(p["equity_krw"]) for p in history] == [
         cash + Decimal("1100000"),
@@ -164,7 +164,7 @@ async def test_rankings_highest_first(api: Api) -> None:
     )).json()  # fmt: skip
     await api.settled(winner, order["id"])
     api.platform.book.update(quote(api.clock, BTC, "200000000"))
-    rankings = (await api.client.get("/api/rankings")).json()
+    rankings = [r for r in (await api.client.get("/api/rankings")).json() if not r["benchmark"]]
     assert [r["nickname"] for r in rankings] == ["winner_1", "loser_1"]
     assert [r["rank"] for r in rankings] == [1, 2]
     # 10M - 5M - 2,500 fee + 0.05 x 200M = 14,997,500: +49.98 %

@@ -6,6 +6,7 @@
 // Screenshots go to E2E_SCREENSHOTS (run.sh makes a temp folder; `npm run screenshots`
 // points it at docs/screenshots/), never into the checkout by default.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -24,6 +25,7 @@ let browser;
 let context;
 let page;
 let storageState;
+let myId;
 const consoleErrors = [];
 
 /** Poll `fn` until it returns a truthy value or `timeout` ms pass. */
@@ -316,6 +318,61 @@ describe('papertrade web app', { concurrency: false }, () => {
     assert.match(text, /%/);
   });
 
+  it('shows boards by period with benchmarks and rank changes, a season banner to join, and profiles', async (t) => {
+    const api = async (method, path, body, token) => {
+      const r = await fetch(`${BASE}${path}`, {
+        method,
+        headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      return { status: r.status, body: await r.json() };
+    };
+    const { access_token } = (await api('POST', '/api/auth/login', { username: user.username, password: user.password })).body;
+    myId = (await api('GET', '/api/me', null, access_token)).body.id;
+    await go(page, '/rankings');
+    await page.waitForSelector('[data-testid=rank-row]');
+    // Benchmarks are ranked among the players, marked as such; cash is always there.
+    const cash = page.locator('[data-testid=bench-row]', { hasText: '현금' });
+    await cash.waitFor();
+    assert.match(await cash.textContent(), /벤치마크/);
+    await page.click('[data-testid=period-day]');
+    assert.equal(await page.getAttribute('[data-testid=period-day]', 'aria-selected'), 'true');
+    await until(async () => (await page.locator('[data-testid=rank-row]').count()) >= 3, 10000, 'the day board');
+    assert.ok((await page.locator('[data-testid=rank-change]').count()) >= 3);
+    await page.waitForSelector('[data-testid=rank-chart], [data-testid=rank-chart-empty]');
+    assert.match(await page.textContent('[data-testid=season-banner]'), /진행 중인 시즌이 없어요/);
+    assert.match(await page.textContent('[data-testid=hall-of-fame]'), /명예의 전당/);
+
+    if (process.env.E2E_DATABASE_URL) {
+      execFileSync('psql', [process.env.E2E_DATABASE_URL, '-qc', `UPDATE users SET role = 'ADMIN' WHERE id = '${myId}'`]);
+      const now = Date.now();
+      const created = await api('POST', '/api/admin/seasons', {
+        name: '겨울 리그', starts_at: new Date(now + 3600e3).toISOString(), ends_at: new Date(now + 8 * 86400e3).toISOString(),
+        initial_cash_krw: '20000000', markets: ['KRX', 'CRYPTO'], resets_allowed: 1, max_position_pct: '30',
+      }, access_token);
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      await page.reload();
+      const banner = page.locator('[data-testid=season-banner]');
+      await banner.locator('text=겨울 리그').waitFor();
+      assert.match(await banner.textContent(), /후 시작해요/);
+      assert.match(await banner.textContent(), /한 종목 최대 30%/);
+      await page.click('[data-testid=season-join]');
+      await banner.locator('text=참가했어요').waitFor();
+      await page.reload();
+      await page.locator('[data-testid=season-banner] >> text=참가 중이에요').waitFor();
+      assert.equal(await page.locator('[data-testid=season-join]').count(), 0);
+    } else {
+      t.diagnostic('E2E_DATABASE_URL unset: the season part is skipped');
+    }
+
+    await page.click(`[data-testid=rank-row].mine a`);
+    await page.waitForSelector('[data-testid=profile]');
+    await page.locator('[data-testid=badges] >> text=첫 거래').waitFor({ timeout: 15000 });
+    await page.click('[data-testid=share-trades]');
+    await page.locator('[data-testid=profile] >> text=저장했어요').waitFor();
+    assert.equal(await page.isChecked('[data-testid=share-trades]'), true);
+  });
+
   it('measures the time to first live price on a cold load', async () => {
     storageState = await context.storageState(); // now with the cached instruments and prices
     const c = await newContext(browser, { storageState });
@@ -550,6 +607,7 @@ describe('papertrade web app', { concurrency: false }, () => {
           ['/i/US-STOCK-AAPL', '[data-testid=fx-rate]'],
           ['/orders', '[data-testid=order-row]'],
           ['/rankings', '[data-testid=rank-row]'],
+          [`/u/${myId}`, '[data-testid=badges]'],
         ]) {
           await go(p, hash);
           await p.waitForSelector(ready, { timeout: 20000 });
@@ -615,7 +673,11 @@ describe('papertrade web app', { concurrency: false }, () => {
       await shoot(p, `orders-${vpName}`);
       await go(p, '/rankings');
       await p.waitForSelector('[data-testid=rank-row]');
+      await p.waitForSelector('[data-testid=bench-row]');
       await shoot(p, `rankings-${vpName}`);
+      await go(p, `/u/${myId}`);
+      await p.waitForSelector('[data-testid=badges]');
+      await shoot(p, `profile-${vpName}`);
       await c.close();
     }
     // The light theme and the English switch, once each.

@@ -77,6 +77,8 @@ if [[ -z "${E2E_BASE_URL:-}" ]]; then
   DAEMON_PID=$!
 
   export E2E_BASE_URL="http://127.0.0.1:$PORT"
+  # The season test makes its player an ADMIN in this database (no API does that).
+  export E2E_DATABASE_URL="postgresql://$PGUSER@$PGHOST:$PGPORT/$DB"
   for i in $(seq 1 240); do
     if curl -fsS -o /dev/null "$E2E_BASE_URL/healthz" 2>/dev/null; then break; fi
     if ! kill -0 "$DAEMON_PID" 2>/dev/null; then echo "daemon exited before serving"; exit 1; fi

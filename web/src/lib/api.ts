@@ -6,14 +6,21 @@ import type {
   FxRate,
   Instrument,
   MarketStats,
+  MySettings,
   NewOrder,
   Order,
   OrderBook,
   OrderStatus,
+  Period,
   Portfolio,
+  Profile,
   Quote,
   RankingRow,
+  RankPoint,
+  Season,
+  SeasonDetail,
   Token,
+  Trade,
   User,
 } from './types';
 
@@ -123,7 +130,18 @@ export const api = {
   cancelOrder: (id: string) => request<Order>('DELETE', `/api/orders/${encodeURIComponent(id)}`),
   portfolio: () => request<Portfolio>('GET', '/api/portfolio'),
   history: (days = 30) => request<EquityPoint[]>('GET', `/api/portfolio/history?days=${days}`),
-  rankings: () => request<RankingRow[]>('GET', '/api/rankings'),
+  rankings: (period: Period = 'all', season?: string) =>
+    request<RankingRow[]>('GET', `/api/rankings?period=${period}${season ? `&season=${encodeURIComponent(season)}` : ''}`),
+  rankHistory: (userId: string, period: Period) =>
+    request<RankPoint[]>('GET', `/api/rankings/history?user_id=${encodeURIComponent(userId)}&period=${period}`),
+  seasons: () => request<Season[]>('GET', '/api/seasons'),
+  season: (id: string) => request<SeasonDetail>('GET', `/api/seasons/${encodeURIComponent(id)}`),
+  mySeasons: () => request<string[]>('GET', '/api/me/seasons'),
+  joinSeason: (id: string) => request<{ season_id: string; joined: boolean; detail: string }>('POST', `/api/seasons/${encodeURIComponent(id)}/join`),
+  profile: (id: string) => request<Profile>('GET', `/api/users/${encodeURIComponent(id)}`),
+  feed: () => request<Trade[]>('GET', '/api/feed?limit=20'),
+  settings: () => request<MySettings>('GET', '/api/me/settings'),
+  saveSettings: (b: { share_trades?: boolean; nickname?: string }) => request<MySettings>('PATCH', '/api/me/settings', b),
   /**
    * Whether the home server answers. Asks a home route (/api/fx), not /healthz: behind the
    * edge, /healthz is answered by the edge's own web server even while home is down.

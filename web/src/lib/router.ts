@@ -7,6 +7,7 @@ export type Route =
   | { page: 'instrument'; tickerId: string }
   | { page: 'orders' }
   | { page: 'rankings' }
+  | { page: 'user'; userId: string }
   | { page: 'login'; mode: 'login' | 'signup' };
 
 export function parseRoute(hash: string): Route {
@@ -21,6 +22,8 @@ export function parseRoute(hash: string): Route {
       return { page: 'orders' };
     case 'rankings':
       return { page: 'rankings' };
+    case 'u':
+      return rest[0] ? { page: 'user', userId: decodeURIComponent(rest[0]) } : { page: 'rankings' };
     case 'login':
       return { page: 'login', mode: 'login' };
     case 'signup':
@@ -36,6 +39,8 @@ export function href(route: Route): string {
       return '#/';
     case 'instrument':
       return `#/i/${encodeURIComponent(route.tickerId)}`;
+    case 'user':
+      return `#/u/${encodeURIComponent(route.userId)}`;
     case 'login':
       return route.mode === 'signup' ? '#/signup' : '#/login';
     default:

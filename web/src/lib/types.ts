@@ -133,13 +133,86 @@ export interface EquityPoint {
   equity_krw: string;
 }
 
+export type Period = 'day' | 'week' | 'month' | 'season' | 'all';
+
 export interface RankingRow {
   rank: number;
-  /** Absent from an older server: then nobody is marked as "me". */
-  user_id?: string;
+  /** null for a benchmark; absent from an older server: then nobody is marked as "me". */
+  user_id?: string | null;
   nickname: string;
   equity_krw: string;
   return_pct: string;
+  /** Places gained since the previous period's end; null: not ranked then. */
+  rank_change?: number | null;
+  max_drawdown_pct?: string;
+  volatility_pct?: string | null;
+  sharpe?: string | null;
+  trades?: number;
+  benchmark?: boolean;
+}
+
+export interface RankPoint {
+  time: string;
+  rank: number;
+  equity_krw: string;
+  return_pct: string;
+}
+
+export interface Season {
+  id: string;
+  name: string;
+  starts_at: string;
+  ends_at: string;
+  initial_cash_krw: string;
+  markets: Market[];
+  costs: 'standard' | 'zero';
+  resets_allowed: number;
+  late_join: boolean;
+  max_position_pct: string | null;
+  portfolio_visibility: 'private' | 'after_end' | 'live' | 'delayed_15m';
+  status: 'scheduled' | 'running' | 'ended';
+  started_at: string | null;
+  ended_at: string | null;
+  participants: number;
+}
+
+export interface SeasonDetail {
+  season: Season;
+  standings: RankingRow[];
+}
+
+export interface Trade {
+  id: string;
+  user_id: string;
+  nickname: string;
+  ticker_id: string;
+  side: Side;
+  type: OrderType;
+  quantity: string;
+  price: string;
+  currency: string;
+  total_krw: string;
+  filled_at: string;
+}
+
+export interface Profile {
+  user_id: string;
+  nickname: string;
+  badges: Array<{ badge: string; awarded_at: string; season_id: string | null }>;
+  season: RankingRow | null;
+  hall_of_fame: Array<{ season_id: string; name: string; rank: number; players: number; return_pct: string; equity_krw: string }>;
+  holdings_visible: boolean;
+  holdings: Array<{ ticker_id: string; quantity: string; market_value_krw: string }>;
+  trades_visible: boolean;
+  recent_trades: Trade[];
+}
+
+export interface MySettings {
+  id: string;
+  username: string;
+  nickname: string;
+  role: 'ADMIN' | 'USER';
+  share_trades: boolean;
 }
 
 export interface NewOrder {

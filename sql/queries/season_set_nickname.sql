@@ -1,0 +1,1 @@
+UPDATE users SET nickname = $2 WHERE id = $1 RETURNING id, username, nickname, role
