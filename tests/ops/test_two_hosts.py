@@ -28,7 +28,8 @@ from papertrade_lab import DOMAIN, EDGE_PUBLIC, HOME_PORT, HOME_TUNNEL, HOME_WAN
 from daemon.tokens import ISSUER
 from tests.ops.conftest import BTC, Person
 
-pytestmark = pytest.mark.slow
+# The first test also builds the lab (and, on a fresh checkout, the web app: npm ci + build).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 QUANTITY = "0.0002"  # BTC: far above Upbit's 5,000 KRW minimum, far below the starting cash
 
 
