@@ -24,7 +24,6 @@ REASONS: dict[str, str] = {
     "insufficient_liquidity": "The displayed order book could not fill the whole order; the rest is cancelled.",
     "below_minimum": "The order is worth less than Upbit's 5,000 KRW minimum.",
     "outside_price_limits": "The price is outside today's KRX daily price limits (±30 % of the previous close).",
-    "season_started": "A new season started, which cancelled open orders.",
     "calendar_unknown": "No trading session of this market is known for the order's time in force.",
     "amount_too_small": "The amount is too small to buy one lot at the current price, fees included.",
     "season_started": "A season started: the account was set to the season's starting cash, which cancelled open orders.",
