@@ -39,6 +39,8 @@ TR_US_PRICE = "HHDFS00000300"  # overseas current price
 TR_US_PRICE_DETAIL = "HHDFS76200200"  # overseas price detail, carries t_rate (today's USD/KRW)
 TR_KRX_DAILY = "FHKST03010100"  # domestic daily chart prices (up to 100 days a call)
 TR_US_DAILY = "HHDFS76240000"  # overseas daily prices (100 days a call)
+TR_KRX_MINUTES = "FHKST03010200"  # domestic 1-minute chart of today (30 minutes a call)
+TR_US_MINUTES = "HHDFS76950200"  # overseas minute chart (up to 120 minutes a call)
 
 RATE_LIMITED = "EGW00201"  # "초당 거래건수를 초과하였습니다." (too many requests per second)
 TOKEN_EXPIRED = ("EGW00123", "EGW00121")  # expired / invalid access token
@@ -424,6 +426,26 @@ class KisClient:
             TR_US_DAILY,
             {"AUTH": "", "EXCD": exchange, "SYMB": kis_symbol(symbol), "GUBN": "0", "BYMD": "",
              "MODP": "1"},
+        )  # fmt: skip
+        return _rows(body)
+
+    async def domestic_minutes(self, symbol: str, until: str) -> list[dict[str, Any]]:
+        """Today's 1-minute bars at or before `until` (HHMMSS, Korean time), newest first."""
+        body = await self.get(
+            "/uapi/domestic-stock/v1/quotations/inquire-time-itemchartprice",
+            TR_KRX_MINUTES,
+            {"FID_ETC_CLS_CODE": "", "FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": symbol,
+             "FID_INPUT_HOUR_1": until, "FID_PW_DATA_INCU_YN": "N"},
+        )  # fmt: skip
+        return _rows(body)
+
+    async def overseas_minutes(self, exchange: str, symbol: str) -> list[dict[str, Any]]:
+        """The latest 120 1-minute bars (the previous session's too), newest first."""
+        body = await self.get(
+            "/uapi/overseas-price/v1/quotations/inquire-time-itemchartprice",
+            TR_US_MINUTES,
+            {"AUTH": "", "EXCD": exchange, "SYMB": kis_symbol(symbol), "NMIN": "1", "PINC": "1",
+             "NEXT": "", "NREC": "120", "FILL": "", "KEYB": ""},
         )  # fmt: skip
         return _rows(body)
 

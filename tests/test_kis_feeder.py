@@ -16,7 +16,7 @@ import pytest
 from anyio.abc import ObjectReceiveStream
 
 from daemon.actors.kis_feeder import KisFeeder, exchange_day
-from daemon.clock import LiveClock
+from daemon.clock import LiveClock, TestClock
 from daemon.engine.market import BookLevel
 from daemon.feeds import volume_delta
 from daemon.kis_client import (
@@ -426,7 +426,7 @@ def test_volume_from_cumulative_figures() -> None:
 async def test_daily_chart_backfill_pages_into_candles_1d_and_resumes(
     fake: FakeKis, tmp_path: Path, pool: asyncpg.Pool
 ) -> None:
-    now = datetime.now(UTC)
+    now = datetime(2026, 11, 25, 2, 0, 30, tzinfo=UTC)  # 11:00 in Seoul, 21:00 in New York
     today = now.astimezone(KST).date()
     fake.daily["005930"] = [
         ((today - timedelta(days=n)).strftime("%Y%m%d"), str(71000 + n)) for n in range(120)
@@ -435,14 +435,18 @@ async def test_daily_chart_backfill_pages_into_candles_1d_and_resumes(
     fake.daily["NYS:BRK/B"] = [
         ((us_today - timedelta(days=n)).strftime("%Y%m%d"), f"490.{n:04d}") for n in range(130)
     ]
+    live = now.replace(second=0, microsecond=0)
+    # 70 minutes of today's session so far (KST times are the fake's filter), and the US's 150.
+    fake.minutes["005930"] = [(live - timedelta(minutes=n), str(71000 + n)) for n in range(70)]
+    fake.minutes["NYS:BRK/B"] = [(live - timedelta(minutes=n), "490.5") for n in range(150)]
     client = client_for(fake, tmp_path)
     send, receive = anyio.create_memory_object_stream[MarketData](10_000)
     wanted = [INSTRUMENTS[0], INSTRUMENTS[3]]  # Samsung (KRX), BRK.B (NYSE)
 
     async def backfill() -> KisFeeder:
         feeder = KisFeeder(
-            client, wanted, send, LiveClock(), poll_interval=0.05, subscribe_gap=0, pool=pool,
-            backfill_gap=0.05,
+            client, wanted, send, TestClock(now), poll_interval=0.05, subscribe_gap=0,
+            pool=pool, backfill_gap=0.05,
         )  # fmt: skip
         async with anyio.create_task_group() as tg:
             tg.start_soon(feeder.run)
@@ -458,7 +462,7 @@ async def test_daily_chart_backfill_pages_into_candles_1d_and_resumes(
 
     try:
         await backfill()
-        calls = [r for r in fake.http.requests if "daily" in r.path or "dailyprice" in r.path]
+        calls = [r for r in fake.http.requests if "daily" in r.path]
         assert len(calls) == 2
         domestic = next(r for r in calls if "itemchartprice" in r.path)
         assert domestic.query["FID_INPUT_DATE_2"] == today.strftime("%Y%m%d")
@@ -474,9 +478,26 @@ async def test_daily_chart_backfill_pages_into_candles_1d_and_resumes(
         assert len(brk) == 99
         assert rows[("US-STOCK-BRK.B", us_today - timedelta(days=2))] == Decimal("490.0002")
 
+        # Minutes: the KRX session paged back 30 at a time (newest first), the US's latest 120;
+        # never the forming minute.
+        pages = [r.query["FID_INPUT_HOUR_1"] for r in fake.http.requests if "time-item" in r.path
+                 and "FID_INPUT_HOUR_1" in r.query]  # fmt: skip
+        kst = live.astimezone(KST)
+        assert pages[0] == kst.strftime("%H%M%S")
+        assert pages[1] == (kst - timedelta(minutes=30)).strftime("%H%M%S")
+        assert len(pages) == 3  # 30 + 30 + 10
+        minutes = {
+            r["ticker_id"]: (r["n"], r["newest"])
+            for r in await pool.fetch(
+                "SELECT ticker_id, count(*) AS n, max(bucket) AS newest FROM candles_1m GROUP BY 1"
+            )
+        }
+        assert minutes["KRX-STOCK-005930"] == (69, live - timedelta(minutes=1))
+        assert minutes["US-STOCK-BRK.B"] == (119, live - timedelta(minutes=1))
+
         fake.http.requests.clear()
-        again = await backfill()  # yesterday is stored: nothing to ask
-        assert [r for r in fake.http.requests if "daily" in r.path] == []
+        again = await backfill()  # yesterday and the last minute are stored: nothing to ask
+        assert [r for r in fake.http.requests if "daily" in r.path or "time-item" in r.path] == []
         assert again.backfilled == 0
     finally:
         await client.aclose()

@@ -16,6 +16,7 @@ from daemon.clock import LiveClock
 from daemon.engine.market import BookLevel
 from daemon.instruments import Instrument
 from daemon.messages import MarketData, OrderBook, Quote
+from daemon.price_book import PriceBook
 from tests.fakes.fake_upbit import FakeUpbit
 from tests.fakes.waiting import eventually
 
@@ -259,6 +260,25 @@ async def test_a_rest_snapshot_behind_the_stream_books_no_volume() -> None:
             await fake.trade("KRW-BTC", "102", "7")  # 107 on the stream: 2 more than 105
             traded = await next_quote(receive, "CRYPTO-COIN-BTC", lambda q: q.price == 102)
             assert traded.volume == Decimal(2)
+            tg.cancel_scope.cancel()
+    finally:
+        await fake.close()
+
+
+async def test_a_quiet_coin_whose_book_moves_stays_fresh() -> None:
+    fake = FakeUpbit({"KRW-ETH": "5000000"})
+    fake.markets["KRW-ETH"].trade_timestamp -= 60_000  # its last trade was a minute ago
+    await fake.start()
+    send, receive = anyio.create_memory_object_stream[MarketData](1000)
+    feeder = feeder_for(fake, send)
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(feeder.run)
+            await eventually(lambda: feeder.streaming)
+            await fake.book("KRW-ETH", "4999000", "5001000")
+            quote = await next_quote(receive, "CRYPTO-COIN-ETH", lambda q: q.ask == 5001000)
+            assert (datetime.now(UTC) - quote.ts).total_seconds() < 2  # the book's time
+            assert not PriceBook(LiveClock()).is_stale(quote)
             tg.cancel_scope.cancel()
     finally:
         await fake.close()

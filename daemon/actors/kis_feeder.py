@@ -2,9 +2,11 @@
 10 levels, HDFSASP0 level 1 for the US) streamed over the KIS websocket, and REST quotes polled,
 within the rate limit, for whatever the stream does not cover.
 
-Given a database, it backfills daily chart prices on start (domestic inquire-daily-itemchartprice,
-overseas dailyprice: 100 days each, one call per instrument that lacks yesterday's bar, one call
-every `backfill_gap` seconds through the shared request budget), beside the live prices.
+Given a database, it backfills chart prices on start, beside the live prices, one call every
+`backfill_gap` seconds through the shared request budget: daily (domestic
+inquire-daily-itemchartprice, overseas dailyprice: 100 days, for each instrument lacking
+yesterday's bar) and 1-minute (domestic inquire-time-itemchartprice: today's session, 30 a call,
+paged back to the newest stored minute; overseas inquire-time-itemchartprice: the latest 120).
 
 The session's registrations are split between trades and books: books for the first
 `book_subscriptions` instruments (half the limit by default: 20), trades for as many as the rest
@@ -28,7 +30,7 @@ import websockets
 from anyio.abc import ObjectSendStream
 from websockets.asyncio.client import ClientConnection
 
-from daemon.candles import DayBar, latest_stored, store_history
+from daemon.candles import DayBar, latest_stored, minute_of, store_history
 from daemon.clock import Clock
 from daemon.engine.market import BookLevel
 from daemon.feeds import Backoff, volume_delta, wire_decimal
@@ -50,7 +52,7 @@ from daemon.kis_client import (
     subscribe_message,
     us_tr_key,
 )
-from daemon.messages import MarketData, OrderBook, Quote
+from daemon.messages import CandleBar, MarketData, OrderBook, Quote
 
 log = structlog.get_logger(__name__)
 
@@ -161,6 +163,7 @@ class KisFeeder:
         self.books = 0
         self.skipped = 0
         self.polled = 0
+        self.polls_overtaken = 0  # answers dropped: a stream trade or book came in meanwhile
 
     @property
     def streamed(self) -> frozenset[str]:
@@ -186,23 +189,54 @@ class KisFeeder:
 
     async def _backfill(self, pool: asyncpg.Pool) -> None:
         for instrument in self._instruments:
-            today = exchange_day(instrument.market, self._clock.now())
-            _, newest = await latest_stored(pool, instrument.ticker_id)
-            if newest is not None and (datetime.fromisoformat(today).date() - newest).days <= 1:
-                continue  # up to date: a restart asks nothing
-            await anyio.sleep(self._backfill_gap)  # the polls share the request budget
             try:
-                days = await self._daily_bars(instrument, today)
-                await store_history(pool, [], [d for d in days if d.day.isoformat() < today])
+                await self._backfill_one(pool, instrument)
             except (KisError, asyncpg.PostgresError, OSError, *_BAD_RECORD) as exc:
                 log.warning(
                     "kis_backfill_failed", feed=self.name, ticker=instrument.ticker_id,
                     error=str(exc)[:200],
                 )  # fmt: skip
-                continue
-            self.backfilled += len(days)
         self.backfill_finished = True
-        log.info("kis_backfilled", feed=self.name, days=self.backfilled)
+        log.info("kis_backfilled", feed=self.name, bars=self.backfilled)
+
+    async def _backfill_one(self, pool: asyncpg.Pool, instrument: Instrument) -> None:
+        now = self._clock.now()
+        today = exchange_day(instrument.market, now)
+        newest_minute, newest_day = await latest_stored(pool, instrument.ticker_id)
+        if newest_day is None or (datetime.fromisoformat(today).date() - newest_day).days > 1:
+            await anyio.sleep(self._backfill_gap)  # the polls share the request budget
+            days = await self._daily_bars(instrument, today)
+            await store_history(pool, [], [d for d in days if d.day.isoformat() < today])
+            self.backfilled += len(days)
+        live = minute_of(now)  # the live roller owns the forming minute
+        since = newest_minute or live - timedelta(days=1)
+        if since >= live - timedelta(minutes=1):
+            return  # up to date: a restart asks nothing
+        if instrument.market == "KRX":
+            minutes = await self._domestic_minutes(instrument, since, live)
+        else:
+            await anyio.sleep(self._backfill_gap)
+            rows = await self._client.overseas_minutes(instrument.exchange, instrument.symbol)
+            minutes = [_us_minute(instrument.ticker_id, row) for row in rows if row.get("khms")]
+        keep = [bar for bar in minutes if since < bar.time < live]
+        await store_history(pool, keep, [])
+        self.backfilled += len(keep)
+
+    async def _domestic_minutes(
+        self, instrument: Instrument, since: datetime, live: datetime
+    ) -> list[CandleBar]:
+        """Today's minutes back to `since`, 30 a call, newest first."""
+        bars: list[CandleBar] = []
+        until = live.astimezone(KST)
+        for _ in range(14):  # a whole session is 13 pages
+            await anyio.sleep(self._backfill_gap)
+            rows = await self._client.domestic_minutes(instrument.symbol, until.strftime("%H%M%S"))
+            page = [_krx_minute(instrument.ticker_id, r) for r in rows if r.get("stck_cntg_hour")]
+            bars += page
+            if len(page) < 30 or min(b.time for b in page) <= since:
+                break
+            until = min(b.time for b in page).astimezone(KST) - timedelta(minutes=1)
+        return bars
 
     async def _daily_bars(self, instrument: Instrument, today: str) -> list[DayBar]:
         ticker = instrument.ticker_id
@@ -461,6 +495,9 @@ class KisFeeder:
                     continue
                 self._last_poll_ok = time.monotonic()
                 self._update_connected()
+                if self._last_tick.get(ticker, -math.inf) > self._last_polled[ticker]:
+                    self.polls_overtaken += 1  # the stream spoke meanwhile: its price is newer
+                    continue
                 if quote is not None:
                     self.polled += 1
                     await self._emit(quote)
@@ -520,6 +557,30 @@ class KisFeeder:
     def _update_connected(self) -> None:
         recent_poll = time.monotonic() - self._last_poll_ok < max(5.0, 3 * self._poll_interval)
         self.connected = (self.ws_connected and bool(self._streamed)) or recent_poll
+
+
+def _krx_minute(ticker: str, row: dict) -> CandleBar:
+    return CandleBar(
+        ticker_id=ticker,
+        time=kst_to_utc(row["stck_bsop_date"], row["stck_cntg_hour"][:4] + "00"),
+        open=wire_decimal(row["stck_oprc"]),
+        high=wire_decimal(row["stck_hgpr"]),
+        low=wire_decimal(row["stck_lwpr"]),
+        close=wire_decimal(row["stck_prpr"]),
+        volume=wire_decimal(row["cntg_vol"] or "0"),
+    )
+
+
+def _us_minute(ticker: str, row: dict) -> CandleBar:
+    return CandleBar(
+        ticker_id=ticker,
+        time=kst_to_utc(row["kymd"], row["khms"][:4] + "00"),
+        open=wire_decimal(row["open"]),
+        high=wire_decimal(row["high"]),
+        low=wire_decimal(row["low"]),
+        close=wire_decimal(row["last"]),
+        volume=wire_decimal(row["evol"] or "0"),
+    )
 
 
 def exchange_day(market: str, ts: datetime) -> str:

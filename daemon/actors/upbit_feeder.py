@@ -38,6 +38,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Errors a source can throw at us that mean "this message or request was bad", not "we are broken".
 _MALFORMED = (KeyError, TypeError, ValueError, ArithmeticError, AttributeError, IndexError)
 CANDLES_PER_REQUEST = 200  # Upbit's most
+BOOK_LEVELS = 15  # what we keep (Upbit's REST book may carry 30 units)
 
 
 def _exact_json(text: str) -> Any:
@@ -346,7 +347,7 @@ class UpbitFeeder:
     def _book(self, instrument: Instrument, message: dict[str, Any]) -> OrderBook:
         """Upbit's `orderbook_units` (best first, a bid and an ask per unit) as an OrderBook."""
         bids, asks = [], []
-        for unit in message["orderbook_units"]:
+        for unit in message["orderbook_units"][:BOOK_LEVELS]:
             for side, price_key, size_key in ((bids, "bid_price", "bid_size"),
                                               (asks, "ask_price", "ask_size")):  # fmt: skip
                 price, size = wire_decimal(unit[price_key]), wire_decimal(unit[size_key])
@@ -391,12 +392,16 @@ class UpbitFeeder:
         if price <= 0:
             raise ValueError(f"non-positive price {price}")
         # The snapshot's own time (`timestamp`), not the last trade's: a quiet coin's quote
-        # is current as of the message, and staleness is judged by it.
-        ts = _EPOCH + timedelta(milliseconds=int(info.get("timestamp") or info["trade_timestamp"]))
+        # is current as of the message, and staleness is judged by it. A book update re-sends
+        # the price as of the book's time.
+        stamp = int(info.get("timestamp") or info["trade_timestamp"])
         bid = ask = None
         if book is not None:
             best = book["orderbook_units"][0]
             bid, ask = wire_decimal(best["bid_price"]), wire_decimal(best["ask_price"])
+            if not traded:
+                stamp = max(stamp, int(book.get("timestamp") or 0))
+        ts = _EPOCH + timedelta(milliseconds=stamp)
         previous = info.get("prev_closing_price")
         prev_close = None if previous is None else wire_decimal(previous)
         # Last: a quote skipped as malformed must not have used up the volume it saw.

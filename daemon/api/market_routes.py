@@ -118,11 +118,11 @@ class MarketController(Controller):
         platform = ctx(request.app.state).platform
         _instrument(platform, ticker_id)
         book = platform.book.order_book(ticker_id)
-        if book is None:
-            raise NotFoundException(
-                f"no order book for {ticker_id} yet; its feed has not sent one "
-                "(KIS streams books for the first instruments only, see the README)"
-            )
+        if book is None:  # its feed has sent none (KIS streams the first 20 instruments' books)
+            return OrderBookView(
+                ticker_id=ticker_id, bids=[], asks=[], ts=None, received_at=None, source=None,
+                stale=True,
+            )  # fmt: skip
         return OrderBookView(**book_fields(book, platform.book))
 
     @get("/fx", summary="Current exchange rates into KRW")

@@ -38,14 +38,15 @@ class QuoteMessage(QuoteView, frozen=True, tag_field="type", tag="quote"):
 
 
 class OrderBookView(msgspec.Struct, frozen=True, kw_only=True):
-    """GET /api/orderbook/{ticker_id}: the displayed book, best first on both sides."""
+    """GET /api/orderbook/{ticker_id}: the displayed book, best first on both sides. With no
+    book known yet: empty sides, null times and source, stale."""
 
     ticker_id: str
     bids: list[BookLevel]
     asks: list[BookLevel]
-    ts: datetime  # the book's exchange time
-    received_at: datetime
-    source: str
+    ts: datetime | None  # the book's exchange time
+    received_at: datetime | None
+    source: str | None
     stale: bool
 
 

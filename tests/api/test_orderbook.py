@@ -45,7 +45,12 @@ async def test_the_book_over_http_with_its_staleness(api: Api) -> None:
     unknown = await api.client.get("/api/orderbook/CRYPTO-COIN-NOPE")
     assert unknown.status_code == 404
     assert "GET /api/instruments" in unknown.json()["detail"]
-    assert (await api.client.get(f"/api/orderbook/{BTC}")).status_code == 404  # none yet
+    none_yet = await api.client.get(f"/api/orderbook/{BTC}")
+    assert none_yet.status_code == 200
+    assert none_yet.json() == {
+        "ticker_id": BTC, "bids": [], "asks": [], "ts": None, "received_at": None,
+        "source": None, "stale": True,
+    }  # fmt: skip
 
     await publish(api, book(api, 150_000_000))
     answer = (await api.client.get(f"/api/orderbook/{BTC}")).json()

@@ -99,6 +99,8 @@ class FakeKis(FakeExchange):
         self.subscribe_requests: list[dict] = []
         # symbol (KRX) or "EXCD:SYMB" -> [(YYYYMMDD, close)], newest first
         self.daily: dict[str, list[tuple[str, str]]] = {}
+        # symbol (KRX) or "EXCD:SYMB" -> [(minute start, close)], newest first
+        self.minutes: dict[str, list[tuple[datetime, str]]] = {}
         self.echoes: list[str] = []
         self.connections_opened = 0
 
@@ -243,6 +245,30 @@ class FakeKis(FakeExchange):
                 if q["FID_INPUT_DATE_1"] <= day <= q["FID_INPUT_DATE_2"]
             ][:100]  # fmt: skip
             return Response.json({"output1": {"stck_prpr": "71000"}, "output2": rows, **OK})
+        if request.path == "/uapi/domestic-stock/v1/quotations/inquire-time-itemchartprice":
+            if tr_id != "FHKST03010200":
+                return Response.json({"rt_cd": "1", "msg_cd": "OPSQ0002", "msg1": "bad tr"}, 500)
+            until = q["FID_INPUT_HOUR_1"]
+            rows = [
+                {"stck_bsop_date": at.astimezone(KST).strftime("%Y%m%d"),
+                 "stck_cntg_hour": at.astimezone(KST).strftime("%H%M%S"), "stck_prpr": close,
+                 "stck_oprc": close, "stck_hgpr": close, "stck_lwpr": close, "cntg_vol": "7",
+                 "acml_tr_pbmn": "497000"}
+                for at, close in self.minutes.get(q.get("FID_INPUT_ISCD", ""), [])
+                if at.astimezone(KST).strftime("%H%M%S") <= until
+            ][:30]  # fmt: skip
+            return Response.json({"output1": {"stck_prpr": "71000"}, "output2": rows, **OK})
+        if request.path == "/uapi/overseas-price/v1/quotations/inquire-time-itemchartprice":
+            if tr_id != "HHDFS76950200" or q.get("NMIN") != "1":
+                return Response.json({"rt_cd": "1", "msg_cd": "OPSQ0002", "msg1": "bad tr"}, 500)
+            rows = [
+                {"tymd": at.strftime("%Y%m%d"), "xymd": at.strftime("%Y%m%d"),
+                 "xhms": at.strftime("%H%M%S"), "kymd": at.astimezone(KST).strftime("%Y%m%d"),
+                 "khms": at.astimezone(KST).strftime("%H%M%S"), "open": close, "high": close,
+                 "low": close, "last": close, "evol": "3", "eamt": "1470"}
+                for at, close in self.minutes.get(f"{q.get('EXCD')}:{q.get('SYMB')}", [])
+            ][:120]  # fmt: skip
+            return Response.json({"output1": {"rsym": "D", "zdiv": "4"}, "output2": rows, **OK})
         if request.path == "/uapi/overseas-price/v1/quotations/dailyprice":
             if tr_id != "HHDFS76240000" or q.get("GUBN") != "0":
                 return Response.json({"rt_cd": "1", "msg_cd": "OPSQ0002", "msg1": "bad tr"}, 500)

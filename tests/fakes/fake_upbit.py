@@ -202,7 +202,8 @@ class FakeUpbit(FakeExchange):
             ('"lowest_52_week_date"', '"2024-08-05"'),
             ('"ask_bid"', '"BID"') if websocket else None,
             ('"market_state"', '"ACTIVE"') if websocket else None,
-            ('"timestamp"', str(ts + 5)),
+            # A stream message is sent for a trade; a REST answer is as of now.
+            ('"timestamp"', str(ts + 5 if websocket else int(time.time() * 1000))),
             ('"stream_type"', '"REALTIME"') if websocket else None,
         ]
         return "{" + ",".join(f"{k}:{v}" for k, v in filter(None, fields)) + "}"

@@ -5,7 +5,7 @@
  * in its limit field.
  */
 import { useEffect, useMemo, useState } from 'react';
-import { ApiError, api } from '../lib/api';
+import { api } from '../lib/api';
 import { priceBare, qty } from '../lib/format';
 import type { BookLevel, OrderBook as Book } from '../lib/types';
 import { onBook } from '../state/actions';
@@ -48,26 +48,23 @@ export function OrderBook({ tickerId, currency }: { tickerId: string; currency: 
   const ws = useStore((s) => s.ws);
   const text = TEXT[lang];
   const [book, setBook] = useState<Book | null>(null);
-  const [missing, setMissing] = useState(false);
 
   // The current book at once (and again after a reconnect), then every `book` message.
   useEffect(() => {
     let cancelled = false;
     api
       .orderbook(tickerId)
-      .then((b) => !cancelled && (setBook(b), setMissing(false)))
-      .catch((e: unknown) => !cancelled && e instanceof ApiError && e.status === 404 && setMissing(true));
+      .then((b) => !cancelled && setBook(b))
+      .catch(() => {});
     return () => {
       cancelled = true;
     };
   }, [tickerId, ws]);
   useEffect(() => {
     setBook(null);
-    return onBook(tickerId, (b) => {
-      setBook(b);
-      setMissing(false);
-    });
+    return onBook(tickerId, setBook);
   }, [tickerId]);
+  const missing = book !== null && book.bids.length === 0 && book.asks.length === 0;
 
   const largest = useMemo(() => {
     if (!book) return 0;
@@ -80,8 +77,8 @@ export function OrderBook({ tickerId, currency }: { tickerId: string; currency: 
         {text.title}
         {book?.stale && <span className="tag warn">{text.stale}</span>}
       </h2>
-      {!book ? (
-        <p className="muted">{missing ? text.none : '…'}</p>
+      {!book || missing ? (
+        <p className="muted" data-testid="book-none">{missing ? text.none : '…'}</p>
       ) : (
         <>
           <div className="book-head" aria-hidden="true">

@@ -68,9 +68,9 @@ export interface OrderBook {
   ticker_id: string;
   bids: BookLevel[]; // best first
   asks: BookLevel[]; // best first
-  ts: string;
-  received_at: string;
-  source: string;
+  ts: string | null; // null (and no levels) while no book is known
+  received_at: string | null;
+  source: string | null;
   stale: boolean;
 }
 
