@@ -42,7 +42,7 @@ from daemon.engine.costs import CostPreset, trade_date
 from daemon.engine.decide import NO_POSITION, Account, Decision, EngineEvent, decide
 from daemon.engine.exchange_rules import krx_price_limits, table_for
 from daemon.engine.expiry_queue import ExpiryQueue
-from daemon.engine.market import MarketSnapshot, QuoteView, Session
+from daemon.engine.market import BookView, MarketSnapshot, QuoteView, Session
 from daemon.engine.orders import MARKET_LIKE, OrderShapeError
 from daemon.engine.reservations import (
     OverCommitted,
@@ -62,6 +62,7 @@ from daemon.messages import (
     ModifyOrder,
     ModifyRefused,
     Order,
+    OrderBook,
     OrderEvent,
     Quote,
     SettlementCommand,
@@ -169,6 +170,9 @@ class SettlementActor:
         self._moved: set[str] = set()  # tickers quoted since their resting orders were checked
         self._session_seen: dict[str, datetime] = {}  # ticker -> the session its first quote is of
         self._opening: dict[str, Quote] = {}  # first quotes of a session, not yet decided on
+        # What orders took from a ticker's displayed book: the book they walked and what is left
+        # of it. It stays taken until the source sends the next book of that ticker.
+        self._taken: dict[str, tuple[OrderBook, BookView]] = {}
         self._recent: OrderedDict[UUID, None] = OrderedDict()
         self._reconcile_interval = reconcile_interval
         self._reconcile_page = reconcile_page
@@ -197,6 +201,7 @@ class SettlementActor:
         self._ledger = ReservationLedger()
         self._moved.clear()
         self._opening.clear()
+        self._taken.clear()
         self._wake_sent = False
         self._grace_until = self._clock.now() + self._start_grace
         async with anyio.create_task_group() as tg:
@@ -365,6 +370,8 @@ class SettlementActor:
             user.cash += fill.cash_delta
             batch.writes.wallets[after.user_id] = (old_cash, user.cash)
             batch.writes.fills.append((after, fill))
+        if decision.fills and decision.book is not None:
+            self._took(after.ticker_id, decision.book)
         if decision.fills:
             key = (after.user_id, after.ticker_id)
             old_position = (
@@ -449,8 +456,24 @@ class SettlementActor:
             fx_rate=None if fx is None else fx.rate,
             fx_stale=fx is not None and self._book.is_stale(fx),
             price_limits=limits,
-            book=None,  # market depth: issue 12
+            book=self._depth(ticker_id),
         )
+
+    def _depth(self, ticker_id: str) -> BookView | None:
+        """The fresh displayed book of `ticker_id` less what orders here already took from it;
+        None where no fresh book is known (fills go at the touch, and the receipt says so)."""
+        view = self._book.book(ticker_id)
+        if view is None:
+            return None
+        taken = self._taken.get(ticker_id)
+        if taken is not None and taken[0] is self._book.order_book(ticker_id):
+            return taken[1]
+        return view
+
+    def _took(self, ticker_id: str, left: BookView) -> None:
+        source = self._book.order_book(ticker_id)
+        if source is not None:
+            self._taken[ticker_id] = (source, left)
 
     def _account(self, batch: _Batch, order: Order) -> Account:
         user = batch.users[order.user_id]
