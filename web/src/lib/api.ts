@@ -1,11 +1,14 @@
 /** The daemon's HTTP API: relative URLs, bearer token, errors carrying the server's `detail`. */
 import type {
   Candle,
+  Costs,
   EquityPoint,
   FxRate,
   Instrument,
   NewOrder,
   Order,
+  OrderChanges,
+  OrderDetail,
   OrderStatus,
   Portfolio,
   Quote,
@@ -107,10 +110,13 @@ export const api = {
   candles: (id: string, limit = 300) =>
     request<Candle[]>('GET', `/api/candles/${encodeURIComponent(id)}?interval=1m&limit=${limit}`),
   placeOrder: (o: NewOrder) => request<Order>('POST', '/api/orders', o),
-  orders: (status?: OrderStatus, limit = 200) =>
+  orders: (status?: OrderStatus | 'open', limit = 200) =>
     request<Order[]>('GET', `/api/orders?limit=${limit}${status ? `&status=${status}` : ''}`),
-  order: (id: string) => request<Order>('GET', `/api/orders/${encodeURIComponent(id)}`),
+  /** The order with its `fills` and `events` (SPEC 6A). */
+  order: (id: string) => request<OrderDetail>('GET', `/api/orders/${encodeURIComponent(id)}`),
+  modifyOrder: (id: string, changes: OrderChanges) => request<Order>('PATCH', `/api/orders/${encodeURIComponent(id)}`, changes),
   cancelOrder: (id: string) => request<Order>('DELETE', `/api/orders/${encodeURIComponent(id)}`),
+  costs: () => request<Costs>('GET', '/api/costs'),
   portfolio: () => request<Portfolio>('GET', '/api/portfolio'),
   history: (days = 30) => request<EquityPoint[]>('GET', `/api/portfolio/history?days=${days}`),
   rankings: () => request<RankingRow[]>('GET', '/api/rankings'),

@@ -9,8 +9,20 @@ import { type Key, errorMessage, reasonText, translate } from '../lib/i18n';
 import { navigate } from '../lib/router';
 import { LiveSocket, defaultSocketUrl } from '../lib/socket';
 import type { Message } from '../lib/messages';
-import { type Candle, type FxRate, type Instrument, type NewOrder, type Order, type Portfolio, type Quote, TERMINAL } from '../lib/types';
-import { applyQuotes, fresherFx, isSettlement, mergeOrders, upsertOrder } from './logic';
+import {
+  type Candle,
+  type FxRate,
+  type Instrument,
+  type NewOrder,
+  type Order,
+  type OrderChanges,
+  type OrderDetail,
+  type Portfolio,
+  type Quote,
+  TERMINAL,
+} from '../lib/types';
+import { type OrderChange, applyQuotes, fresherFx, isSettlement, mergeOrders, upsertOrder } from './logic';
+import { nextPhase, phaseFromEvents } from './ticket';
 import { type State, type Theme, type Toast, getState, setState } from './store';
 
 const t = (key: Key, vars?: Record<string, string | number>) => translate(getState().lang, key, vars);
@@ -72,13 +84,32 @@ function announce(o: Order): void {
   }
 }
 
-/** Take in one order, from any source; announce and refresh the portfolio when it settled. */
-export function receiveOrder(o: Order): void {
-  const r = upsertOrder(getState().orders, o);
-  if (r.orders !== getState().orders) setState({ orders: r.orders });
+/**
+ * Take in one order, from any source (a 202, a GET with its events, a websocket event with the
+ * event that caused it); move its phase forward; announce and refresh the portfolio when it
+ * settled, and refresh the portfolio when a fill or a change moved what is held.
+ */
+export function receiveOrder(incoming: Order | OrderDetail): void {
+  const { event, ...rest } = incoming;
+  const events = 'events' in incoming ? incoming.events : null;
+  const o: Order = { ...rest };
+  delete (o as Partial<OrderDetail>).events;
+  delete (o as Partial<OrderDetail>).fills;
+  const s = getState();
+  const before = s.orderPhases[o.id] ?? null;
+  const phase = events ? phaseFromEvents(before, o, events) : nextPhase(before, o, event);
+  const r = upsertOrder(s.orders, o);
+  setState({
+    ...(r.orders !== s.orders ? { orders: r.orders } : {}),
+    ...(phase !== before ? { orderPhases: { ...s.orderPhases, [o.id]: phase } } : {}),
+  });
+  const change: OrderChange | null = r.change;
   if (isSettlement(r.change)) {
     announce(o);
-    if (o.status === 'FILLED') refreshPortfolio();
+    refreshPortfolio().catch(() => {});
+  } else if (change && change.before !== null && (change.before !== o.status || event?.kind === 'modified' || event?.kind === 'partially_filled')) {
+    // A partial fill or a modification changes what is reserved and held (a moving trail mark does not need a fetch).
+    refreshPortfolio().catch(() => {});
   }
 }
 
@@ -350,8 +381,8 @@ export function refreshPortfolio(): Promise<void> {
   return portfolioInFlight;
 }
 
-export async function refreshOrders(): Promise<void> {
-  const fetched = await api.orders(undefined, 200);
+export async function refreshOrders(status?: 'open'): Promise<void> {
+  const fetched = await api.orders(status, 200);
   const r = mergeOrders(getState().orders, fetched);
   setState({ orders: r.orders, ordersLoaded: true });
   for (const o of r.settled) announce(o);
@@ -366,10 +397,21 @@ export async function reloadAll(): Promise<void> {
     refreshPortfolio(),
     refreshOrders(),
     api.me().then((me) => setState({ me })),
+    loadCosts(),
   ];
   const results = await Promise.allSettled(jobs);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) reportLoadError(failed.reason);
+}
+
+/** The cost preset in force, for the ticket's estimate; an older server without it keeps the fallback. */
+async function loadCosts(): Promise<void> {
+  if (getState().costs) return;
+  try {
+    setState({ costs: await api.costs() });
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 404)) throw e;
+  }
 }
 
 let periodic: ReturnType<typeof setInterval> | null = null;
@@ -435,7 +477,7 @@ function clearSession(): void {
   hadSocketOpen = false;
   if (periodic) clearInterval(periodic);
   periodic = null;
-  setState({ me: null, portfolio: null, history: [], orders: [], ordersLoaded: false, home: 'unknown', offlineMode: 'single' });
+  setState({ me: null, portfolio: null, history: [], orders: [], ordersLoaded: false, orderPhases: {}, home: 'unknown', offlineMode: 'single' });
 }
 
 export function logout(): void {
@@ -488,6 +530,19 @@ function followOrder(id: string, step = 0): void {
 }
 
 export async function cancelOrder(id: string): Promise<void> {
-  const o = await api.cancelOrder(id);
+  receiveOrder(await api.cancelOrder(id));
+}
+
+/** PATCH an open order; the server's 400/409 detail comes back as an ApiError. */
+export async function modifyOrder(id: string, changes: OrderChanges): Promise<Order> {
+  const o = await api.modifyOrder(id, changes);
   receiveOrder(o);
+  return o;
+}
+
+/** The order with its fills and events, for the detail view (and the ticket's phase). */
+export async function loadOrderDetail(id: string): Promise<OrderDetail> {
+  const d = await api.order(id);
+  receiveOrder(d);
+  return d;
 }
