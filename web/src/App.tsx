@@ -9,6 +9,7 @@ import { LoginPage } from './pages/Login';
 import { HomePage } from './pages/Home';
 import { MarketsPage } from './pages/Markets';
 import { OrdersPage } from './pages/Orders';
+import { OrderDetailPage } from './pages/OrderDetail';
 import { RankingsPage } from './pages/Rankings';
 
 // The chart library is only needed on the instrument page: keep it out of the first load.
@@ -65,7 +66,7 @@ function Settings() {
 function Nav({ route }: { route: Route }) {
   const t = useT();
   const me = useStore((s) => s.me);
-  const active = route.page === 'instrument' ? 'markets' : route.page;
+  const active = route.page === 'instrument' ? 'markets' : route.page === 'order' ? 'orders' : route.page;
   return (
     <>
       <aside className="sidebar" aria-label={t('nav.sidebar')}>
@@ -138,6 +139,9 @@ function usePageTitle(route: Route): void {
     case 'login':
       page = t(route.mode === 'signup' ? 'auth.signup' : 'auth.login');
       break;
+    case 'order':
+      page = t('detail.title');
+      break;
     default:
       page = t(`nav.${route.page}`);
   }
@@ -174,6 +178,8 @@ function Page({ route }: { route: Route }) {
       );
     case 'orders':
       return <OrdersPage />;
+    case 'order':
+      return <OrderDetailPage key={route.id} id={route.id} />;
     case 'rankings':
       return <RankingsPage />;
     default:
