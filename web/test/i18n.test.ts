@@ -32,6 +32,11 @@ describe('Korean copy', () => {
     expect(readableDetail('ko', 'quantity 1.5: KRX quantities are whole shares; send 1 or 2').text).toMatch(/1주 단위/);
     expect(readableDetail('ko', 'time_in_force IOC is for MARKET and LIMIT orders; send DAY or GTC for a STOP').text).toMatch(/스탑 주문은/);
     expect(readableDetail('ko', 'a STOP order needs stop_price, the price that triggers the order').text).toMatch(/스탑 가격이 필요/);
+    // PATCH refusals (409): over-committing, and an order that is no longer open.
+    expect(readableDetail('ko', 'insufficient_cash: the order needs 735110.25 KRW held back; 700000 KRW is available').text).toMatch(/현금이 부족/);
+    expect(readableDetail('ko', 'insufficient_quantity: the order sells 2; 1 is available to sell').text).toMatch(/수량이 부족/);
+    expect(readableDetail('ko', 'order 1b2c is FILLED: only open orders can be modified').text).toMatch(/이미 체결됐거나 취소된/);
+    expect(readableDetail('ko', 'quantity 1 must be more than the 2 already filled').text).toMatch(/이미 체결된 수량/);
   });
 
   it('translates known server details and keeps the English one only as a secondary line', () => {
