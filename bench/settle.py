@@ -83,8 +83,8 @@ async def bench(orders: int, users: int, clients: int, partitions: int) -> float
                     user_id = user_ids[(index * 7919 + n) % len(user_ids)]
                     order = Order(
                         id=uuid.uuid4(), user_id=user_id, client_order_id=None,
-                        ticker_id=BTC, side="BUY", type="MARKET", status="PENDING",
-                        quantity=Decimal("0.001"), limit_price=None, currency="KRW-COIN",
+                        ticker_id=BTC, side="BUY", type="MARKET", time_in_force="GTC",
+                        status="PENDING", quantity=Decimal("0.001"), currency="KRW-COIN",
                         created_at=datetime.now(UTC),
                     )  # fmt: skip
                     started[order.id] = time.perf_counter()

@@ -14,7 +14,8 @@ import limits
 import msgspec
 import platformdirs
 
-from daemon.fees import parse_fee_schedule
+from daemon.engine.costs import CostPreset, parse_fee_schedule, preset, with_commissions
+from daemon.engine.reservations import ReserveParams
 from daemon.startup import StartupError
 
 ENV_PREFIX = "PAPERTRADE_"
@@ -66,9 +67,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     web_dir: Path | None = None
     log_level: str = "info"
     log_format: Literal["console", "json"] = "console"
-    # Fees as fractions of the trade's KRW value: "MARKET=buy/sell,...".
-    fees: str = "KRX=0.00015/0.00215,US=0.0025/0.0025,CRYPTO=0.0005/0.0005"
-    limit_order_ttl_hours: int = 24 * 7
+    costs: str = "kr-broker-2026"  # trading-cost preset (daemon/engine/costs.py), or "none"
+    # An override of the preset's commissions, fractions of the KRW value: "MARKET=buy/sell,...".
+    fees: str | None = None
+    slippage_reserve: Decimal = Decimal("0.05")  # held back above the price of market-type buys
+    fx_reserve: Decimal = Decimal("0.02")  # held back above the USD/KRW rate of USD buys
+    gtc_days: int = 90  # a GTC order still open after this many days is cancelled (expired)
     equity_interval_seconds: int = 300  # how often equity is recorded for the history chart
     upbit_api_url: str | None = None
     upbit_ws_url: str | None = None
@@ -123,6 +127,18 @@ def _check_key(name: str, value: str | None) -> None:
         )
 
 
+def cost_preset(settings: Settings) -> CostPreset:
+    """PAPERTRADE_COSTS, with PAPERTRADE_FEES's commissions when set; ValueError says what is wrong."""
+    base = preset(settings.costs)
+    return (
+        base if settings.fees is None else with_commissions(base, parse_fee_schedule(settings.fees))
+    )
+
+
+def reserve_params(settings: Settings) -> ReserveParams:
+    return ReserveParams(slippage=settings.slippage_reserve, fx=settings.fx_reserve)
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read `PAPERTRADE_*` variables; unset or empty means the embedded default."""
     env = os.environ if environ is None else environ
@@ -152,9 +168,20 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if settings.partitions < 1:
         raise ConfigError(f"{ENV_PREFIX}PARTITIONS must be at least 1")
     try:
-        parse_fee_schedule(settings.fees)
+        cost_preset(settings)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+    for name, fraction in (
+        ("SLIPPAGE_RESERVE", settings.slippage_reserve),
+        ("FX_RESERVE", settings.fx_reserve),
+    ):
+        if not Decimal(0) <= fraction < 1 or fraction != fraction.quantize(Decimal("1e-8")):
+            raise ConfigError(
+                f"{ENV_PREFIX}{name} must be a fraction from 0 to below 1 with at most 8 "
+                f"decimals (0.05 is 5 %), not {fraction}"
+            )
+    if settings.gtc_days < 1:
+        raise ConfigError(f"{ENV_PREFIX}GTC_DAYS must be at least 1")
     _check_key("JWT_PRIVATE_KEY", settings.jwt_private_key)
     _check_key("JWT_PUBLIC_KEY", settings.jwt_public_key)
     try:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
 from uuid import UUID
 
 import anyio
 import msgspec
 
-Side = Literal["BUY", "SELL"]
-OrderType = Literal["MARKET", "LIMIT"]
-OrderStatus = Literal["PENDING", "FILLED", "CANCELLED", "FAILED"]
+from daemon.engine.decide import EngineEvent
+from daemon.engine.orders import EngineOrder
 
 
 class Quote(msgspec.Struct, frozen=True, kw_only=True):
@@ -43,26 +41,9 @@ class FxRate(msgspec.Struct, frozen=True, kw_only=True):
 MarketData = Quote | FxRate
 
 
-class Order(msgspec.Struct, frozen=True, kw_only=True):
-    """An order as recorded; a new state is a new Struct (msgspec.structs.replace)."""
-
-    id: UUID
-    user_id: UUID
-    client_order_id: str | None
-    ticker_id: str
-    side: Side
-    type: OrderType
-    status: OrderStatus
-    quantity: Decimal
-    limit_price: Decimal | None
-    currency: str
-    created_at: datetime
-    price: Decimal | None = None
-    applied_exchange_rate: Decimal | None = None
-    total_krw: Decimal | None = None
-    fee_krw: Decimal | None = None
-    reason: str | None = None
-    filled_at: datetime | None = None
+# The order as recorded and sent between actors is the engine's v2 order (one order type through
+# recorder, settlement and views): daemon/engine/orders.py.
+Order = EngineOrder
 
 
 class SettleOrder(msgspec.Struct, frozen=True):
@@ -73,11 +54,39 @@ class SettleOrder(msgspec.Struct, frozen=True):
 
 
 class CancelOrder(msgspec.Struct, frozen=True):
-    """Cancel a PENDING order of `user_id`; `reply` receives the order as it ends up (None if unknown)."""
+    """Cancel an open order of `user_id` (CANCELLED `reason`); `reply` receives the order as it
+    ends up (None if unknown)."""
 
     user_id: UUID
     order_id: UUID
     reply: anyio.abc.ObjectSendStream[Order | None]
+    reason: str = "user_cancelled"
+
+
+class OrderChanges(msgspec.Struct, frozen=True, kw_only=True):
+    """What PATCH /api/orders/{id} changes (parsed; None: unchanged)."""
+
+    quantity: Decimal | None = None
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    trail_percent: Decimal | None = None
+    trail_amount: Decimal | None = None
+
+
+class ModifyRefused(msgspec.Struct, frozen=True):
+    """Why a modification was not made: `status` is the HTTP answer (400, 404, 409)."""
+
+    status: int
+    detail: str
+
+
+class ModifyOrder(msgspec.Struct, frozen=True):
+    """Modify an open order of `user_id`; `reply` receives the order as modified, or why not."""
+
+    user_id: UUID
+    order_id: UUID
+    changes: OrderChanges
+    reply: anyio.abc.ObjectSendStream[Order | ModifyRefused]
 
 
 class WakeResting(msgspec.Struct, frozen=True):
@@ -87,7 +96,7 @@ class WakeResting(msgspec.Struct, frozen=True):
     a quote wakes the actor without cancelling its wait for commands."""
 
 
-SettlementCommand = SettleOrder | CancelOrder | WakeResting
+SettlementCommand = SettleOrder | CancelOrder | ModifyOrder | WakeResting
 
 
 class CandleBar(msgspec.Struct, frozen=True, kw_only=True):
@@ -103,6 +112,8 @@ class CandleBar(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class OrderEvent(msgspec.Struct, frozen=True):
-    """An order changed state (accepted, filled, failed, cancelled): for websockets and notifications."""
+    """An order changed (accepted, rested, triggered, modified, filled, ...): `event` is what
+    happened, `order` the order after it. For websockets and notifications."""
 
     order: Order
+    event: EngineEvent

@@ -10,6 +10,8 @@ from prometheus_client.registry import Collector
 
 from daemon.messages import OrderEvent
 
+_STATUS_EVENTS = frozenset({"accepted", "partially_filled", "filled", "cancelled", "failed"})
+
 
 class Metrics:
     def __init__(self) -> None:
@@ -23,7 +25,7 @@ class Metrics:
         # One child per status, looked up once: labels() is a locked lookup on the hot path.
         self._orders_by_status = {
             status: self.orders.labels(status)
-            for status in ("PENDING", "FILLED", "CANCELLED", "FAILED")
+            for status in ("PENDING", "PARTIALLY_FILLED", "FILLED", "CANCELLED", "FAILED")
         }
         self.settlement_latency = Histogram(
             "papertrade_settlement_latency_seconds",
@@ -33,9 +35,11 @@ class Metrics:
         )
 
     def on_order(self, event: OrderEvent, now_seconds: float) -> None:
+        if event.event.kind not in _STATUS_EVENTS:
+            return  # rested, triggered, modified: no new state
         order = event.order
         self._orders_by_status[order.status].inc()
-        if order.status != "PENDING":
+        if not order.is_open:
             self.settlement_latency.observe(max(0.0, now_seconds - order.created_at.timestamp()))
 
     def add_gauges(

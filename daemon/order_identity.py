@@ -19,13 +19,18 @@ def same_request(a: Order, b: Order) -> bool:
         and a.side == b.side
         and a.type == b.type
         and a.quantity == b.quantity
+        and a.amount_krw == b.amount_krw
         and a.limit_price == b.limit_price
+        and a.stop_price == b.stop_price
+        and a.trail_percent == b.trail_percent
+        and a.trail_amount == b.trail_amount
+        and a.time_in_force == b.time_in_force
     )
 
 
 def conflict_detail(client_order_id: str | None) -> str:
     return (
         f"client_order_id {client_order_id!r} is already an order with another ticker, side, "
-        "type, quantity or limit_price; send the same body to retry it, or use a new "
+        "type, quantity, amount_krw, price, trail or time_in_force; send the same body to retry it, or use a new "
         "client_order_id for a new order"
     )

@@ -1,9 +1,11 @@
-"""Turning what a client sends into a PENDING Order, or a refusal a person can act on.
+"""Turning what a client sends into a PENDING Order (SPEC 6A v2), or a refusal a person can act on.
 
 Shared by the daemon's HTTP API, the edge and the intake's re-validation, so all accept exactly
-the same orders. The exchange rules that need no price (lots, ticks, Upbit's minimum for a
-LIMIT) are checked everywhere; those that need one (KRX daily limits from the previous close,
-Upbit's minimum for a MARKET order) only where the caller knows the price (`DoorPrices`).
+the same orders; settlement runs the same checks on a modified order (`apply_changes`). The
+order's shape (`check_shape`), its time in force (`resolve_time_in_force`) and the exchange
+rules that need no price (lots, ticks, Upbit's minimum for a priced order) are checked
+everywhere; those that need one (KRX daily limits from the previous close, Upbit's minimum for
+a MARKET order) only where the caller knows the price (`DoorPrices`).
 """
 
 from __future__ import annotations
@@ -13,22 +15,27 @@ import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Final, Literal
+from typing import Annotated, Final, Literal, get_args
 
 import msgspec
 
 from daemon.engine.costs import trade_date
 from daemon.engine.exchange_rules import (
+    UPBIT_MIN_ORDER_KRW,
     ExchangeRuleError,
     check_minimum,
     check_prices,
     check_quantity,
     krx_price_limits,
+    table_for,
 )
+from daemon.engine.orders import EngineOrder, OrderShapeError, OrderType, TimeInForce, check_shape
+from daemon.engine.time_in_force import resolve_time_in_force
+from daemon.engine.triggers import trailing_stop_price
 from daemon.instruments import Instrument
-from daemon.messages import Order
+from daemon.messages import Order, OrderChanges
 from daemon.money import DECIMAL_STRING_PATTERN, QUANTUM, MoneyError, parse_decimal_string
-from daemon.tickers import TickerError, TickerId, parse_ticker
+from daemon.tickers import TickerError, parse_ticker
 
 # Printable ASCII without spaces: safe in logs, URLs and headers.
 _CLIENT_ORDER_ID = re.compile(r"[!-~]{1,64}")
@@ -52,14 +59,48 @@ OptionalDecimalString = Annotated[str | int | float | None, _decimal_string("str
 
 
 class OrderRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """The body of POST /api/orders. Quantities and prices are decimal strings."""
+    """The body of POST /api/orders (SPEC 6A). Quantities, amounts and prices are decimal strings."""
 
     ticker_id: str
     side: Literal["BUY", "SELL"]
-    type: Literal["MARKET", "LIMIT"] = "MARKET"
-    quantity: DecimalString
+    type: OrderType = "MARKET"
+    quantity: OptionalDecimalString = None
+    amount_krw: OptionalDecimalString = None
     limit_price: OptionalDecimalString = None
+    stop_price: OptionalDecimalString = None
+    trail_percent: OptionalDecimalString = None
+    trail_amount: OptionalDecimalString = None
+    time_in_force: TimeInForce | None = None
     client_order_id: str | None = None
+
+
+class OrderChangeRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The body of PATCH /api/orders/{id}: any of these, only those the order's type has."""
+
+    quantity: OptionalDecimalString = None
+    limit_price: OptionalDecimalString = None
+    stop_price: OptionalDecimalString = None
+    trail_percent: OptionalDecimalString = None
+    trail_amount: OptionalDecimalString = None
+
+
+_DECIMAL_FIELDS: Final = (
+    "quantity",
+    "amount_krw",
+    "limit_price",
+    "stop_price",
+    "trail_percent",
+    "trail_amount",
+)
+_CHANGEABLE: Final = tuple(msgspec.structs.fields(OrderChanges))
+# Which order types have each changeable field.
+_FIELD_TYPES: Final[dict[str, frozenset[str]]] = {
+    "quantity": frozenset(get_args(OrderType)),
+    "limit_price": frozenset({"LIMIT", "STOP_LIMIT"}),
+    "stop_price": frozenset({"STOP", "STOP_LIMIT"}),
+    "trail_percent": frozenset({"TRAILING_STOP"}),
+    "trail_amount": frozenset({"TRAILING_STOP"}),
+}
 
 
 class DoorPrices(msgspec.Struct, frozen=True, kw_only=True):
@@ -82,6 +123,18 @@ def order_id_for(user_id: uuid.UUID, client_order_id: str | None) -> uuid.UUID:
     return uuid.uuid5(_ORDER_NAMESPACE, f"{user_id}:{client_order_id}")
 
 
+def _decimals(request: msgspec.Struct, fields: tuple[str, ...]) -> dict[str, Decimal | None]:
+    try:
+        return {
+            field: None
+            if getattr(request, field) is None
+            else parse_decimal_string(getattr(request, field), field).quantize(QUANTUM)
+            for field in fields
+        }
+    except MoneyError as exc:
+        raise OrderRejected(str(exc)) from None
+
+
 def build_order(
     request: OrderRequest,
     user_id: uuid.UUID,
@@ -99,24 +152,7 @@ def build_order(
         raise OrderRejected(
             f"ticker_id {request.ticker_id} is not traded here; GET /api/instruments lists what is"
         )
-    try:
-        quantity = parse_decimal_string(request.quantity, "quantity")
-        limit_price = (
-            None
-            if request.limit_price is None
-            else parse_decimal_string(request.limit_price, "limit_price")
-        )
-    except MoneyError as exc:
-        raise OrderRejected(str(exc)) from None
-    if quantity <= 0:
-        raise OrderRejected("quantity must be greater than 0")
-    if request.type == "LIMIT":
-        if limit_price is None:
-            raise OrderRejected("a LIMIT order needs limit_price, the worst price you accept")
-        if limit_price <= 0:
-            raise OrderRejected("limit_price must be greater than 0")
-    elif limit_price is not None:
-        raise OrderRejected("limit_price is only for LIMIT orders; leave it out of a MARKET order")
+    values = _decimals(request, _DECIMAL_FIELDS)
     if request.client_order_id is not None and not _CLIENT_ORDER_ID.fullmatch(
         request.client_order_id
     ):
@@ -124,38 +160,96 @@ def build_order(
             "client_order_id must be 1 to 64 printable ASCII characters without spaces"
         )
     try:
-        _check_exchange_rules(request.type, ticker, quantity, limit_price, now, prices)
-    except ExchangeRuleError as exc:
+        tif = resolve_time_in_force(ticker.market, request.type, request.time_in_force)
+        order = EngineOrder(
+            id=order_id_for(user_id, request.client_order_id),
+            user_id=user_id,
+            client_order_id=request.client_order_id,
+            ticker_id=instrument.ticker_id,
+            side=request.side,
+            type=request.type,
+            time_in_force=tif,
+            currency=instrument.currency,
+            created_at=now,
+            **values,
+        )
+        check_order(order, now, prices)
+    except (OrderShapeError, ExchangeRuleError) as exc:
         raise OrderRejected(str(exc)) from None
-    return Order(
-        id=order_id_for(user_id, request.client_order_id),
-        user_id=user_id,
-        client_order_id=request.client_order_id,
-        ticker_id=instrument.ticker_id,
-        side=request.side,
-        type=request.type,
-        status="PENDING",
-        quantity=quantity.quantize(QUANTUM),
-        limit_price=None if limit_price is None else limit_price.quantize(QUANTUM),
-        currency=instrument.currency,
-        created_at=now,
+    return order
+
+
+def check_order(order: EngineOrder, now: datetime, prices: DoorPrices = NO_PRICES) -> None:
+    """The door's rules for one order: its shape, then the exchange rules (lots, ticks, KRX
+    daily limits when the previous close is known, Upbit's minimum when a price is). Raises
+    OrderShapeError or ExchangeRuleError, whose message is the 400's detail."""
+    # A trailing stop's stop_price is the engine's (computed from its mark), never the client's.
+    check_shape(
+        msgspec.structs.replace(order, stop_price=None) if order.type == "TRAILING_STOP" else order
     )
-
-
-def _check_exchange_rules(
-    order_type: str,
-    ticker: TickerId,
-    quantity: Decimal,
-    limit_price: Decimal | None,
-    now: datetime,
-    prices: DoorPrices,
-) -> None:
+    ticker = parse_ticker(order.ticker_id)
     on = trade_date(ticker.market, now)
-    check_quantity(ticker, order_type, quantity)
+    if order.quantity is not None:
+        check_quantity(ticker, order.type, order.quantity)
     limits = None
     if ticker.market == "KRX" and prices.prev_close is not None:
         limits = krx_price_limits(ticker, prices.prev_close, on)
-    check_prices(ticker, {"limit_price": limit_price}, on, limits)
-    price = limit_price if limit_price is not None else prices.touch
-    if price is not None:
-        check_minimum(ticker, quantity, price)
+    given = {"limit_price": order.limit_price}
+    if order.type != "TRAILING_STOP":
+        given["stop_price"] = order.stop_price
+    check_prices(ticker, given, on, limits)
+    if order.amount_krw is not None:
+        if ticker.market == "CRYPTO" and order.amount_krw < UPBIT_MIN_ORDER_KRW:
+            raise ExchangeRuleError(
+                "below_minimum",
+                f"amount_krw {order.amount_krw} is below Upbit's minimum order of "
+                f"{UPBIT_MIN_ORDER_KRW} KRW: send at least {UPBIT_MIN_ORDER_KRW}",
+            )
+        return
+    price = order.limit_price or order.stop_price or prices.touch
+    if price is not None and order.quantity is not None:
+        check_minimum(ticker, order.quantity, price)
+
+
+def parse_changes(request: OrderChangeRequest) -> OrderChanges:
+    """The parsed body of a PATCH; OrderRejected if it changes nothing or is not decimal."""
+    values = _decimals(request, _CHANGEABLE)
+    if all(value is None for value in values.values()):
+        raise OrderRejected(f"send at least one of {', '.join(_CHANGEABLE)} to change")
+    return OrderChanges(**values)
+
+
+def apply_changes(
+    order: EngineOrder, changes: OrderChanges, now: datetime, prices: DoorPrices = NO_PRICES
+) -> EngineOrder:
+    """`order` (open) with `changes`, checked by the door's rules again; OrderRejected says why
+    not. A trailing stop switches between trail_percent and trail_amount as sent, and its stop
+    follows the new trail from the mark it has."""
+    updates = {f: v for f in _CHANGEABLE if (v := getattr(changes, f)) is not None}
+    for field in updates:
+        if order.type not in _FIELD_TYPES[field]:
+            raise OrderRejected(f"{field} is not a field of a {order.type} order; leave it out")
+    quantity = updates.get("quantity")
+    if quantity is not None:
+        if order.quantity is None:
+            raise OrderRejected("an amount_krw order has no quantity to change")
+        if quantity <= order.filled_quantity:
+            raise OrderRejected(
+                f"quantity {quantity} must be more than the {order.filled_quantity} already filled"
+            )
+    if "trail_percent" in updates:
+        updates["trail_amount"] = None
+    elif "trail_amount" in updates:
+        updates["trail_percent"] = None
+    changed = msgspec.structs.replace(order, **updates)
+    try:
+        check_order(changed, now, prices)
+    except (OrderShapeError, ExchangeRuleError) as exc:
+        raise OrderRejected(str(exc)) from None
+    if changed.type == "TRAILING_STOP" and changed.trail_mark is not None:
+        ticker = parse_ticker(changed.ticker_id)
+        table = table_for(ticker, trade_date(ticker.market, now))
+        changed = msgspec.structs.replace(
+            changed, stop_price=trailing_stop_price(changed, changed.trail_mark, table)
+        )
+    return changed

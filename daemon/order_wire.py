@@ -5,6 +5,10 @@ The daemon trusts nothing in it (issue 9): it verifies the token with its own ke
 currency, ticker and every other field from its own instrument table; `created_at` is the
 daemon's. The gate's acceptance time travels only to judge the token's expiry by.
 
+The request is the shared `OrderRequest` with SPEC 6A's fields (type, amount_krw, stop and
+trail prices, time_in_force); they are optional, so a version 2 message from before them still
+decodes as the same order.
+
 Versioned: `version` is required, unknown fields are refused, and a message of a version this
 daemon does not know is not decoded (it is dead-lettered, never guessed at). JSON rather than
 msgpack so that a dead letter can be read in RabbitMQ's management UI and by `papertrade dlq`.
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Literal
 
 import msgspec
@@ -51,11 +56,20 @@ def placed(order: Order, token: str) -> OrderPlaced:
             ticker_id=order.ticker_id,
             side=order.side,
             type=order.type,
-            quantity=str(order.quantity),
-            limit_price=None if order.limit_price is None else str(order.limit_price),
+            quantity=_text(order.quantity),
+            amount_krw=_text(order.amount_krw),
+            limit_price=_text(order.limit_price),
+            stop_price=_text(order.stop_price),
+            trail_percent=_text(order.trail_percent),
+            trail_amount=_text(order.trail_amount),
+            time_in_force=order.time_in_force,
             client_order_id=order.client_order_id,
         ),
     )
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
 
 
 class _OrderId(msgspec.Struct):

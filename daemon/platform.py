@@ -28,18 +28,21 @@ from daemon.actors.settlement import SettlementActor, partition_of
 from daemon.actors.sim_feeder import SimFeeder
 from daemon.amqp_topology import Topology
 from daemon.clock import Clock, LiveClock
-from daemon.config import Settings
+from daemon.config import Settings, cost_preset, reserve_params
 from daemon.database import create_pool, embedded_database_url
 from daemon.edge.publisher import OrderPublisher
+from daemon.engine.decide import EngineEvent
 from daemon.feeds import Feeder, build_feeders
-from daemon.fees import FeeSchedule, parse_fee_schedule
 from daemon.instruments import Instrument, load_instruments
 from daemon.market_hours import MarketHours
 from daemon.messages import (
     CancelOrder,
     CandleBar,
     MarketData,
+    ModifyOrder,
+    ModifyRefused,
     Order,
+    OrderChanges,
     OrderEvent,
     SettlementCommand,
     SettleOrder,
@@ -58,7 +61,8 @@ SETTLEMENT_QUOTES = 10_000  # quotes a settlement actor may lag behind before th
 
 
 class CancelNotRecorded(RuntimeError):
-    """Settlement failed before it could record a cancellation; the order is as it was."""
+    """Settlement failed before it could record a cancellation or modification; the order is
+    as it was."""
 
 
 class Platform:
@@ -69,14 +73,14 @@ class Platform:
         pool: asyncpg.Pool,
         instruments: list[Instrument],
         calendar: MarketHours,
-        fees: FeeSchedule,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.pool = pool
         self.instruments = {i.ticker_id: i for i in instruments}
         self.calendar = calendar
-        self.fees = fees
+        self.costs = cost_preset(settings)
+        self.reserve = reserve_params(settings)
         self.book = PriceBook(
             clock,
             timedelta(seconds=settings.stale_after_seconds),
@@ -103,14 +107,14 @@ class Platform:
                     pool=pool,
                     book=self.book,
                     calendar=calendar,
-                    fee_rate=fees.rate,
-                    instruments=instruments,
+                    costs=self.costs,
+                    reserve=self.reserve,
+                    gtc_days=settings.gtc_days,
                     clock=clock,
                     inbox=receive,
                     publish=self.publish_order,
                     market=self.subscribe_market(f"settlement_{index}", SETTLEMENT_QUOTES),
                     wake=send,
-                    limit_order_ttl=timedelta(hours=settings.limit_order_ttl_hours),
                     max_open_orders=settings.max_open_orders,
                 )
             )
@@ -329,7 +333,8 @@ class Platform:
         return stored, created
 
     def announce_accepted(self, order: Order) -> None:
-        """Log and publish a newly recorded PENDING order (from the API or the intake queue)."""
+        """Log and publish a newly recorded PENDING order (from the API or the intake queue):
+        the websocket's `accepted` event (settlement records it in the order's history)."""
         log.info(
             "order_accepted",
             order_id=str(order.id),
@@ -337,15 +342,34 @@ class Platform:
             ticker_id=order.ticker_id,
             side=order.side,
             type=order.type,
-            quantity=str(order.quantity),
+            time_in_force=order.time_in_force,
+            quantity=None if order.quantity is None else str(order.quantity),
+            amount_krw=None if order.amount_krw is None else str(order.amount_krw),
         )
-        self.publish_order(OrderEvent(order))
+        self.publish_order(OrderEvent(order, EngineEvent(kind="accepted", at=order.created_at)))
 
-    async def cancel(self, user_id: UUID, order_id: UUID) -> Order | None:
-        """Cancel a PENDING order of `user_id`; the order as it ends up, None if not theirs.
-        Raises CancelNotRecorded if settlement failed (the database away) before answering."""
+    async def cancel(
+        self, user_id: UUID, order_id: UUID, reason: str = "user_cancelled"
+    ) -> Order | None:
+        """Cancel an open order of `user_id` (CANCELLED `reason`; the filled part stands); the
+        order as it ends up, None if not theirs. Raises CancelNotRecorded if settlement failed
+        (the database away) before answering."""
         reply_send, reply_receive = anyio.create_memory_object_stream[Order | None](1)
-        await self.inbox_of(user_id).send(CancelOrder(user_id, order_id, reply_send))
+        await self.inbox_of(user_id).send(CancelOrder(user_id, order_id, reply_send, reason))
+        async with reply_receive:
+            try:
+                return await reply_receive.receive()
+            except anyio.EndOfStream:
+                raise CancelNotRecorded(order_id) from None
+
+    async def modify(
+        self, user_id: UUID, order_id: UUID, changes: OrderChanges
+    ) -> Order | ModifyRefused:
+        """Modify an open order of `user_id` (PATCH): decided by its settlement partition in
+        order with everything else it does. Raises CancelNotRecorded if settlement failed
+        before answering (the order is as it was)."""
+        reply_send, reply_receive = anyio.create_memory_object_stream[Order | ModifyRefused](1)
+        await self.inbox_of(user_id).send(ModifyOrder(user_id, order_id, changes, reply_send))
         async with reply_receive:
             try:
                 return await reply_receive.receive()
@@ -372,7 +396,6 @@ async def open_platform(
             pool,
             instruments,
             calendar,
-            parse_fee_schedule(settings.fees),
         )
         if http:
             platform.enable_http()

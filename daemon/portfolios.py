@@ -1,4 +1,9 @@
-"""Portfolios and rankings valued at current prices in KRW (reads only; settlement writes)."""
+"""Portfolios and rankings valued at current prices in KRW (reads only; settlement writes).
+
+A portfolio's reservations are read from the open orders' rows (`reserved_krw`, the unfilled
+quantity of SELLs), which settlement writes with every decision: one source of truth, the same
+numbers its in-memory ledger holds.
+"""
 
 from __future__ import annotations
 
@@ -30,6 +35,12 @@ class Portfolio(msgspec.Struct, frozen=True):
     holdings: list[ValuedHolding]
     equity_krw: Decimal
     performance: Performance
+    reserved_cash_krw: Decimal = Decimal(0)  # held back by open BUY orders
+    reserved_quantity: dict[str, Decimal] = {}  # ticker -> held back by open SELL orders
+
+    @property
+    def available_cash_krw(self) -> Decimal:
+        return self.cash_krw - self.reserved_cash_krw
 
 
 def day_start(now: datetime) -> datetime:
@@ -80,6 +91,7 @@ async def load_portfolio(
             return None
         rows = await conn.fetch(query("portfolio_holdings"), user_id)
         books = await conn.fetchrow(query("portfolio_books"), user_id, day_start(now))
+        reserved = await conn.fetch(query("portfolio_reservations"), user_id)
         valuer = await _valuer(conn, book)
     holdings = [valuer.value(Holding(**dict(row))) for row in rows]
     total = equity(cash, holdings)
@@ -96,6 +108,8 @@ async def load_portfolio(
             deposits_since_day_start_krw=books["deposits_since_day_start_krw"],
             net_deposits_krw=books["net_deposits_krw"],
         ),
+        reserved_cash_krw=next(r["reserved"] for r in reserved if r["ticker_id"] is None),
+        reserved_quantity={r["ticker_id"]: r["reserved"] for r in reserved if r["ticker_id"]},
     )
 
 

@@ -13,7 +13,7 @@ REASONS: dict[str, str] = {
     "stale_fx_rate": "No fresh USD/KRW exchange rate, so a US asset cannot be valued in KRW.",
     "no_price": "There is no price for this instrument yet.",
     "value_too_large": "The order's value is too large to record.",
-    "expired": "The limit order was not filled before it expired.",
+    "expired": "The order was not filled before its time in force ran out.",
     "user_cancelled": "You cancelled the order.",
     "unknown_instrument": "This instrument is not traded here.",
     "undeliverable": "The order could not be processed after several attempts.",
@@ -24,6 +24,8 @@ REASONS: dict[str, str] = {
     "insufficient_liquidity": "The displayed order book could not fill the whole order; the rest is cancelled.",
     "below_minimum": "The order is worth less than Upbit's 5,000 KRW minimum.",
     "outside_price_limits": "The price is outside today's KRX daily price limits (±30 % of the previous close).",
+    "season_started": "A new season started, which cancelled open orders.",
+    "calendar_unknown": "No trading session of this market is known for the order's time in force.",
     "amount_too_small": "The amount is too small to buy one lot at the current price, fees included.",
 }
 

@@ -1,7 +1,10 @@
 """Settlement's SQL: load its users' cash and positions, and write one batch in one transaction.
 
-Writes are compare-and-set against what the actor believed (balance, quantity, PENDING), so a
-stale belief aborts the batch (StaleState) instead of corrupting anything.
+A batch is what `decide()` v2 and the actor's own commands (accept, modify, cancel) changed:
+order rows, their `order_fills` receipts and `order_events` history, wallets, positions and one
+cash ledger row per fill. Writes are compare-and-set against what the actor believed (balance,
+quantity, the order open with the filled quantity it knew), so a stale belief aborts the batch
+(StaleState) instead of corrupting anything.
 """
 
 from __future__ import annotations
@@ -9,14 +12,33 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 import msgspec
 
-from daemon.fills import Position
+from daemon.engine.costs import FeeLine
+from daemon.engine.decide import EngineEvent, EngineFill, Position
 from daemon.messages import Order
 from daemon.sqlfiles import query
+
+ZERO = Decimal(0)
+_encoder = msgspec.json.Encoder()
+_fees = msgspec.json.Decoder(tuple[FeeLine, ...])
+
+
+def order_from_row(row: asyncpg.Record) -> Order:
+    """An order as read by the orders_* queries (fees as JSON text; totals NULL before a fill)."""
+    fields = dict(row)
+    fields["fees"] = _fees.decode(fields["fees"])
+    fields["total_krw"] = fields["total_krw"] or ZERO
+    fields["fee_krw"] = fields["fee_krw"] or ZERO
+    return Order(**fields)
+
+
+def encode_json(value: Any) -> str:
+    return _encoder.encode(value).decode()
 
 
 class StaleState(Exception):
@@ -37,21 +59,34 @@ class UserState(msgspec.Struct):
         return UserState(self.cash, dict(self.positions))
 
 
+class RecordedEvent(msgspec.Struct, frozen=True):
+    """An order event as written: `detail` is the modification's old and new values, or None."""
+
+    order_id: UUID
+    event: EngineEvent
+    detail: dict[str, dict[str, str | None]] | None = None
+
+
 class Batch(msgspec.Struct):
     """Everything one settlement transaction writes."""
 
-    filled: list[tuple[Order, Decimal]] = msgspec.field(default_factory=list)  # order, cash delta
-    ended: list[Order] = msgspec.field(default_factory=list)  # FAILED or CANCELLED
+    # order id -> (the filled quantity settlement believed the row has, the order after)
+    orders: dict[UUID, tuple[Decimal, Order]] = msgspec.field(default_factory=dict)
+    fills: list[tuple[Order, EngineFill]] = msgspec.field(default_factory=list)
+    events: list[RecordedEvent] = msgspec.field(default_factory=list)
     wallets: dict[UUID, tuple[Decimal, Decimal]] = msgspec.field(default_factory=dict)
     positions: dict[tuple[UUID, str], tuple[Position | None, Position, str]] = msgspec.field(
         default_factory=dict
     )
 
     def __bool__(self) -> bool:
-        return bool(self.filled or self.ended)
+        return bool(self.orders)
 
-    def order_ids(self) -> list[UUID]:
-        return [order.id for order, _ in self.filled] + [order.id for order in self.ended]
+    def record(self, before: Order, after: Order) -> None:
+        """Write `after` over a row that settlement believes is `before` (first change wins the
+        compare-and-set value when an order changes twice in one batch)."""
+        believed = self.orders.get(after.id, (before.filled_quantity, before))[0]
+        self.orders[after.id] = (believed, after)
 
 
 async def load_users(conn: asyncpg.Connection, user_ids: Iterable[UUID]) -> dict[UUID, UserState]:
@@ -79,39 +114,94 @@ async def commit(conn: asyncpg.Connection, batch: Batch, now: datetime) -> None:
         await _write_money(conn, batch, now)
 
 
-async def _write_orders(conn: asyncpg.Connection, batch: Batch) -> None:
-    """Move the batch's orders out of PENDING; any that was not PENDING any more aborts it.
+def _nullable_totals(order: Order) -> tuple[Decimal | None, Decimal | None]:
+    if order.filled_quantity == 0:
+        return None, None
+    return order.total_krw, order.fee_krw
 
-    The UPDATEs only touch rows still PENDING (locking them), so the ids they return tell which
-    were settled elsewhere meanwhile, without a separate locking SELECT first."""
-    updated: set = set()
-    if batch.filled:
-        fills = [order for order, _ in batch.filled]
-        rows = await conn.fetch(
-            query("settlement_fill_orders"),
-            [o.id for o in fills],
-            [o.price for o in fills],
-            [o.applied_exchange_rate for o in fills],
-            [o.total_krw for o in fills],
-            [o.fee_krw for o in fills],
-            [o.filled_at for o in fills],
+
+def _ordinals(ids: list[UUID]) -> list[int]:
+    """1, 2, ... per order id in `ids`, in order: the seq offsets of a batch's rows."""
+    seen: dict[UUID, int] = {}
+    result = []
+    for order_id in ids:
+        seen[order_id] = seen.get(order_id, 0) + 1
+        result.append(seen[order_id])
+    return result
+
+
+async def _write_orders(conn: asyncpg.Connection, batch: Batch) -> None:
+    """Write the batch's orders; any that is not open with the believed filled quantity any
+    more aborts it. The UPDATE only touches such rows (locking them), so the ids it returns tell
+    which were changed elsewhere meanwhile, without a separate locking SELECT first."""
+    rows = list(batch.orders.items())
+    orders = [order for _, (_, order) in rows]
+    totals = [_nullable_totals(order) for order in orders]
+    updated = await conn.fetch(
+        query("settlement_orders_update"),
+        [order_id for order_id, _ in rows],
+        [believed for _, (believed, _) in rows],
+        [o.status for o in orders],
+        [o.filled_quantity for o in orders],
+        [o.average_price for o in orders],
+        [o.applied_exchange_rate for o in orders],
+        [total for total, _ in totals],
+        [fee for _, fee in totals],
+        [encode_json(o.fees) for o in orders],
+        [o.reserved_krw for o in orders],
+        [o.trail_mark for o in orders],
+        [o.stop_price for o in orders],
+        [o.quantity for o in orders],
+        [o.limit_price for o in orders],
+        [o.trail_percent for o in orders],
+        [o.trail_amount for o in orders],
+        [o.triggered_at for o in orders],
+        [o.expires_at for o in orders],
+        [o.resting_since for o in orders],
+        [o.reason for o in orders],
+        [o.filled_at for o in orders],
+    )
+    done = {row["id"] for row in updated}
+    if len(done) != len(rows):
+        raise StaleState("orders no longer as settlement believed", frozenset(batch.orders) - done)
+    if batch.fills:
+        fills = batch.fills
+        await conn.execute(
+            query("settlement_fills_insert"),
+            [o.id for o, _ in fills],
+            _ordinals([o.id for o, _ in fills]),
+            [f.quantity for _, f in fills],
+            [f.price for _, f in fills],
+            [f.rate for _, f in fills],
+            [f.total_krw for _, f in fills],
+            [f.fee_krw for _, f in fills],
+            [encode_json(f.fees) for _, f in fills],
+            [f.rule for _, f in fills],
+            [encode_json(f.levels) for _, f in fills],
+            [f.quote.price for _, f in fills],
+            [f.quote.bid for _, f in fills],
+            [f.quote.ask for _, f in fills],
+            [f.quote.source for _, f in fills],
+            [f.quote.ts for _, f in fills],
+            [f.quote.received_at for _, f in fills],
+            [f.quote.age_seconds for _, f in fills],
+            [f.at for _, f in fills],
         )
-        updated.update(row["id"] for row in rows)
-    if batch.ended:
-        rows = await conn.fetch(
-            query("settlement_end_orders"),
-            [o.id for o in batch.ended],
-            [o.status for o in batch.ended],
-            [o.reason for o in batch.ended],
+    if batch.events:
+        events = batch.events
+        await conn.execute(
+            query("settlement_events_insert"),
+            [e.order_id for e in events],
+            _ordinals([e.order_id for e in events]),
+            [e.event.kind for e in events],
+            [e.event.at for e in events],
+            [e.event.reason for e in events],
+            [None if e.detail is None else encode_json(e.detail) for e in events],
         )
-        updated.update(row["id"] for row in rows)
-    ids = batch.order_ids()
-    if len(updated) != len(ids):
-        raise StaleState("orders no longer pending", frozenset(set(ids) - updated))
 
 
 async def _write_money(conn: asyncpg.Connection, batch: Batch, now: datetime) -> None:
-    if not batch.filled:
+    if not batch.fills:
         return
     wallets = list(batch.wallets.items())
     status = await conn.execute(
@@ -154,9 +244,9 @@ async def _write_money(conn: asyncpg.Connection, batch: Batch, now: datetime) ->
 
     await conn.execute(
         query("settlement_ledger_insert"),
-        [order.user_id for order, _ in batch.filled],
-        [order.id for order, _ in batch.filled],
-        [order.side for order, _ in batch.filled],
-        [delta for _, delta in batch.filled],
+        [order.user_id for order, _ in batch.fills],
+        [order.id for order, _ in batch.fills],
+        [order.side for order, _ in batch.fills],
+        [fill.cash_delta for _, fill in batch.fills],
         now,
     )

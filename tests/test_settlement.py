@@ -189,7 +189,9 @@ async def test_limit_order_rests_until_the_price_crosses(database_url: str) -> N
         clock.advance(1)
         filled = await outcome(platform, order.id)
         assert filled.status == "FILLED"
-        assert filled.price == Decimal("148500000")  # the market was better than the limit
+        # SPEC 6A: a resting limit fills at its limit when the market reaches it (v1 gave it
+        # the better ask; a resting order has no claim to a price nobody offered it).
+        assert filled.price == Decimal("149000000")
 
 
 async def test_cancel_a_resting_limit_order(database_url: str) -> None:
@@ -198,7 +200,7 @@ async def test_cancel_a_resting_limit_order(database_url: str) -> None:
         user = await new_user(platform)
         other = await new_user(platform)
         platform.book.update(quote(clock, BTC, "150000000"))
-        order = await submit(platform, user, BTC, "SELL", "1", limit_price="200000000")
+        order = await submit(platform, user, BTC, "BUY", "0.01", limit_price="100000000")
         # Someone else cannot cancel it; they learn nothing about it either.
         assert await platform.cancel(other.id, order.id) is None
         cancelled = await platform.cancel(user.id, order.id)
@@ -211,13 +213,11 @@ async def test_cancel_a_resting_limit_order(database_url: str) -> None:
 
 async def test_limit_order_expires(database_url: str) -> None:
     clock = TestClock(KRX_OPEN)
-    async with running_platform(
-        database_url, clock, PAPERTRADE_LIMIT_ORDER_TTL_HOURS="1"
-    ) as platform:
+    async with running_platform(database_url, clock, PAPERTRADE_GTC_DAYS="1") as platform:
         user = await new_user(platform)
         platform.book.update(quote(clock, BTC, "150000000"))
         order = await submit(platform, user, BTC, "BUY", "0.001", limit_price="10000000")
-        clock.advance(3600)
+        clock.advance(86400)
         ended = await outcome(platform, order.id)
         assert (ended.status, ended.reason) == ("CANCELLED", "expired")
 

@@ -97,7 +97,8 @@ def order_line(order: Order, nickname: str, instrument: Instrument | None) -> st
     """The notification for a FILLED or FAILED order; None for other states."""
     name = (instrument.name_ko or instrument.name) if instrument else order.ticker_id
     unit = "주" if "-STOCK-" in order.ticker_id else ""
-    what = f"{name} {plain_number(order.quantity)}{unit}"
+    quantity = order.filled_quantity if order.quantity is None else order.quantity
+    what = f"{name} {plain_number(quantity)}{unit}"
     action = ("지정가 " if order.type == "LIMIT" else "") + _SIDES.get(order.side, order.side)
     who = escape(nickname)
     if order.status == "FILLED":

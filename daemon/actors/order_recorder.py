@@ -14,9 +14,9 @@ import anyio
 import asyncpg
 import structlog
 
-from daemon.actors.settlement import order_from_row
 from daemon.db_faults import database_unavailable
 from daemon.messages import Order
+from daemon.settlement_store import order_from_row
 from daemon.sqlfiles import query
 
 log = structlog.get_logger(__name__)
@@ -128,6 +128,11 @@ class OrderRecorder:
                 [o.limit_price for o in orders],
                 [o.currency for o in orders],
                 [o.created_at for o in orders],
+                [o.time_in_force for o in orders],
+                [o.amount_krw for o in orders],
+                [o.stop_price for o in orders],
+                [o.trail_percent for o in orders],
+                [o.trail_amount for o in orders],
             )
         }
         retried = [o for o in orders if o.id not in inserted]

@@ -1,20 +1,28 @@
 """A settlement actor: owns one partition of the users and settles their orders strictly in order.
 
 It alone writes its users' wallets, positions and orders, so it keeps their state in memory,
-decides a whole batch of orders there, and commits the batch in one transaction. Start and
-restart take the same path: forget everything, reload PENDING orders from the database. While
-it runs, a reconciliation pages through the PENDING orders in the database and takes up those of
-its users that nobody handed over (their request failed after the commit, say).
+decides a whole batch of orders there with the engine's `decide()` (daemon/engine/), and
+commits the batch in one transaction. Start and restart take the same path: forget everything,
+reload the open orders from the database: the resting ones rebuild the reservations, the
+resting-order index, the expiries and the trailing marks; the never-decided ones
+(`resting_since IS NULL`) are decided as arrivals. While it runs, a reconciliation pages through
+the never-decided orders in the database and takes up those of its users that nobody handed
+over (their request failed after the commit, say).
 
-Resting orders are woken by the market, not by a timer: the actor watches every quote (a
-bounded stream from the market hub) and, after a tick of a ticker it has resting orders in,
-decides again only the orders that tick crosses (`RestingIndex`). Expiries come from a heap
-(`ExpiryQueue`), so nothing scans every resting order.
+An arrival is accepted here: its expiry from the calendars (`expires_at`), its reservation
+(`ReservationLedger`; over-committing FAILs it), then `decide()`. Resting orders are woken by
+the market, not by a timer: the actor watches every quote (a bounded stream from the market
+hub) and, after a tick of a ticker it has resting orders in, moves the trailing marks and
+decides again only the orders that tick crosses (`wake`, `RestingIndex`). The first quote of a
+session is kept and decided on before later ones (a gap through a limit at the open fills at
+that quote, OPG orders execute on it). Expiries come from a heap (`ExpiryQueue`), so nothing
+scans every resting order. Modify and cancel are commands in the same inbox, decided in order.
 """
 
 from __future__ import annotations
 
-from collections import Counter, OrderedDict
+import functools
+from collections import ChainMap, Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -29,13 +37,29 @@ from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from daemon import settlement_store as store
 from daemon.clock import Clock
+from daemon.door_prices import door_prices
+from daemon.engine.costs import CostPreset, trade_date
+from daemon.engine.decide import NO_POSITION, Account, Decision, EngineEvent, decide
+from daemon.engine.exchange_rules import krx_price_limits, table_for
 from daemon.engine.expiry_queue import ExpiryQueue
-from daemon.engine.resting_index import Book, RestingIndex
-from daemon.fills import NO_POSITION, Fill, MarketState, Rejection, Rest, decide
-from daemon.instruments import Instrument
+from daemon.engine.market import MarketSnapshot, QuoteView, Session
+from daemon.engine.orders import MARKET_LIKE, OrderShapeError
+from daemon.engine.reservations import (
+    OverCommitted,
+    ReservationLedger,
+    ReserveParams,
+    cash_needed,
+    reservation_of,
+)
+from daemon.engine.resting_index import RestingIndex
+from daemon.engine.time_in_force import DEFAULT_GTC_DAYS, expires_at
+from daemon.engine.triggers import advance_mark, index_keys
+from daemon.engine.wake import wake
 from daemon.messages import (
     CancelOrder,
     MarketData,
+    ModifyOrder,
+    ModifyRefused,
     Order,
     OrderEvent,
     Quote,
@@ -43,8 +67,12 @@ from daemon.messages import (
     SettleOrder,
     WakeResting,
 )
+from daemon.money import MoneyError
+from daemon.order_requests import OrderRejected, apply_changes
 from daemon.price_book import PriceBook
+from daemon.settlement_store import RecordedEvent, order_from_row
 from daemon.sqlfiles import query
+from daemon.tickers import parse_ticker
 
 log = structlog.get_logger(__name__)
 
@@ -55,10 +83,18 @@ _RECENT_LIMIT = 100_000  # order ids remembered as done, to drop redelivered dup
 _STALE_RETRIES = 3
 WAKE = WakeResting()
 _CURSOR_START = (datetime(1970, 1, 1, tzinfo=UTC), UUID(int=0))
+_MICROSECOND = timedelta(microseconds=1)
+_CHANGED_FIELDS = ("quantity", "limit_price", "stop_price", "trail_percent", "trail_amount")
 
 
 class MarketCalendar(Protocol):
     def is_open(self, market: str, at: datetime) -> bool: ...
+
+    def session(self, market: str, at: datetime) -> tuple[datetime, datetime] | None: ...
+
+    def next_open(self, market: str, at: datetime) -> datetime | None: ...
+
+    def next_close(self, market: str, at: datetime) -> datetime | None: ...
 
 
 def partition_of(user_id: UUID, partitions: int) -> int:
@@ -66,8 +102,16 @@ def partition_of(user_id: UUID, partitions: int) -> int:
     return user_id.int % partitions
 
 
-def order_from_row(row: asyncpg.Record) -> Order:
-    return Order(**dict(row))
+class _Batch:
+    """One transaction in the making: what it writes, and what the actor does once it commits."""
+
+    def __init__(self, users: dict[UUID, store.UserState]) -> None:
+        self.users = users  # scratch copies, adopted after the commit
+        self.writes = store.Batch()
+        self.after: dict[UUID, Order] = {}  # every order this batch changed, as it ends up
+        self.published: list[OrderEvent] = []
+        self.waiting: list[Order] = []  # arrivals that wait out the start-up grace for a price
+        self.opened: Counter[UUID] = Counter()  # arrivals left open, per user
 
 
 class SettlementActor:
@@ -79,14 +123,14 @@ class SettlementActor:
         pool: asyncpg.Pool,
         book: PriceBook,
         calendar: MarketCalendar,
-        fee_rate: Callable[[str, str], Decimal],
-        instruments: Sequence[Instrument],
+        costs: CostPreset,
         clock: Clock,
         inbox: ObjectReceiveStream[SettlementCommand],
         publish: Callable[[OrderEvent], None] | None = None,
         market: ObjectReceiveStream[MarketData] | None = None,
         wake: ObjectSendStream[SettlementCommand] | None = None,
-        limit_order_ttl: timedelta = timedelta(days=7),
+        reserve: ReserveParams | None = None,
+        gtc_days: int = DEFAULT_GTC_DAYS,
         max_batch: int = 1000,
         idle_interval: float = 0.25,  # how often an idle actor looks at the clock (expiries)
         start_grace: timedelta = timedelta(seconds=10),
@@ -100,26 +144,30 @@ class SettlementActor:
         self._pool = pool
         self._book = book
         self._calendar = calendar
-        self._fee_rate = fee_rate
-        self._instruments = {i.ticker_id: i for i in instruments}
+        self._costs = costs
+        self._reserve = reserve or ReserveParams()
+        self._gtc_days = gtc_days
         self._clock = clock
         self._inbox = inbox
         self._publish_event = publish
-        self._limit_ttl = limit_order_ttl
         self._max_batch = max_batch
         self._idle_interval = idle_interval
         self._start_grace = start_grace
-        self._max_open_orders = max_open_orders  # resting orders per user
+        self._max_open_orders = max_open_orders  # open orders per user
         self._grace_until = datetime.min.replace(tzinfo=UTC)
         self._users: dict[UUID, store.UserState] = {}
-        self._resting: dict[UUID, Order] = {}
-        self._index = RestingIndex()  # resting orders by the price that wakes them
+        self._open: dict[UUID, Order] = {}  # accepted and open, as committed
+        self._per_user: Counter[UUID] = Counter()  # open orders per user
+        self._waiting: dict[UUID, Order] = {}  # arrivals waiting in the grace for a price
+        self._index = RestingIndex()  # open orders by the price that wakes them
         self._expiries = ExpiryQueue()
-        self._waiting_for_prices: dict[UUID, None] = {}  # market orders resting in the grace
+        self._ledger = ReservationLedger()
         self._quotes = market
         self._wake = wake  # the sending end of this actor's own inbox, for WakeResting
         self._wake_sent = False  # a WakeResting is in the inbox, not yet taken
         self._moved: set[str] = set()  # tickers quoted since their resting orders were checked
+        self._session_seen: dict[str, datetime] = {}  # ticker -> the session its first quote is of
+        self._opening: dict[str, Quote] = {}  # first quotes of a session, not yet decided on
         self._recent: OrderedDict[UUID, None] = OrderedDict()
         self._reconcile_interval = reconcile_interval
         self._reconcile_page = reconcile_page
@@ -131,15 +179,23 @@ class SettlementActor:
 
     @property
     def resting_orders(self) -> int:
-        return len(self._resting)
+        return len(self._open)
+
+    @property
+    def ledger(self) -> ReservationLedger:
+        """The reservations of this partition's open orders (read by tests and benchmarks)."""
+        return self._ledger
 
     async def run(self) -> None:
         self._users.clear()
-        self._resting.clear()
+        self._open.clear()
+        self._per_user.clear()
+        self._waiting.clear()
         self._index = RestingIndex()
         self._expiries = ExpiryQueue()
-        self._waiting_for_prices.clear()
+        self._ledger = ReservationLedger()
         self._moved.clear()
+        self._opening.clear()
         self._wake_sent = False
         self._grace_until = self._clock.now() + self._start_grace
         async with anyio.create_task_group() as tg:
@@ -165,10 +221,19 @@ class SettlementActor:
                 await self._reconcile()
 
     async def _watch_market(self, market: ObjectReceiveStream[MarketData]) -> None:
-        """Note each ticker quoted that has resting orders here, and cut the wait short."""
+        """Note each ticker quoted that has orders here (and a session's first quote of each
+        stock), and cut the wait short."""
         async for data in market:
-            if isinstance(data, Quote) and self._index.has_ticker(data.ticker_id):
-                self._moved.add(data.ticker_id)
+            if not isinstance(data, Quote):
+                continue
+            ticker_id = data.ticker_id
+            if not ticker_id.startswith("CRYPTO-"):
+                session = self._calendar.session(ticker_id.split("-", 1)[0], data.received_at)
+                if session is not None and self._session_seen.get(ticker_id) != session[0]:
+                    self._session_seen[ticker_id] = session[0]
+                    self._opening[ticker_id] = data
+            if self._index.has_ticker(ticker_id):
+                self._moved.add(ticker_id)
                 if self._wake is not None and not self._wake_sent:
                     try:
                         self._wake.send_nowait(WAKE)
@@ -177,16 +242,27 @@ class SettlementActor:
                         pass  # the inbox is full: moved tickers are looked at after that batch
 
     async def _recover(self) -> None:
-        rows = await self._pool.fetch(query("orders_pending"))
+        rows = await self._pool.fetch(query("orders_open"))
         mine = [order_from_row(r) for r in rows]
         mine = [o for o in mine if partition_of(o.user_id, self._partitions) == self.index]
-        self._log.info("settlement_recovering", pending_orders=len(mine))
-        for start in range(0, len(mine), self._max_batch):
-            await self._settle([SettleOrder(o) for o in mine[start : start + self._max_batch]])
+        undecided = [o for o in mine if o.resting_since is None]
+        for order in mine:
+            if order.resting_since is not None:
+                self._keep_open(order)
+        self._log.info(
+            "settlement_recovering", resting_orders=len(self._open), undecided=len(undecided)
+        )
+        for start in range(0, len(undecided), self._max_batch):
+            chunk = undecided[start : start + self._max_batch]
+            await self._settle([SettleOrder(o) for o in chunk])
 
     async def _next_commands(self) -> list[SettlementCommand] | None:
         commands: list[SettlementCommand] = []
-        with anyio.move_on_after(self._idle_interval):
+        timeout = self._idle_interval
+        due = self._expiries.next_due()
+        if due is not None:
+            timeout = max(0.0, min(timeout, (due - self._clock.now()).total_seconds()))
+        with anyio.move_on_after(timeout):
             try:
                 commands.append(await self._inbox.receive())
             except anyio.EndOfStream:
@@ -208,136 +284,449 @@ class SettlementActor:
                     await self._settle(run)
                     run = []
                     await self._cancel(command)
+                case ModifyOrder():
+                    await self._settle(run)
+                    run = []
+                    await self._modify(command)
                 case WakeResting():
                     self._wake_sent = False  # _wake_moved runs after this batch
         await self._settle(run)
 
+    # --- one transaction ------------------------------------------------------------------
+    async def _transact(self, user_ids: set[UUID], build: Callable[[_Batch], None]) -> _Batch:
+        """Build a batch with `build` on scratch copies of `user_ids`' state, commit it, then
+        adopt it. Reservations change as the batch is built (later orders see earlier ones);
+        if the commit fails they are rebuilt from the committed open orders."""
+        await self._load_users(user_ids)
+        batch = _Batch({u: self._users[u].copy() for u in user_ids if u in self._users})
+        build(batch)
+        if batch.writes:
+            try:
+                async with self._pool.acquire() as conn:
+                    await store.commit(conn, batch.writes, self._clock.now())
+            except BaseException:
+                self._ledger = ReservationLedger.rebuild(self._open.values())
+                raise
+        self._users.update(batch.users)
+        self._adopt(batch)
+        return batch
+
+    def _adopt(self, batch: _Batch) -> None:
+        for order_id, order in batch.after.items():
+            if order.is_open:
+                self._keep_open(order)
+            else:
+                self._drop(order_id)
+                self._remember(order_id)
+        for order in batch.waiting:
+            self._waiting[order.id] = order
+            if order.id not in self._index:
+                self._index.add(order.id, order.ticker_id, {})
+        self._publish(batch)
+
+    def _keep_open(self, order: Order) -> None:
+        """`order` (open, committed) rests: reservation, index, expiry, counts."""
+        if order.id not in self._open:
+            self._per_user[order.user_id] += 1
+        self._open[order.id] = order
+        self._waiting.pop(order.id, None)
+        self._ledger.hold(order)
+        self._index.modify(order.id, order.ticker_id, index_keys(order))
+        self._expiries.set(order.id, order.expires_at)
+
+    def _drop(self, order_id: UUID) -> None:
+        order = self._open.pop(order_id, None)
+        if order is not None:
+            self._per_user[order.user_id] -= 1
+        self._waiting.pop(order_id, None)
+        self._ledger.release(order_id)
+        self._index.remove(order_id)
+        self._expiries.remove(order_id)
+
+    def _apply(
+        self,
+        batch: _Batch,
+        before: Order,
+        decision: Decision,
+        lead: Sequence[EngineEvent] = (),
+        detail: dict[str, dict[str, str | None]] | None = None,
+    ) -> Order:
+        """Put a decision (with events the actor adds first: accepted, modified) into `batch`."""
+        after = decision.order
+        user = batch.users[after.user_id]
+        for fill in decision.fills:
+            old_cash = batch.writes.wallets.get(after.user_id, (user.cash, user.cash))[0]
+            user.cash += fill.cash_delta
+            batch.writes.wallets[after.user_id] = (old_cash, user.cash)
+            batch.writes.fills.append((after, fill))
+        if decision.fills:
+            key = (after.user_id, after.ticker_id)
+            old_position = (
+                batch.writes.positions[key][0]
+                if key in batch.writes.positions
+                else user.positions.get(after.ticker_id)
+            )
+            user.positions[after.ticker_id] = decision.position
+            batch.writes.positions[key] = (old_position, decision.position, after.currency)
+        events = [*lead, *decision.events]
+        if not events and after == before:
+            return after
+        batch.writes.record(before, after)
+        for number, event in enumerate(events):
+            batch.writes.events.append(
+                RecordedEvent(after.id, event, detail if number == 0 and lead else None)
+            )
+        batch.after[after.id] = after
+        batch.published += [OrderEvent(after, e) for e in events if e.kind != "accepted"]
+        if after.is_open:
+            self._ledger.hold(after)
+        else:
+            self._ledger.release(after.id)
+        return after
+
+    def _end(
+        self, batch: _Batch, order: Order, status: str, reason: str, lead: Sequence[EngineEvent]
+    ) -> Order:
+        """End `order` without a fill (FAILED or CANCELLED `reason`), its reservation released."""
+        now = self._clock.now()
+        kind = "failed" if status == "FAILED" else "cancelled"
+        ended = msgspec.structs.replace(
+            order,
+            status=status,  # type: ignore[arg-type]
+            reason=reason,
+            reserved_krw=Decimal(0),
+        )
+        decision = Decision(
+            order=ended,
+            events=(EngineEvent(kind=kind, at=now, reason=reason),),  # type: ignore[arg-type]
+            position=NO_POSITION,
+        )
+        return self._apply(batch, order, decision, lead)
+
+    # --- market state ---------------------------------------------------------------------
+    def _snapshot(self, ticker_id: str, quote: Quote | None, first: bool = False) -> MarketSnapshot:
+        now = self._clock.now()
+        ticker = parse_ticker(ticker_id)
+        market = ticker.market
+        session = self._calendar.session(market, now) if market != "CRYPTO" else None
+        is_open = market == "CRYPTO" or session is not None
+        view = None
+        limits = None
+        if quote is not None:
+            view = QuoteView(
+                price=quote.price,
+                bid=quote.bid,
+                ask=quote.ask,
+                source=quote.source,
+                ts=quote.ts,
+                received_at=quote.received_at,
+                age_seconds=Decimal((now - quote.received_at) // _MICROSECOND) / 1_000_000,
+            )
+            if (
+                market == "KRX"
+                and quote.prev_close is not None
+                and session is not None
+                and session[0] <= quote.received_at < session[1]
+            ):
+                limits = krx_price_limits(ticker, quote.prev_close, trade_date(market, now))
+        fx = self._book.fx() if ticker_id.startswith("US-") else None
+        return MarketSnapshot(
+            now=now,
+            session=Session(
+                is_open=is_open,
+                first_quote=first,
+                opened_at=None if session is None else session[0],
+                next_open=None if is_open else self._calendar.next_open(market, now),
+            ),
+            quote=view,
+            quote_stale=quote is not None and self._book.is_stale(quote),
+            fx_rate=None if fx is None else fx.rate,
+            fx_stale=fx is not None and self._book.is_stale(fx),
+            price_limits=limits,
+            book=None,  # market depth: issue 12
+        )
+
+    def _account(self, batch: _Batch, order: Order) -> Account:
+        user = batch.users[order.user_id]
+        return Account(
+            cash_krw=user.cash,
+            available_cash_krw=self._ledger.available_cash(order.user_id, user.cash),
+            position=user.positions.get(order.ticker_id, NO_POSITION),
+        )
+
+    def _decide(
+        self, batch: _Batch, order: Order, quote: Quote | None, *, first: bool = False,
+        replaced: bool = False,
+    ) -> Decision:  # fmt: skip
+        return decide(
+            order,
+            self._snapshot(order.ticker_id, quote, first),
+            self._account(batch, order),
+            costs=self._costs,
+            reserve=self._reserve,
+            replaced=replaced,
+        )
+
+    def _cash_needed(self, order: Order, snapshot: MarketSnapshot) -> Decimal | None:
+        """What an open BUY must hold back (0 for a SELL); None if it cannot be priced now (a
+        MARKET-like order with no quote, a USD order with no rate)."""
+        if order.side == "SELL":
+            return Decimal(0)
+        quote = snapshot.quote
+        needs_quote = order.amount_krw is None and (
+            order.type in MARKET_LIKE and order.stop_price is None
+        )
+        if (needs_quote and quote is None) or (order.currency == "USD" and not snapshot.fx_rate):
+            return None
+        return cash_needed(
+            order,
+            reference_price=quote.touch(order.side) if quote is not None else Decimal(0),
+            fx_rate=snapshot.fx_rate,
+            costs=self._costs,
+            on=trade_date(parse_ticker(order.ticker_id).market, snapshot.now),
+            params=self._reserve,
+        )
+
+    # --- arrivals -------------------------------------------------------------------------
     async def _settle(self, commands: list[SettleOrder]) -> None:
         if not commands:
             return
-        # Drop what is already done or resting, and repeats within the batch (redeliveries).
+        # Drop what is already done, open or waiting, and repeats in the batch (redeliveries).
         unique = {c.order.id: c.order for c in reversed(commands)}
         fresh = [
             order
             for order_id, order in reversed(unique.items())
-            if order_id not in self._recent and order_id not in self._resting
+            if order_id not in self._recent
+            and order_id not in self._open
+            and order_id not in self._waiting
         ]
+        await self._decide_arrivals(fresh)
+        for command in commands:
+            if command.committed is not None:
+                command.committed.set()
+
+    async def _decide_arrivals(self, orders: list[Order]) -> None:
         for attempt in range(_STALE_RETRIES + 1):
             try:
-                await self._settle_once(fresh)
-                break
+                await self._transact(
+                    {o.user_id for o in orders}, functools.partial(self._arrive_all, orders=orders)
+                )
+                return
             except store.StaleState as stale:
                 if attempt == _STALE_RETRIES:
                     raise
                 self._log.warning("settlement_state_stale", reason=str(stale), attempt=attempt)
                 for order_id in stale.not_pending:
                     self._remember(order_id)
-                fresh = [o for o in fresh if o.id not in stale.not_pending]
-                for order in fresh:
+                orders = [o for o in orders if o.id not in stale.not_pending]
+                for order in orders:
                     self._users.pop(order.user_id, None)
-        for command in commands:
-            if command.committed is not None:
-                command.committed.set()
 
-    async def _settle_once(self, orders: list[Order]) -> None:
-        now = self._clock.now()
-        await self._load_users({o.user_id for o in orders})
-        scratch = {user_id: self._users[user_id].copy() for user_id in {o.user_id for o in orders}}
-        batch = store.Batch()
-        resting: list[Order] = []
-        open_orders = Counter(o.user_id for o in self._resting.values())
+    def _arrive_all(self, batch: _Batch, *, orders: list[Order]) -> None:
         for order in orders:
-            user = scratch.get(order.user_id)
-            if user is None:
-                # No wallet row: nothing can be settled for this account.
-                batch.ended.append(_end(order, "FAILED", "undeliverable"))
-                continue
-            outcome = decide(
-                order,
-                self._market(order),
-                user.cash,
-                user.positions.get(order.ticker_id, NO_POSITION),
+            self._arrive(batch, order)
+
+    def _arrive(self, batch: _Batch, order: Order) -> None:
+        """Accept (expiry, reservation) and decide an order never decided before."""
+        accepted = (EngineEvent(kind="accepted", at=order.created_at),)
+        user = batch.users.get(order.user_id)
+        if user is None:  # no wallet row: nothing can be settled for this account
+            self._end(batch, order, "FAILED", "undeliverable", accepted)
+            return
+        market = parse_ticker(order.ticker_id).market
+        try:
+            expiry = order.expires_at or expires_at(
+                market, order.time_in_force, order.created_at, self._calendar, self._gtc_days
             )
-            match outcome:
-                case Fill():
-                    self._apply_fill(batch, user, order, outcome, now)
-                case Rejection(reason=reason) if (
-                    reason in _WAITS_FOR_PRICES and now < self._grace_until
-                ):
-                    resting.append(order)
-                case Rejection(reason=reason):
-                    batch.ended.append(_end(order, "FAILED", reason))
-                case Rest() if open_orders[order.user_id] >= self._max_open_orders:
-                    batch.ended.append(_end(order, "FAILED", "too_many_open_orders"))
-                case Rest():
-                    resting.append(order)
-                    open_orders[order.user_id] += 1
-        if batch:
-            async with self._pool.acquire() as conn:
-                await store.commit(conn, batch, now)
-        self._users.update(scratch)
-        for order in resting:
-            self._rest(order, waits_for_prices=order.type == "MARKET")
-        self._publish(batch)
-
-    def _apply_fill(
-        self, batch: store.Batch, user: store.UserState, order: Order, fill: Fill, now: datetime
-    ) -> None:
-        old_cash = batch.wallets.get(order.user_id, (user.cash, user.cash))[0]
-        user.cash += fill.cash_delta
-        batch.wallets[order.user_id] = (old_cash, user.cash)
-        key = (order.user_id, order.ticker_id)
-        old_position = (
-            batch.positions[key][0]
-            if key in batch.positions
-            else user.positions.get(order.ticker_id)
-        )
-        user.positions[order.ticker_id] = fill.position
-        batch.positions[key] = (old_position, fill.position, order.currency)
-        filled = msgspec.structs.replace(
-            order,
-            status="FILLED",
-            price=fill.price,
-            applied_exchange_rate=fill.rate,
-            total_krw=fill.total_krw,
-            fee_krw=fill.fee_krw,
-            filled_at=now,
-        )
-        batch.filled.append((filled, fill.cash_delta))
-
-    def _rest(self, order: Order, *, waits_for_prices: bool) -> None:
-        self._resting[order.id] = order
-        self._index.add(order.id, order.ticker_id, _index_keys(order))
-        if waits_for_prices:
-            self._waiting_for_prices[order.id] = None
-        else:
-            self._expiries.set(order.id, order.created_at + self._limit_ttl)
-
-    def _unrest(self, order_id: UUID) -> Order | None:
-        self._index.remove(order_id)
-        self._expiries.remove(order_id)
-        self._waiting_for_prices.pop(order_id, None)
-        return self._resting.pop(order_id, None)
-
-    def _market(self, order: Order) -> MarketState:
-        instrument = self._instruments.get(order.ticker_id)
-        market = instrument.market if instrument else order.ticker_id.split("-", 1)[0]
+        except OrderShapeError:
+            self._end(batch, order, "FAILED", "calendar_unknown", accepted)
+            return
         quote = self._book.quote(order.ticker_id)
-        fx = self._book.fx() if order.currency == "USD" else None
-        return MarketState(
-            is_open=self._calendar.is_open(market, self._clock.now()),
-            quote=quote,
-            quote_stale=quote is not None and self._book.is_stale(quote),
-            fx=fx,
-            fx_stale=fx is not None and self._book.is_stale(fx),
-            fee_rate=self._fee_rate(market, order.side),
+        snapshot = self._snapshot(order.ticker_id, quote)
+        candidate = msgspec.structs.replace(order, expires_at=expiry)
+        if (
+            candidate.type == "TRAILING_STOP"
+            and snapshot.quote is not None
+            and (market == "CRYPTO" or snapshot.session.is_open)
+        ):
+            table = table_for(parse_ticker(order.ticker_id), trade_date(market, snapshot.now))
+            candidate = advance_mark(candidate, snapshot.quote.price, table)
+        try:
+            needed = self._cash_needed(candidate, snapshot)
+        except MoneyError:
+            self._end(batch, order, "FAILED", "value_too_large", accepted)
+            return
+        in_grace = self._clock.now() < self._grace_until
+        if needed is None:
+            if in_grace:
+                batch.waiting.append(order)
+                return
+            reason = "stale_fx_rate" if order.currency == "USD" and quote else "no_price"
+            self._end(batch, order, "FAILED", reason, accepted)
+            return
+        candidate = msgspec.structs.replace(candidate, reserved_krw=needed)
+        position = user.positions.get(order.ticker_id, NO_POSITION)
+        over: OverCommitted | None = None
+        try:
+            self._ledger.reserve(
+                candidate,
+                reservation_of(candidate),
+                cash_krw=user.cash,
+                held_quantity=position.quantity,
+            )
+        except OverCommitted as exc:
+            # An order that executes now or never is judged by what it costs now (decide
+            # checks it against what is available); only one that would rest must fit its
+            # worst case.
+            if not _executes_now(candidate):
+                self._end(batch, order, "FAILED", exc.reason, accepted)
+                return
+            over = exc
+            candidate = msgspec.structs.replace(candidate, reserved_krw=Decimal(0))
+        decision = self._decide(batch, candidate, quote)
+        ended = decision.order
+        if over is not None and ended.is_open:
+            self._end(batch, order, "FAILED", over.reason, accepted)
+            return
+        if (
+            not ended.is_open
+            and ended.reason in _WAITS_FOR_PRICES
+            and ended.filled_quantity == 0
+            and in_grace
+        ):
+            self._ledger.release(order.id)
+            batch.waiting.append(order)
+            return
+        if (
+            ended.is_open
+            and self._per_user[order.user_id] + batch.opened[order.user_id] >= self._max_open_orders
+        ):
+            self._ledger.release(order.id)
+            self._end(batch, order, "FAILED", "too_many_open_orders", accepted)
+            return
+        after = self._apply(batch, order, decision, accepted)
+        if after.is_open:
+            batch.opened[order.user_id] += 1
+
+    # --- resting orders -------------------------------------------------------------------
+    async def _decide_resting(self, work: list[tuple[UUID, Quote | None, bool]]) -> None:
+        """Decide again open orders (woken by a quote, or due to expire), as one batch."""
+        work = [w for w in work if w[0] in self._open]
+        if not work:
+            return
+        users = {self._open[order_id].user_id for order_id, _, _ in work}
+
+        def build(batch: _Batch) -> None:
+            for order_id, quote, first in work:
+                current = batch.after.get(order_id) or self._open[order_id]
+                if current.is_open:
+                    self._apply(batch, current, self._decide(batch, current, quote, first=first))
+
+        await self._transact(users, build)
+
+    async def _wake_moved(self) -> None:
+        """Move the trailing marks and decide the open orders that the latest quote of each
+        moved ticker crosses (after the first quote of a new session, if one is not yet seen)."""
+        moved, self._moved = self._moved, set()
+        arrivals: list[Order] = []
+        work: list[tuple[UUID, Quote | None, bool]] = []
+        marks: dict[UUID, Order] = {}
+        for ticker_id in moved:
+            opening = self._opening.pop(ticker_id, None)
+            latest = self._book.quote(ticker_id)
+            quotes = [(opening, True)] if opening is not None else []
+            if latest is not None and latest is not opening:
+                quotes.append((latest, False))
+            for quote, first in quotes:
+                ids = wake(
+                    self._index,
+                    ChainMap(marks, self._open),  # type: ignore[arg-type]
+                    ticker_id,
+                    self._view(quote),
+                    trails=ticker_id.startswith("CRYPTO-")
+                    or self._calendar.is_open(ticker_id.split("-", 1)[0], self._clock.now()),
+                    table=table_for(
+                        parse_ticker(ticker_id), trade_date(ticker_id.split("-", 1)[0], quote.ts)
+                    ),
+                )
+                for order_id in ids:
+                    if order_id in self._waiting:
+                        arrivals.append(self._waiting[order_id])
+                    else:
+                        work.append((order_id, quote, first))
+        if marks:
+            await self._record_marks(marks, {order_id for order_id, _, _ in work})
+        for order in arrivals:
+            self._drop(order.id)
+        await self._decide_arrivals(arrivals)
+        await self._decide_resting(work)
+
+    async def _record_marks(self, marks: dict[UUID, Order], decided: set[UUID]) -> None:
+        """Persist trailing stops whose stop moved (a mark that moved without moving the stop
+        is kept in memory only); orders about to be decided are written with their decision."""
+        for order_id, order in marks.items():
+            if order_id in decided:
+                self._open[order_id] = order
+        changed = {
+            order_id: order
+            for order_id, order in marks.items()
+            if order_id not in decided and order.stop_price != self._open[order_id].stop_price
+        }
+        for order_id, order in marks.items():
+            if order_id not in changed and order_id not in decided:
+                self._open[order_id] = order
+        if not changed:
+            return
+
+        def build(batch: _Batch) -> None:
+            for order_id, order in changed.items():
+                before = self._open[order_id]
+                self._apply(batch, before, Decision(order=order, position=NO_POSITION))
+
+        await self._transact({o.user_id for o in changed.values()}, build)
+
+    @staticmethod
+    def _view(quote: Quote) -> QuoteView:
+        return QuoteView(
+            price=quote.price,
+            bid=quote.bid,
+            ask=quote.ask,
+            source=quote.source,
+            ts=quote.ts,
+            received_at=quote.received_at,
         )
 
+    async def _expire(self) -> None:
+        due = self._expiries.pop_due(self._clock.now())
+        await self._decide_resting(
+            [(order_id, self._book.quote(self._open[order_id].ticker_id), False)
+             for order_id in due if order_id in self._open]
+        )  # fmt: skip
+
+    async def _end_grace(self) -> None:
+        """Once the start-up grace is over, arrivals still waiting for a price are decided
+        (they fail if there is none): a ticker that never quotes must not keep them open."""
+        if not self._waiting or self._clock.now() < self._grace_until:
+            return
+        waiting = list(self._waiting.values())
+        for order in waiting:
+            self._drop(order.id)
+        await self._decide_arrivals(waiting)
+
+    # --- commands -------------------------------------------------------------------------
     async def _load_users(self, user_ids: set[UUID]) -> None:
         missing = user_ids - self._users.keys()
         if missing:
             async with self._pool.acquire() as conn:
                 self._users.update(await store.load_users(conn, missing))
+
+    async def _own_open(self, user_id: UUID, order_id: UUID) -> Order | None:
+        """The caller's order: ours in memory when open here, else as the database has it."""
+        order = self._open.get(order_id) or self._waiting.get(order_id)
+        if order is not None and order.user_id == user_id:
+            return order
+        row = await self._pool.fetchrow(query("orders_get_own"), order_id, user_id)
+        return None if row is None else order_from_row(row)
 
     async def _cancel(self, command: CancelOrder) -> None:
         # Closed however this ends: if the database fails us, the caller hears it at once.
@@ -345,70 +734,100 @@ class SettlementActor:
             await command.reply.send(await self._cancelled(command))
 
     async def _cancelled(self, command: CancelOrder) -> Order | None:
-        resting = self._resting.get(command.order_id)
-        if resting is not None and resting.user_id == command.user_id:
-            cancelled = await self._end_resting(resting, "CANCELLED", "user_cancelled")
-            if cancelled is not None:
-                return cancelled
-        # Not resting here: settled already (commands run in order), someone else's, or not yet
-        # delivered to us (still in the broker). The last kind can be cancelled in place.
-        row = await self._pool.fetchrow(query("orders_get_own"), command.order_id, command.user_id)
-        order = order_from_row(row) if row else None
-        if order is not None and order.status == "PENDING":
-            order = await self._end_resting(order, "CANCELLED", "user_cancelled") or order
-        return order
-
-    async def _end_resting(self, order: Order, status: str, reason: str) -> Order | None:
-        """End a resting limit order; None if the database says it had already ended."""
-        ended = _end(order, status, reason)
-        self._unrest(order.id)
+        order = await self._own_open(command.user_id, command.order_id)
+        if order is None or not order.is_open:
+            return order
+        # Open here; or never decided (waiting, or not yet delivered to us: still in the broker,
+        # which hands it over later and finds it ended).
+        lead = (
+            () if order.id in self._open else (EngineEvent(kind="accepted", at=order.created_at),)
+        )
+        self._waiting.pop(order.id, None)
         try:
-            async with self._pool.acquire() as conn:
-                await store.commit(conn, store.Batch(ended=[ended]), self._clock.now())
+            batch = await self._transact(
+                {order.user_id},
+                lambda b: self._end_or_skip(b, order, command.reason, lead),
+            )
         except store.StaleState:
             self._remember(order.id)
-            self._log.warning("resting_order_not_pending", order_id=str(order.id))
-            return None
-        self._publish(store.Batch(ended=[ended]))  # remembered as done once it is committed
-        return ended
+            self._log.warning("cancelled_order_not_open", order_id=str(order.id))
+            return await self._own_open(command.user_id, command.order_id)
+        return batch.after.get(order.id, order)
 
-    async def _wake_moved(self) -> None:
-        """Decide again the resting orders the latest quote of each moved ticker crosses."""
-        moved, self._moved = self._moved, set()
-        woken: list[Order] = []
-        for ticker_id in moved:
-            quote = self._book.quote(ticker_id)
-            if quote is None:
-                continue
-            crossed = self._index.crossed(ticker_id, last=quote.price, bid=quote.bid, ask=quote.ask)
-            woken += [order for order_id in crossed if (order := self._unrest(order_id))]
-        await self._settle([SettleOrder(o) for o in woken])
-
-    async def _expire(self) -> None:
-        for order_id in self._expiries.pop_due(self._clock.now()):
-            order = self._resting.get(order_id)
-            if order is not None:
-                await self._end_resting(order, "CANCELLED", "expired")
-
-    async def _end_grace(self) -> None:
-        """Once the start-up grace is over, market orders still waiting for a price are decided
-        (they fail if there is none): a ticker that never quotes must not keep them open."""
-        if not self._waiting_for_prices or self._clock.now() < self._grace_until:
+    def _end_or_skip(
+        self, batch: _Batch, order: Order, reason: str, lead: Sequence[EngineEvent]
+    ) -> None:
+        if order.user_id not in batch.users:
             return
-        waiting = [o for o in map(self._unrest, list(self._waiting_for_prices)) if o]
-        await self._settle([SettleOrder(o) for o in waiting])
+        self._end(batch, order, "CANCELLED", reason, lead)
+
+    async def _modify(self, command: ModifyOrder) -> None:
+        with command.reply:
+            await command.reply.send(await self._modified(command))
+
+    async def _modified(self, command: ModifyOrder) -> Order | ModifyRefused:
+        order = await self._own_open(command.user_id, command.order_id)
+        if order is None:
+            return ModifyRefused(404, f"you have no order {command.order_id}")
+        if not order.is_open:
+            return ModifyRefused(
+                409, f"order {order.id} is {order.status}: only open orders can be modified"
+            )
+        if order.id not in self._open:
+            return ModifyRefused(
+                409, f"order {order.id} is still being accepted; send the change again in a second"
+            )
+        now = self._clock.now()
+        prices = door_prices(self._book, self._calendar, order.ticker_id, order.side, now)
+        try:
+            changed = apply_changes(order, command.changes, now, prices)
+        except OrderRejected as exc:
+            return ModifyRefused(400, str(exc))
+        quote = self._book.quote(order.ticker_id)
+        snapshot = self._snapshot(order.ticker_id, quote)
+        try:
+            needed = self._cash_needed(changed, snapshot)
+        except MoneyError:
+            return ModifyRefused(400, "the order's value would be too large to record")
+        changed = msgspec.structs.replace(
+            changed, reserved_krw=order.reserved_krw if needed is None else needed
+        )
+        await self._load_users({order.user_id})
+        user = self._users[order.user_id]
+        try:
+            self._ledger.reserve(
+                changed,
+                reservation_of(changed),
+                cash_krw=user.cash,
+                held_quantity=user.positions.get(order.ticker_id, NO_POSITION).quantity,
+            )
+        except OverCommitted as exc:
+            return ModifyRefused(409, f"{exc.reason}: {exc}")
+        detail = {
+            field: {"from": _text(getattr(order, field)), "to": _text(getattr(changed, field))}
+            for field in _CHANGED_FIELDS
+            if getattr(order, field) != getattr(changed, field)
+        }
+        lead = (EngineEvent(kind="modified", at=now),)
+
+        def build(batch: _Batch) -> None:
+            decision = self._decide(batch, changed, quote, replaced=True)
+            self._apply(batch, order, decision, lead, detail)
+
+        batch = await self._transact({order.user_id}, build)
+        return batch.after.get(order.id, changed)
 
     async def _reconcile(self) -> None:
-        """Settle PENDING orders of this partition that were never handed over, one page of the
-        database's PENDING orders at a time, while the inbox is empty (so none of them is
-        merely waiting in it) and only those older than `orphan_after` (so none is on its way
-        from the recorder)."""
+        """Settle never-decided orders of this partition that were never handed over, one page
+        of the database's at a time, while the inbox is empty (so none of them is merely
+        waiting in it) and only those older than `orphan_after` (so none is on its way from
+        the recorder)."""
         now = anyio.current_time()
         if now < self._next_reconcile or self._inbox.statistics().current_buffer_used:
             return
         self._next_reconcile = now + self._reconcile_interval
         rows = await self._pool.fetch(
-            query("orders_pending_page"),
+            query("orders_undecided_page"),
             self._clock.now() - self._orphan_after,
             *self._cursor,
             self._reconcile_page,
@@ -419,7 +838,8 @@ class SettlementActor:
             order
             for order in map(order_from_row, rows)
             if partition_of(order.user_id, self._partitions) == self.index
-            and order.id not in self._resting
+            and order.id not in self._open
+            and order.id not in self._waiting
             and order.id not in self._recent
         ]
         for order in orphans:
@@ -433,30 +853,32 @@ class SettlementActor:
         if len(self._recent) > _RECENT_LIMIT:
             self._recent.popitem(last=False)
 
-    def _publish(self, batch: store.Batch) -> None:
-        for order in [o for o, _ in batch.filled] + batch.ended:
-            self._remember(order.id)
+    def _publish(self, batch: _Batch) -> None:
+        for order_id, order in batch.after.items():
+            if order.is_open:
+                continue
             self._log.info(
                 "order_settled",
-                order_id=str(order.id),
+                order_id=str(order_id),
                 user_id=str(order.user_id),
                 ticker_id=order.ticker_id,
                 side=order.side,
                 status=order.status,
-                price=str(order.price) if order.price is not None else None,
-                total_krw=str(order.total_krw) if order.total_krw is not None else None,
+                price=None if order.price is None else str(order.price),
+                total_krw=str(order.total_krw),
                 reason=order.reason,
             )
-            if self._publish_event is not None:
-                self._publish_event(OrderEvent(order))
+        if self._publish_event is not None:
+            for event in batch.published:
+                self._publish_event(event)
 
 
-def _index_keys(order: Order) -> dict[Book, Decimal]:
-    """A resting limit is woken by prices reaching its limit; a market order by any quote."""
-    if order.limit_price is None:
-        return {}
-    return {"buy_limit" if order.side == "BUY" else "sell_limit": order.limit_price}
+def _executes_now(order: Order) -> bool:
+    """An order decided once, on arrival: IOC, FOK and MARKET orders (OPG ones wait)."""
+    return order.time_in_force in ("IOC", "FOK") or (
+        order.type == "MARKET" and order.time_in_force != "OPG"
+    )
 
 
-def _end(order: Order, status: str, reason: str) -> Order:
-    return msgspec.structs.replace(order, status=status, reason=reason)  # type: ignore[arg-type]
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)

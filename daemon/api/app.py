@@ -19,7 +19,7 @@ from daemon.api.errors import HANDLERS, http_error
 from daemon.api.json_plain import PlainDecimalResponse
 from daemon.api.market_routes import MarketController
 from daemon.api.ops_routes import healthz, metrics, readyz
-from daemon.api.order_routes import OrderController
+from daemon.api.order_routes import OrderController, costs
 from daemon.api.portfolio_routes import PortfolioController
 from daemon.api.security_headers import content_security_policy, security_headers
 from daemon.api.ws_route import ws_endpoint
@@ -50,6 +50,7 @@ def create_app(context: ApiContext, web_dir: Path | None = None) -> Litestar:
     route_handlers: list = [
         AuthController,
         OrderController,
+        costs,
         MarketController,
         PortfolioController,
         healthz,

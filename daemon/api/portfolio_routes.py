@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from uuid import UUID
 
 from litestar import Controller, Request, get
@@ -14,6 +15,8 @@ from daemon.api.context import AUTHENTICATED, ctx
 from daemon.api.views import EquityPointView, PortfolioView, PositionView, RankingView
 from daemon.portfolios import load_portfolio, standings
 from daemon.sqlfiles import query
+
+ZERO = Decimal(0)
 
 
 class PortfolioController(Controller):
@@ -33,12 +36,17 @@ class PortfolioController(Controller):
         if portfolio is None:
             raise NotFoundException("this account no longer exists")
         p = portfolio.performance
+        held = portfolio.reserved_quantity
         return PortfolioView(
             cash_krw=portfolio.cash_krw,
+            reserved_cash_krw=portfolio.reserved_cash_krw,
+            available_cash_krw=portfolio.available_cash_krw,
             positions=[
                 PositionView(
                     ticker_id=v.holding.ticker_id,
                     quantity=v.holding.quantity,
+                    reserved_quantity=held.get(v.holding.ticker_id, ZERO),
+                    available_quantity=v.holding.quantity - held.get(v.holding.ticker_id, ZERO),
                     average_price=v.holding.average_price,
                     currency=v.holding.currency,
                     last_price=v.last_price,

@@ -19,7 +19,7 @@ import structlog
 from anyio.abc import ObjectReceiveStream
 
 from daemon.api import json_plain
-from daemon.api.views import order_view
+from daemon.api.views import event_info, order_view
 from daemon.api.ws_messages import (
     OrderMessage,
     QuoteMessage,
@@ -202,7 +202,7 @@ class WebsocketHub:
     def on_order(self, event: OrderEvent) -> None:
         clients = self._by_user.get(event.order.user_id)
         if clients:
-            text = encode(OrderMessage(order_view(event.order)))
+            text = encode(OrderMessage(order_view(event.order), event_info(event.event)))
             for client in clients:
                 client.push(text, droppable=False)
 

@@ -8,7 +8,7 @@ from typing import Literal
 
 import msgspec
 
-from daemon.api.views import OrderView, QuoteView
+from daemon.api.views import OrderEventInfo, OrderView, QuoteView
 from daemon.messages import CandleBar, FxRate, Quote
 from daemon.price_book import PriceBook
 
@@ -37,9 +37,11 @@ class QuoteMessage(QuoteView, frozen=True, tag_field="type", tag="quote"):
 
 
 class OrderMessage(msgspec.Struct, frozen=True, tag_field="type", tag="order"):
-    """Nested, not flattened: an order has a `type` field of its own (MARKET/LIMIT)."""
+    """Nested, not flattened: an order has a `type` field of its own (MARKET/LIMIT/...).
+    `event` is what happened to it (accepted, rested, triggered, modified, filled, ...)."""
 
     order: OrderView
+    event: OrderEventInfo
 
 
 class FxMessage(msgspec.Struct, frozen=True, tag_field="type", tag="fx"):

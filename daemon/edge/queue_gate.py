@@ -17,13 +17,13 @@ import anyio
 import asyncpg
 import structlog
 
-from daemon.actors.settlement import order_from_row
 from daemon.api.errors import ConflictError, ServiceUnavailable
 from daemon.db_faults import database_unavailable
 from daemon.edge.publisher import OrderPublisher, PublishFailed
 from daemon.messages import Order
 from daemon.order_identity import conflict_detail, same_request
 from daemon.order_wire import placed
+from daemon.settlement_store import order_from_row
 from daemon.sqlfiles import query
 
 log = structlog.get_logger(__name__)

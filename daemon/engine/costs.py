@@ -2,7 +2,11 @@
 
 A preset is a list of `CostRule` rows; for each (kind, market, side) the row in force on the
 trade date is the latest whose `effective_from` is on or before it. A rate change is a new row.
-Fees are in KRW, rounded half-even to 8 places by daemon.fees.fee_for, like every other fee.
+Fees are in KRW, rounded half-even to 8 places by `fee_for`, like every other fee.
+
+`PAPERTRADE_FEES` ("KRX=buy/sell,US=buy/sell,CRYPTO=buy/sell", fractions of the KRW value) is
+an override of the preset's commission rows (`parse_fee_schedule`, `with_commissions`); taxes
+and regulatory fees stay the preset's.
 """
 
 from __future__ import annotations
@@ -14,10 +18,102 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from daemon.fees import FeeSchedule, fee_for
-from daemon.money import round_money
+from daemon.money import MoneyError, parse_decimal, round_money
 
 Basis = Literal["value", "per_share"]
+MAX_RATE: Final = Decimal("0.1")
+
+
+class MarketFees(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Fee rates of one market, as fractions of the trade's KRW value."""
+
+    buy: Decimal
+    sell: Decimal
+
+
+class FeeSchedule(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Fee rates of every market; build it with `parse_fee_schedule`."""
+
+    krx: MarketFees
+    us: MarketFees
+    crypto: MarketFees
+
+    def rate(self, market: str, side: str) -> Decimal:
+        """The fraction charged on a `side` ("BUY"/"SELL") trade in `market` (KRX, US, CRYPTO)."""
+        match market:
+            case "KRX":
+                fees = self.krx
+            case "US":
+                fees = self.us
+            case "CRYPTO":
+                fees = self.crypto
+            case _:
+                raise ValueError(f"unknown market {market!r}; expected KRX, US or CRYPTO")
+        match side:
+            case "BUY":
+                return fees.buy
+            case "SELL":
+                return fees.sell
+            case _:
+                raise ValueError(f"unknown side {side!r}; expected BUY or SELL")
+
+
+_MARKET_FIELDS: Final = {"KRX": "krx", "US": "us", "CRYPTO": "crypto"}
+
+
+def _parse_rate(text: str, what: str) -> Decimal:
+    try:
+        # At most 8 decimals (parse_decimal's rule), so total × rate stays exact below.
+        rate = parse_decimal(text, what)
+    except MoneyError as exc:
+        raise ValueError(f"PAPERTRADE_FEES: {exc}") from None
+    if not Decimal(0) <= rate <= MAX_RATE:
+        raise ValueError(f"PAPERTRADE_FEES: {what} {text!r} must be between 0 and {MAX_RATE}")
+    return rate.copy_abs()  # "-0" would otherwise make fees print as "-0E-8"
+
+
+def parse_fee_schedule(text: str) -> FeeSchedule:
+    """Read "KRX=buy/sell,US=buy/sell,CRYPTO=buy/sell"; every market once, rates in [0, 0.1].
+
+    Raises ValueError naming the part that is wrong.
+    """
+    found: dict[str, MarketFees] = {}
+    for entry in text.split(","):
+        entry = entry.strip()
+        if not entry:
+            raise ValueError(f"PAPERTRADE_FEES: empty entry in {text!r}; expected MARKET=buy/sell")
+        market, equals, rates = (part.strip() for part in entry.partition("="))
+        if not equals:
+            raise ValueError(f"PAPERTRADE_FEES: {entry!r} is not MARKET=buy_rate/sell_rate")
+        if market not in _MARKET_FIELDS:
+            raise ValueError(
+                f"PAPERTRADE_FEES: unknown market {market!r} in {entry!r};"
+                f" expected {', '.join(_MARKET_FIELDS)}"
+            )
+        if market in found:
+            raise ValueError(f"PAPERTRADE_FEES: {market} is given more than once")
+        buy, slash, sell = (part.strip() for part in rates.partition("/"))
+        if not slash or "/" in sell:
+            raise ValueError(f"PAPERTRADE_FEES: {entry!r} needs exactly two rates, buy/sell")
+        found[market] = MarketFees(
+            buy=_parse_rate(buy, f"{market} buy rate"),
+            sell=_parse_rate(sell, f"{market} sell rate"),
+        )
+    missing = [market for market in _MARKET_FIELDS if market not in found]
+    if missing:
+        raise ValueError(f"PAPERTRADE_FEES: no rates for {', '.join(missing)}")
+    return FeeSchedule(**{_MARKET_FIELDS[market]: fees for market, fees in found.items()})
+
+
+def fee_for(total_krw: Decimal, rate: Decimal) -> Decimal:
+    """The fee in KRW at `rate` on a trade worth `total_krw`, rounded half-even to 8 decimals."""
+    if not isinstance(total_krw, Decimal) or not total_krw.is_finite() or total_krw < 0:
+        raise ValueError(f"total_krw must be a finite, non-negative Decimal, not {total_krw!r}")
+    with localcontext() as context:
+        # Wide enough that the product is exact for any total that could be money: the only
+        # rounding is round_money's, never a silent one at the default 28 digits.
+        context.prec = 60
+        return round_money(total_krw.copy_abs() * rate)  # copy_abs: -0 in, 0 out
 
 
 class FeeLine(msgspec.Struct, frozen=True):

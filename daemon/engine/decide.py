@@ -106,12 +106,18 @@ def decide(
     *,
     costs: CostPreset,
     reserve: ReserveParams | None = None,
+    replaced: bool = False,
 ) -> Decision:
-    """Decide `order` (open) on `market`; see the module docstring."""
+    """Decide `order` (open) on `market`; see the module docstring.
+
+    `replaced`: the order was just modified, so it is judged as if it arrived now (a limit moved
+    through the market fills at the touch, as a new order would), though it has rested before."""
     if not order.is_open:
         raise ValueError(f"order {order.id} is {order.status}; only open orders are decided")
     with localcontext(MONEY_CONTEXT):
-        return _Decider(order, market, account, costs, reserve or ReserveParams()).run()
+        decider = _Decider(order, market, account, costs, reserve or ReserveParams())
+        decider.fresh = decider.fresh or replaced
+        return decider.run()
 
 
 class _Decider:
@@ -446,6 +452,8 @@ class _Decider:
             total_krw=order.total_krw + total,
             fees=_merge(order.fees, fees),
             fee_krw=order.fee_krw + fill.fee_krw,
+            applied_exchange_rate=fill.rate,
+            filled_at=self.now,
         )
         done = filled == order.quantity if order.quantity is not None else not exhausted
         position = _position_after(self.account.position, order.side, quantity, vwap)

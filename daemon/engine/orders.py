@@ -43,6 +43,10 @@ class EngineOrder(msgspec.Struct, frozen=True, kw_only=True):
     `resting_since` is set when the order first rests (after its arrival was decided), so a
     recovered order is never mistaken for a new arrival. `trail_mark` is the best last price
     seen since acceptance for a TRAILING_STOP (high for SELL, low for BUY).
+
+    It is also the order as recorded and sent between actors (daemon.messages.Order):
+    `client_order_id` from the request, and of the latest fill `applied_exchange_rate` and
+    `filled_at`; `price` is the average fill price.
     """
 
     id: UUID
@@ -71,6 +75,14 @@ class EngineOrder(msgspec.Struct, frozen=True, kw_only=True):
     expires_at: datetime | None = None
     resting_since: datetime | None = None
     reason: str | None = None
+    client_order_id: str | None = None
+    applied_exchange_rate: Decimal | None = None
+    filled_at: datetime | None = None
+
+    @property
+    def price(self) -> Decimal | None:
+        """The fill price in the asset's currency (the average over fills); None before one."""
+        return self.average_price
 
     @property
     def is_open(self) -> bool:

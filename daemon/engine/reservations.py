@@ -176,6 +176,12 @@ class ReservationLedger:
         self.release(order.id)
         self._put(order.id, order.user_id, order.ticker_id, need)
 
+    def hold(self, order: EngineOrder) -> None:
+        """Hold what `order` as recorded holds (`reservation_of`), unchecked: its state after a
+        decision, which never grows a reservation (a fill consumes it, an end releases it)."""
+        self.release(order.id)
+        self._put(order.id, order.user_id, order.ticker_id, reservation_of(order))
+
     def release(self, order_id: UUID) -> Reservation:
         """Let go of everything `order_id` held (cancel, expiry, the last fill); returns it."""
         held = self._orders.pop(order_id, None)

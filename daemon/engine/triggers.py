@@ -88,6 +88,8 @@ def index_keys(order: EngineOrder) -> dict[Book, Decimal]:
     """Where an open order sits in the resting index: the price levels whose crossing matters."""
     buy = order.side == "BUY"
     live = order.live_type
+    if order.time_in_force == "OPG":
+        return {}  # judged on the opening quote whatever its price
     if live == "LIMIT":
         assert order.limit_price is not None
         return {"buy_limit" if buy else "sell_limit": order.limit_price}

@@ -13,11 +13,11 @@ from daemon.engine.costs import (
     FeeLine,
     fee_total,
     fees_for_fill,
+    parse_fee_schedule,
     preset,
     trade_date,
     with_commissions,
 )
-from daemon.fees import parse_fee_schedule
 
 
 def fees(

@@ -1,4 +1,4 @@
-"""Fee schedule parsing and fee arithmetic: Decimal only, 8 decimals, half-even."""
+"""The PAPERTRADE_FEES override: parsing, and fee arithmetic (Decimal only, 8 decimals, half-even)."""
 
 from __future__ import annotations
 
@@ -9,18 +9,25 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from daemon.config import Settings
-from daemon.fees import FeeSchedule, MarketFees, fee_krw, parse_fee_schedule
+from daemon.engine.costs import FeeSchedule, MarketFees, fee_for, parse_fee_schedule
 from daemon.money import QUANTUM
 
-DEFAULT = parse_fee_schedule(Settings().fees)
+# The v1 default (commission plus the KRX sell tax in one rate), a typical override.
+DEFAULT = parse_fee_schedule("KRX=0.00015/0.00215,US=0.0025/0.0025,CRYPTO=0.0005/0.0005")
 
 
-def test_default_schedule_has_the_documented_rates() -> None:
-    assert parse_fee_schedule(Settings().fees) == FeeSchedule(
-        krx=MarketFees(buy=Decimal("0.00015"), sell=Decimal("0.00215")),
-        us=MarketFees(buy=Decimal("0.0025"), sell=Decimal("0.0025")),
-        crypto=MarketFees(buy=Decimal("0.0005"), sell=Decimal("0.0005")),
+def fee_krw(schedule: FeeSchedule, market: str, side: str, total_krw: Decimal) -> Decimal:
+    return fee_for(total_krw, schedule.rate(market, side))
+
+
+def test_schedule_reads_each_market_and_side() -> None:
+    assert (
+        FeeSchedule(
+            krx=MarketFees(buy=Decimal("0.00015"), sell=Decimal("0.00215")),
+            us=MarketFees(buy=Decimal("0.0025"), sell=Decimal("0.0025")),
+            crypto=MarketFees(buy=Decimal("0.0005"), sell=Decimal("0.0005")),
+        )
+        == DEFAULT
     )
 
 
@@ -159,7 +166,7 @@ def test_fee_never_falls_as_the_total_grows(
 
 
 @given(total=_totals)
-def test_default_krx_sell_costs_more_than_buy_by_the_tax(total: Decimal) -> None:
+def test_krx_sell_costs_more_than_buy_by_the_difference(total: Decimal) -> None:
     buy = fee_krw(DEFAULT, "KRX", "BUY", total)
     sell = fee_krw(DEFAULT, "KRX", "SELL", total)
     assert abs(sell - buy - total * Decimal("0.002")) <= QUANTUM
