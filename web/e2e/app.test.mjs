@@ -316,7 +316,7 @@ describe('papertrade web app', { concurrency: false }, () => {
     assert.match(await trailResult.textContent(), /미체결 상태예요 · 스탑 [\d,]+원 \(기준가 [\d,]+원\)/);
   });
 
-  it('shows both 미체결 in the history, modifies the stop (정정) with the server refusing a bad price, and cancels the trailing stop (취소)', async () => {
+  it('shows both 미체결 in the history and modifies the stop (정정), showing the server refusing a bad price', async () => {
     await go(page, '/orders');
     await page.click('[data-testid=orders-tab-open]');
     const stopRow = page.locator('[data-testid=order-row][data-type=STOP]').first();
@@ -345,8 +345,14 @@ describe('papertrade web app', { concurrency: false }, () => {
     await form.locator('[data-testid=modify-save]').click();
     await until(async () => (await stopRow.locator('[data-testid=order-stop]').textContent()).includes(moved.toLocaleString('en-US')), 10000, 'the new stop price');
     assert.equal(await stopRow.locator('[data-testid=modify-form]').count(), 0);
+  });
 
-    // 취소 of the trailing stop: it leaves the 미체결 tab and shows as cancelled.
+  it('cancels the trailing stop (취소), and Home shows the cash the open stop holds', async () => {
+    await go(page, '/orders');
+    await page.click('[data-testid=orders-tab-open]');
+    const trailRow = page.locator('[data-testid=order-row][data-type=TRAILING_STOP]').first();
+    await trailRow.waitFor({ timeout: 10000 });
+    // 취소: it leaves the 미체결 tab and shows as cancelled.
     await trailRow.locator('[data-testid=cancel-order]').click();
     await until(async () => (await page.locator('[data-testid=order-row][data-type=TRAILING_STOP][data-status=PENDING]').count()) === 0, 10000, 'the trailing stop to leave 미체결');
     await page.click('[data-testid=orders-tab-CANCELLED]');

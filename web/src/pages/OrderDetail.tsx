@@ -49,6 +49,7 @@ function FillCard({ f, currency }: { f: Fill; currency: string }) {
       <p className="why" data-testid="fill-rule">
         <span className="why-label">{t('detail.why')}</span> {ruleText(t, f.rule)}
       </p>
+      {q && <span className="muted tiny">{t('detail.quote')}</span>}
       {q && (
         <dl className="quote-used" aria-label={t('detail.quote')}>
           <Row label={t('detail.last')}>{p(q.price)}</Row>
@@ -57,7 +58,7 @@ function FillCard({ f, currency }: { f: Fill; currency: string }) {
           <Row label={t('detail.source')}>{q.source ?? '—'}</Row>
           <Row label={t('detail.quoteTime')}>{q.ts ? dateTime(q.ts, lang) : '—'}</Row>
           {q.age_seconds !== null && q.age_seconds !== undefined && (
-            <Row label="" testId="fill-age">{t('detail.age', { age: fixed(String(q.age_seconds), 2) })}</Row>
+            <Row label={t('detail.ageLabel')} testId="fill-age">{t('detail.age', { age: fixed(String(q.age_seconds), 2) })}</Row>
           )}
         </dl>
       )}
