@@ -92,7 +92,7 @@ _DECIMAL_FIELDS: Final = (
     "trail_percent",
     "trail_amount",
 )
-_CHANGEABLE: Final = tuple(msgspec.structs.fields(OrderChanges))
+_CHANGEABLE: Final = tuple(field.name for field in msgspec.structs.fields(OrderChanges))
 # Which order types have each changeable field.
 _FIELD_TYPES: Final[dict[str, frozenset[str]]] = {
     "quantity": frozenset(get_args(OrderType)),

@@ -11,6 +11,8 @@ from daemon.accounts import User, create_user
 from daemon.messages import Order
 from daemon.order_requests import OrderRequest, build_order
 from daemon.platform import Platform
+from daemon.settlement_store import order_from_row
+from daemon.sqlfiles import query
 
 INITIAL = Decimal("10000000")
 
@@ -95,3 +97,35 @@ async def position(
         ticker_id,
     )
     return None if row is None else (row["quantity"], row["average_price"])
+
+
+async def submit_request(platform: Platform, user: User, **fields: str | None) -> Order:
+    """Record an order of any v2 shape (OrderRequest fields) and hand it to settlement."""
+    request = OrderRequest(**fields)  # type: ignore[arg-type]
+    order = build_order(request, user.id, platform.instruments, platform.clock.now())
+    stored, _ = await platform.submit(order)
+    return stored
+
+
+async def stored_order(platform: Platform, order_id: uuid.UUID) -> Order:
+    row = await platform.pool.fetchrow(query("orders_get"), order_id)
+    return order_from_row(row)
+
+
+async def event_kinds(platform: Platform, order_id: uuid.UUID) -> list[str]:
+    rows = await platform.pool.fetch(query("orders_events"), order_id)
+    return [row["kind"] for row in rows]
+
+
+async def fill_rules(platform: Platform, order_id: uuid.UUID) -> list[tuple[str, Decimal]]:
+    rows = await platform.pool.fetch(query("orders_fills"), order_id)
+    return [(row["rule"], row["price"]) for row in rows]
+
+
+async def changed(platform: Platform, order_id: uuid.UUID, kind: str, timeout: float = 10) -> Order:
+    """Wait for the websocket-bound event `kind` of the order."""
+    with anyio.fail_after(timeout):
+        async for event in platform.events_out:
+            if event.order.id == order_id and event.event.kind == kind:
+                return event.order
+    raise AssertionError("event stream ended")

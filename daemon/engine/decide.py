@@ -262,15 +262,12 @@ class _Decider:
         if self.fresh or opening:
             if not triggers.marketable(side, limit, quote):
                 return None
-            rule = (
-                triggers.SESSION_OPEN_THROUGH_LIMIT
-                if opening and not self.fresh
-                else (
-                    triggers.OPG_FIRST_QUOTE
-                    if order.time_in_force == "OPG"
-                    else self._touch_rule(quote)
-                )
-            )
+            if order.time_in_force == "OPG":
+                rule = triggers.OPG_FIRST_QUOTE
+            elif opening and not self.fresh:
+                rule = triggers.SESSION_OPEN_THROUGH_LIMIT
+            else:
+                rule = self._touch_rule(quote)
             return self._at_touch(quote, rule, limit)
         if not triggers.limit_reached(side, limit, quote):
             return None

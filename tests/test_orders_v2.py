@@ -1,0 +1,326 @@
+"""SPEC 6A end to end through settlement on the real PostgreSQL: every order type and time in
+force on scripted price paths, receipts and history, expiry on the real calendars, restart."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import anyio
+import pytest
+
+from daemon.clock import TestClock
+from daemon.messages import OrderChanges
+from tests.conftest import KRX_OPEN, quote, running_platform, tick, usd_krw
+from tests.fakes.waiting import eventually
+from tests.settlement_helpers import (
+    INITIAL,
+    changed,
+    event_kinds,
+    fill_rules,
+    new_user,
+    outcome,
+    place,
+    stored_order,
+    submit_request,
+    wallet,
+)
+
+pytestmark = pytest.mark.anyio
+BTC = "CRYPTO-COIN-BTC"
+SAMSUNG = "KRX-STOCK-005930"
+AAPL = "US-STOCK-AAPL"
+D = Decimal
+
+
+def btc(clock: TestClock, last: str, spread: str = "10000"):  # type: ignore[no-untyped-def]
+    return quote(clock, BTC, last, bid=str(D(last) - D(spread)), ask=str(D(last) + D(spread)))
+
+
+async def until(check: Callable[[], Awaitable[bool]], seconds: float = 10) -> None:
+    with anyio.fail_after(seconds):
+        # Polling: the database row is settlement's, which signals nothing we could await.
+        while not await check():  # noqa: ASYNC110
+            await anyio.sleep(0.01)
+
+
+def reserved_cash(platform, user) -> Decimal:  # type: ignore[no-untyped-def]
+    return sum((a.ledger.reserved_cash(user.id) for a in platform.settlement), D(0))
+
+
+async def test_stop_sell_triggers_exactly_at_its_stop_and_fills_at_the_bid(
+    database_url: str,
+) -> None:
+    clock = TestClock(KRX_OPEN)
+    async with running_platform(database_url, clock) as platform:
+        user = await new_user(platform)
+        platform.book.update(btc(clock, "150000000"))
+        await place(platform, user, BTC, "BUY", "0.01")
+        order = await submit_request(
+            platform, user, ticker_id=BTC, side="SELL", type="STOP", quantity="0.01",
+            stop_price="140000000",
+        )  # fmt: skip
+        rested = await changed(platform, order.id, "rested")
+        assert rested.time_in_force == "GTC"  # crypto's default
+        assert rested.expires_at == order.created_at + timedelta(days=90)
+        clock.advance(1)
+        await tick(platform, quote(clock, BTC, "140000001", bid="140000000", ask="140010000"))
+        clock.advance(1)  # the bid touched the stop: that is a trigger (bid <= stop)
+        filled = await outcome(platform, order.id)
+        assert filled.status == "FILLED"
+        assert filled.price == D("140000000")  # the bid, a MARKET from the trigger on
+        assert filled.triggered_at is not None
+        assert await fill_rules(platform, order.id) == [("stop_triggered_market", D("140000000"))]
+        assert await event_kinds(platform, order.id) == [
+            "accepted",
+            "rested",
+            "triggered",
+            "filled",
+        ]
+
+
+async def test_a_resting_limit_reached_exactly_fills_at_its_limit(database_url: str) -> None:
+    clock = TestClock(KRX_OPEN)
+    async with running_platform(database_url, clock) as platform:
+        user = await new_user(platform)
+        platform.book.update(btc(clock, "150000000"))
+        order = await submit_request(
+            platform, user, ticker_id=BTC, side="BUY", type="LIMIT", quantity="0.01",
+            limit_price="149000000",
+        )  # fmt: skip
+        rested = await changed(platform, order.id, "rested")
+        # The limit's worth plus the 0.05 % fee is held back, and shows in the portfolio.
+        assert rested.reserved_krw == D("1490745.00000000")
+        assert reserved_cash(platform, user) == rested.reserved_krw
+        clock.advance(1)
+        await tick(platform, quote(clock, BTC, "149100000", bid="148990000", ask="149000000"))
+        filled = await outcome(platform, order.id)
+        assert (filled.status, filled.price) == ("FILLED", D("149000000"))
+        assert await fill_rules(platform, order.id) == [("limit_reached_at_limit", D("149000000"))]
+        assert reserved_cash(platform, user) == 0
+        assert await wallet(platform, user) == INITIAL - D("1490000") - D("745")
+
+
+async def test_stop_limit_triggered_and_marketable_fills_at_the_ask(database_url: str) -> None:
+    clock = TestClock(KRX_OPEN)
+    async with running_platform(database_url, clock) as platform:
+        user = await new_user(platform)
+        platform.book.update(btc(clock, "150000000"))
+        order = await submit_request(
+            platform, user, ticker_id=BTC, side="BUY", type="STOP_LIMIT", quantity="0.01",
+            stop_price="151000000", limit_price="151500000",
+        )  # fmt: skip
+        await changed(platform, order.id, "rested")
+        clock.advance(1)
+        await tick(platform, quote(clock, BTC, "150900000", bid="150890000", ask="151000000"))
+        filled = await outcome(platform, order.id)
+        assert (filled.status, filled.price) == ("FILLED", D("151000000"))
+        assert await fill_rules(platform, order.id) == [("marketable_at_ask", D("151000000"))]
+
+
+async def test_trailing_stop_marks_follow_the_high_and_trigger(database_url: str) -> None:
+    clock = TestClock(KRX_OPEN)
+    async with running_platform(database_url, clock) as platform:
+        user = await new_user(platform)
+        platform.book.update(btc(clock, "150000000"))
+        await place(platform, user, BTC, "BUY", "0.01")
+        order = await submit_request(
+            platform, user, ticker_id=BTC, side="SELL", type="TRAILING_STOP", quantity="0.01",
+            trail_amount="1000000",
+        )  # fmt: skip
+        rested = await changed(platform, order.id, "rested")
+        assert (rested.trail_mark, rested.stop_price) == (D("150000000"), D("149000000"))
+        for last in ("152000000", "151500000", "155000000"):  # stop 151,000,000 not reached
+            clock.advance(1)
+            await tick(platform, btc(clock, last))
+
+        async def marked() -> bool:
+            row = await stored_order(platform, order.id)
+            return row.trail_mark == D("155000000")
+
+        await until(marked)
+        stored = await stored_order(platform, order.id)
+        assert stored.stop_price == D("154000000")  # persisted with the mark that moved it
+        clock.advance(1)
+        await tick(platform, btc(clock, "154000000"))
+        filled = await outcome(platform, order.id)
+        assert (filled.status, filled.price) == ("FILLED", D("153990000"))  # the bid
+
+
+async def test_ioc_and_fok_not_marketable_end_at_once(database_url: str) -> None:
+    clock = TestClock(KRX_OPEN)
+    async with running_platform(database_url, clock) as platform:
+        user = await new_user(platform)
+        platform.book.update(btc(clock, "150000000"))
+        limit = dict(ticker_id=BTC, side="BUY", type="LIMIT", quantity="0.01",
+                     limit_price="149000000")  # fmt: skip
+        ioc = await submit_request(platform, user, time_in_force="IOC", **limit)
+        fok = await submit_request(platform, user, time_in_force="FOK", **limit)
+        assert ((await outcome(platform, ioc.id)).status, (await stored_order(platform, ioc.id)).reason) == ("CANCELLED", "ioc_unfilled")  # fmt: skip
+        ended = await stored_order(platform, fok.id)
+        if ended.is_open:
+            ended = await outcome(platform, fok.id)
+        assert (ended.status, ended.reason) == ("FAILED", "fok_unfilled")
+        assert reserved_cash(platform, user) == 0
+        assert await wallet(platform, user) == INITIAL
+
+
+async def test_market_buy_by_amount_takes_the_most_lots_that_fit(database_url: str) -> None:
+    clock = TestClock(KRX_OPEN)
+    async with running_platform(database_url, clock) as platform:
+        user = await new_user(platform)
+        platform.book.update(btc(clock, "99990000"))  # ask 100,000,000
+        order = await submit_request(
+            platform, user, ticker_id=BTC, side="BUY", type="MARKET", amount_krw="100000"
+        )
+        assert order.quantity is None
+        filled = await outcome(platform, order.id)
+        assert filled.status == "FILLED"
+        # 0.00099950 BTC = 99,950 KRW + 49.975 fee = 99,999.975 <= 100,000; one more step is over.
+        assert filled.filled_quantity == D("0.00099950")
+        assert filled.total_krw + filled.fee_krw <= D("100000")
+        assert await wallet(platform, user) == INITIAL - filled.total_krw - filled.fee_krw
+
+
+async def test_day_order_expires_at_the_early_close_after_a_holiday(database_url: str) -> None:
+    # Wednesday 2026-11-25 after the NYSE close; Thursday is Thanksgiving; Friday closes at 13:00
+    # New York time (18:00 UTC).
+    clock = TestClock(datetime(2026, 11, 25, 22, 0, tzinfo=UTC))
+    async with running_platform(database_url, clock) as platform:
+        user = await new_user(platform)
+        platform.book.update(usd_krw(clock, "1400"))
+        order = await submit_request(
+            platform, user, ticker_id=AAPL, side="BUY", type="LIMIT", quantity="1",
+            limit_price="200",
+        )  # fmt: skip
+        rested = await changed(platform, order.id, "rested")
+        early_close = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
+        assert rested.expires_at == early_close
+        # 200 USD x 1400 x (1 + 2 % FX margin) + 0.25 % commission, rounded up.
+        assert rested.reserved_krw == D("285600") + D("714")
+        clock.set(early_close - timedelta(seconds=1))
+        platform.book.update(usd_krw(clock, "1400"))
+        await tick(platform, quote(clock, AAPL, "210", bid="209.99", ask="210.01", currency="USD"))
+        clock.set(early_close)
+        ended = await outcome(platform, order.id)
+        assert (ended.status, ended.reason) == ("CANCELLED", "expired")
+        assert reserved_cash(platform, user) == 0
+
+
+async def test_a_session_opening_through_a_limit_fills_at_the_first_quote(
+    database_url: str,
+) -> None:
+    opens = datetime(2026, 11, 26, 0, 0, tzinfo=UTC)  # 09:00 KST, a Thursday
+    clock = TestClock(opens - timedelta(hours=1))
+    async with running_platform(database_url, clock) as platform:
+        user = await new_user(platform)
+        order = await submit_request(
+            platform, user, ticker_id=SAMSUNG, side="BUY", type="LIMIT", quantity="10",
+            limit_price="70000",
+        )  # fmt: skip
+        rested = await changed(platform, order.id, "rested")
+        assert rested.time_in_force == "DAY"
+        opg = await submit_request(
+            platform, user, ticker_id=SAMSUNG, side="BUY", type="LIMIT", quantity="1",
+            limit_price="70000", time_in_force="OPG",
+        )  # fmt: skip
+        await changed(platform, opg.id, "rested")
+        clock.set(opens + timedelta(seconds=2))
+        await tick(
+            platform, quote(clock, SAMSUNG, "69000", bid="68900", ask="69100", currency="KRW")
+        )
+        filled = await outcome(platform, order.id)
+        assert (filled.status, filled.price) == ("FILLED", D("69100"))
+        assert await fill_rules(platform, order.id) == [("session_open_through_limit", D("69100"))]
+        opened = await stored_order(platform, opg.id)
+        if opened.is_open:
+            opened = await outcome(platform, opg.id)
+        assert (opened.status, opened.price) == ("FILLED", D("69100"))
+        assert await fill_rules(platform, opg.id) == [("opg_first_quote", D("69100"))]
+
+
+async def test_modify_recomputes_the_reservation_and_cancel_releases_it(
+    database_url: str,
+) -> None:
+    clock = TestClock(KRX_OPEN)
+    async with running_platform(database_url, clock) as platform:
+        user = await new_user(platform, cash=D("2000000"))
+        platform.book.update(btc(clock, "150000000"))
+        order = await submit_request(
+            platform, user, ticker_id=BTC, side="BUY", type="LIMIT", quantity="0.01",
+            limit_price="100000000",
+        )  # fmt: skip
+        await changed(platform, order.id, "rested")
+        modified = await platform.modify(
+            user.id, order.id, OrderChanges(limit_price=D("120000000"))
+        )
+        assert modified.limit_price == D("120000000")  # type: ignore[union-attr]
+        assert modified.reserved_krw == D("1200600")  # type: ignore[union-attr]
+        assert reserved_cash(platform, user) == D("1200600")
+        refused = await platform.modify(user.id, order.id, OrderChanges(quantity=D("0.02")))
+        assert refused.status == 409  # type: ignore[union-attr]
+        assert "insufficient_cash" in refused.detail  # type: ignore[union-attr]
+        assert reserved_cash(platform, user) == D("1200600")  # nothing changed
+        # Raised through the ask, it is judged as a new order: it fills at the ask.
+        through = await platform.modify(user.id, order.id, OrderChanges(limit_price=D("160000000")))
+        assert (through.status, through.price) == ("FILLED", D("150010000"))  # type: ignore[union-attr]
+        events = await event_kinds(platform, order.id)
+        assert events == ["accepted", "rested", "modified", "modified", "filled"]
+        second = await submit_request(
+            platform, user, ticker_id=BTC, side="BUY", type="LIMIT", quantity="0.001",
+            limit_price="100000000",
+        )  # fmt: skip
+        await changed(platform, second.id, "rested")
+        assert reserved_cash(platform, user) > 0
+        cancelled = await platform.cancel(user.id, second.id)
+        assert cancelled is not None
+        assert (cancelled.status, cancelled.reserved_krw) == ("CANCELLED", 0)
+        assert reserved_cash(platform, user) == 0
+
+
+async def test_resting_orders_of_every_type_survive_a_restart(database_url: str) -> None:
+    clock = TestClock(KRX_OPEN)
+    async with running_platform(database_url, clock) as platform:
+        user = await new_user(platform)
+        platform.book.update(btc(clock, "150000000"))
+        await place(platform, user, BTC, "BUY", "0.04")
+        shapes = [
+            dict(side="BUY", type="LIMIT", limit_price="140000000"),
+            dict(side="SELL", type="STOP", stop_price="140000000"),
+            dict(side="BUY", type="STOP_LIMIT", stop_price="160000000", limit_price="161000000"),
+            dict(side="SELL", type="TRAILING_STOP", trail_percent="2"),
+            dict(side="SELL", type="LIMIT", limit_price="170000000"),
+        ]
+        orders = []
+        for shape in shapes:
+            order = await submit_request(platform, user, ticker_id=BTC, quantity="0.01", **shape)
+            await changed(platform, order.id, "rested")
+            orders.append(order)
+        clock.advance(1)
+        await tick(platform, btc(clock, "155000000"))  # the trailing mark moves: stop 151,900,000
+
+        async def marked() -> bool:
+            return (await stored_order(platform, orders[3].id)).trail_mark == D("155000000")
+
+        await until(marked)
+        before = reserved_cash(platform, user)
+    async with running_platform(database_url, clock) as platform:
+        assert sum(a.resting_orders for a in platform.settlement) == 5
+        assert reserved_cash(platform, user) == before
+        trailing = next(
+            a._open[orders[3].id] for a in platform.settlement if orders[3].id in a._open
+        )
+        assert (trailing.trail_mark, trailing.stop_price) == (D("155000000"), D("151900000"))
+        clock.advance(1)
+        await tick(platform, btc(clock, "151900000"))  # the trailing stop, not the plain stop
+        filled = await outcome(platform, orders[3].id)
+        assert (filled.status, filled.price) == ("FILLED", D("151890000"))
+        assert sum(a.resting_orders for a in platform.settlement) == 4
+        clock.advance(1)
+        await tick(platform, btc(clock, "139000000"))  # the limit buy and the stop sell
+        assert (await outcome(platform, orders[0].id)).price == D("140000000")
+        assert (await stored_order(platform, orders[1].id)).status in ("FILLED", "PENDING")
+        await eventually(
+            lambda: sum(a.resting_orders for a in platform.settlement) == 2  # type: ignore[misc]
+        )
