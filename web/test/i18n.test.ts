@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { dictionaries, readableDetail, reasonText } from '../src/lib/i18n';
 
@@ -17,13 +18,21 @@ describe('Korean copy', () => {
   });
 
   it('has words for every reason code of SPEC 6A in both languages', () => {
-    const codes = ['expired', 'fok_unfilled', 'ioc_unfilled', 'insufficient_liquidity', 'amount_too_small', 'below_minimum', 'season_started', 'outside_price_limits'];
+    const codes = ['expired', 'fok_unfilled', 'ioc_unfilled', 'insufficient_liquidity', 'amount_too_small', 'below_minimum', 'season_started', 'outside_price_limits', 'calendar_unknown'];
     for (const code of codes) {
       const ko = reasonText('ko', code, 'server sentence');
       expect(ko, code).toMatch(/[가-힣]/);
       expect(ko, code).not.toMatch(/니다/);
       expect(reasonText('en', code, 'server sentence'), code).not.toBe('server sentence');
     }
+  });
+
+  it("has words for every code in the daemon's reasons list (daemon/reasons.py)", () => {
+    const source = readFileSync(new URL('../../daemon/reasons.py', import.meta.url), 'utf8');
+    const codes = [...source.matchAll(/^    "([a-z_]+)": /gm)].map((m) => m[1]);
+    expect(codes.length).toBeGreaterThan(15);
+    const missing = codes.filter((c) => reasonText('ko', c, 'SERVER') === 'SERVER' || reasonText('en', c, 'SERVER') === 'SERVER');
+    expect(missing).toEqual([]);
   });
 
   it("translates the door's exchange-rule details and keeps the numbers in the server's line", () => {

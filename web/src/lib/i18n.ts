@@ -631,6 +631,7 @@ const reasonsKo: Record<string, string> = {
   below_minimum: '업비트 최소 주문 금액(5,000원)보다 작은 주문이에요.',
   season_started: '새 시즌이 시작되어 미체결 주문이 취소됐어요.',
   outside_price_limits: '가격이 오늘의 가격 제한폭(전일 종가 ±30%) 밖이에요.',
+  calendar_unknown: '이 시장의 다음 거래일을 알 수 없어요. 취소 시까지(GTC)로 주문해 주세요.',
 };
 
 const reasonsEn: Record<string, string> = {
@@ -654,6 +655,7 @@ const reasonsEn: Record<string, string> = {
   below_minimum: "The order is worth less than Upbit's 5,000 KRW minimum.",
   season_started: 'A new season started, which cancelled open orders.',
   outside_price_limits: "The price is outside today's KRX price limits (±30 % of the previous close).",
+  calendar_unknown: 'No session of this market is known ahead; send the order as GTC.',
 };
 
 /** The readable reason for an order: our translation of the code, else the server's sentence. */
@@ -691,6 +693,7 @@ const detailsKo: Array<[RegExp, string]> = [
   [/^(limit_price|stop_price|trail_percent|trail_amount) is only for/i, '이 주문 유형에는 쓰지 않는 값이 들어 있어요.'],
   [/^amount_krw is for MARKET BUY orders only/i, '금액으로 주문은 시장가 매수에서만 쓸 수 있어요.'],
   [/^send exactly one of quantity or amount_krw/i, '수량과 주문 금액 중 하나만 입력하세요.'],
+  [/^no \w+ session is known after/i, '이 시장의 다음 거래일을 알 수 없어요. 취소 시까지(GTC)로 주문해 주세요.'],
   [/^time_in_force \w+ is not offered/i, '이 시장에서는 쓸 수 없는 주문 기간이에요.'],
   [/^time_in_force \w+ is for MARKET and LIMIT orders/i, 'IOC·FOK·시가 주문은 시장가와 지정가에만 쓸 수 있어요. 스탑 주문은 당일이나 취소 시까지로 보내 주세요.'],
   [/KRX quantities are whole shares/i, '국내 주식은 1주 단위로 주문해요.'],
