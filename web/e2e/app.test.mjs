@@ -384,6 +384,28 @@ describe('papertrade web app', { concurrency: false }, () => {
     await shoot(page, 'order-detail-desktop');
   });
 
+  it('follows a stop that is already reached: triggered at once, filled at market, and the receipt says why', async () => {
+    await go(page, `/i/${BTC}`);
+    await page.waitForSelector('[data-testid=quantity]');
+    // A BUY stop 1 % under the market is reached on arrival (the ask is above it).
+    const reached = Math.round((await lastPrice(page)) * 0.99 / 1000) * 1000;
+    await page.click('[data-testid=type-stop]');
+    await page.fill('[data-testid=stop-price]', String(reached));
+    await page.fill('[data-testid=quantity]', '0.0001');
+    await page.click('[data-testid=submit-order]');
+    const done = page.locator('[data-testid=ticket-result][data-phase=filled]');
+    await done.waitFor({ timeout: 20000 });
+    assert.match(await done.textContent(), /체결됐어요 · 0\.0001 BTC @ [\d,]+원/);
+    await go(page, '/orders');
+    await page.click('[data-testid=orders-tab-FILLED]');
+    await page.locator('[data-testid=order-row][data-type=STOP][data-status=FILLED] [data-testid=order-detail]').first().click();
+    const fill = page.locator('[data-testid=fill]').first();
+    await fill.waitFor({ timeout: 15000 });
+    assert.match(await fill.locator('[data-testid=fill-rule]').textContent(), /스탑 가격에 닿아 시장가로 체결했어요/);
+    const kinds = await page.locator('[data-testid=event]').evaluateAll((els) => els.map((e) => e.getAttribute('data-kind')));
+    assert.deepEqual(kinds.filter((k) => k !== 'rested'), ['accepted', 'triggered', 'filled']);
+  });
+
   it('ranks the player in KRW with a return %', async () => {
     await friend('Minji', 'CRYPTO-COIN-ETH', '0.5');
     await friend('Jun', 'CRYPTO-COIN-DOGE', '3000');

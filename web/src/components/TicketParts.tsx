@@ -65,16 +65,32 @@ export function DecimalField({
   hints: ReactNode[];
   placeholder?: string;
 }) {
+  const notes = [...(invalid ? [`${testId}-error`] : []), ...hints.map((_, i) => `${testId}-hint-${i}`)];
   return (
     <label className="field">
       <span>{label}</span>
       <div className="input-unit">
-        <input inputMode="decimal" autoComplete="off" placeholder={placeholder} value={value} onChange={(e) => onChange(e.target.value)} data-testid={testId} aria-invalid={invalid} />
+        <input
+          inputMode="decimal"
+          autoComplete="off"
+          placeholder={placeholder}
+          value={value}
+          onChange={(e) => onChange(e.target.value)}
+          data-testid={testId}
+          aria-invalid={invalid}
+          aria-describedby={notes.length ? notes.join(' ') : undefined}
+        />
         <em>{unit}</em>
       </div>
-      {invalid && <small className="field-error" data-testid={`${testId}-error`}>{error}</small>}
+      {invalid && (
+        <small className="field-error" id={`${testId}-error`} data-testid={`${testId}-error`}>
+          {error}
+        </small>
+      )}
       {hints.map((h, i) => (
-        <small key={i} className="field-hint" data-testid={`${testId}-hint`}>{h}</small>
+        <small key={i} className="field-hint" id={`${testId}-hint-${i}`} data-testid={`${testId}-hint`}>
+          {h}
+        </small>
       ))}
     </label>
   );
