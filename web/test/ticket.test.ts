@@ -12,6 +12,7 @@ import {
   krxPriceLimits,
   listenForPrice,
   lotHint,
+  modifiableFields,
   nextPhase,
   phaseFromEvents,
   rulesInForce,
@@ -107,6 +108,18 @@ describe('ticket fields and times in force', () => {
     expect(canOrderByAmount('MARKET', 'BUY')).toBe(true);
     expect(canOrderByAmount('MARKET', 'SELL')).toBe(false);
     expect(canOrderByAmount('LIMIT', 'BUY')).toBe(false);
+  });
+});
+
+describe('정정: the fields an open order can change', () => {
+  it('offers only the fields its type has, with their values', () => {
+    expect(modifiableFields(order())).toEqual([['quantity', '10'], ['limit_price', '70000']]);
+    expect(modifiableFields(order({ type: 'STOP', limit_price: null, stop_price: '71000' }))).toEqual([['quantity', '10'], ['stop_price', '71000']]);
+    expect(modifiableFields(order({ type: 'STOP_LIMIT', stop_price: '71000' })).map(([k]) => k)).toEqual(['quantity', 'stop_price', 'limit_price']);
+    expect(modifiableFields(order({ type: 'TRAILING_STOP', limit_price: null, trail_amount: '500' })).map(([k]) => k)).toEqual(['quantity', 'trail_amount']);
+    expect(modifiableFields(order({ type: 'TRAILING_STOP', limit_price: null, trail_percent: '5' })).map(([k]) => k)).toEqual(['quantity', 'trail_percent']);
+    // An amount order has no quantity to change (the server refuses it).
+    expect(modifiableFields(order({ type: 'MARKET', limit_price: null, quantity: null, amount_krw: '100000' }))).toEqual([]);
   });
 });
 

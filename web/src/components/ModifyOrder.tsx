@@ -11,26 +11,13 @@ import type { Order, OrderChanges } from '../lib/types';
 import { modifyOrder, toast } from '../state/actions';
 import { useT } from '../state/hooks';
 import { useStore } from '../state/store';
-import { fieldsOf } from '../state/ticket';
+import { modifiableFields } from '../state/ticket';
 import { Message } from './common';
-
-type Field = keyof OrderChanges;
-
-/** The fields a PATCH of this order may carry, with their current values. */
-export function editableFields(o: Order): Array<[Field, string]> {
-  const f = fieldsOf(o.type);
-  const out: Array<[Field, string]> = [];
-  if (o.quantity !== null) out.push(['quantity', o.quantity]);
-  if (f.stop) out.push(['stop_price', o.stop_price ?? '']);
-  if (f.limit) out.push(['limit_price', o.limit_price ?? '']);
-  if (f.trail) out.push(o.trail_amount ? ['trail_amount', o.trail_amount] : ['trail_percent', o.trail_percent ?? '']);
-  return out;
-}
 
 export function ModifyOrder({ o, onDone }: { o: Order; onDone: () => void }) {
   const t = useT();
   const lang = useStore((s) => s.lang);
-  const fields = editableFields(o);
+  const fields = modifiableFields(o);
   const [values, setValues] = useState<Record<string, string>>(() => Object.fromEntries(fields.map(([k, v]) => [k, v ? toPlain(parseUserDecimal(v) ?? 0n) : ''])));
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<{ text: string; secondary: string | null } | null>(null);

@@ -6,7 +6,7 @@
  * server decides, and its 400 detail is always what the player sees.
  */
 import { type Dec, ONE, ZERO, add, dec, decOrNull, div, mul, sub, sum, toPlain, truncate } from '../lib/decimal';
-import type { CostRule, Costs, Market, Order, OrderEventKind, OrderType, Quote, Side, TimeInForce } from '../lib/types';
+import type { CostRule, Costs, Market, Order, OrderChanges, OrderEventKind, OrderType, Quote, Side, TimeInForce } from '../lib/types';
 
 // ---------------------------------------------------------------- types and fields
 
@@ -19,6 +19,20 @@ export function fieldsOf(type: OrderType): { limit: boolean; stop: boolean; trai
     stop: type === 'STOP' || type === 'STOP_LIMIT',
     trail: type === 'TRAILING_STOP',
   };
+}
+
+/**
+ * The fields a PATCH of `o` may carry (only those its type has), with their current values: the
+ * quantity (not of an amount order), the stop and limit, and the trail it was placed with.
+ */
+export function modifiableFields(o: Order): Array<[keyof OrderChanges, string]> {
+  const f = fieldsOf(o.type);
+  const out: Array<[keyof OrderChanges, string]> = [];
+  if (o.quantity !== null && !o.amount_krw) out.push(['quantity', o.quantity]);
+  if (f.stop) out.push(['stop_price', o.stop_price ?? '']);
+  if (f.limit) out.push(['limit_price', o.limit_price ?? '']);
+  if (f.trail) out.push(o.trail_amount ? ['trail_amount', o.trail_amount] : ['trail_percent', o.trail_percent ?? '']);
+  return out;
 }
 
 /** Types that wait for a trigger. */
