@@ -53,13 +53,21 @@ class SettleOrder(msgspec.Struct, frozen=True):
     committed: anyio.Event | None = None
 
 
+class CancelAnswer(msgspec.Struct, frozen=True):
+    """The order as it ends up, and whether this command cancelled it (False: it had already
+    ended, filled or cancelled)."""
+
+    order: Order
+    cancelled: bool
+
+
 class CancelOrder(msgspec.Struct, frozen=True):
-    """Cancel an open order of `user_id` (CANCELLED `reason`); `reply` receives the order as it
-    ends up (None if unknown)."""
+    """Cancel an open order of `user_id` (CANCELLED `reason`); `reply` receives the answer
+    (None if the order is not theirs)."""
 
     user_id: UUID
     order_id: UUID
-    reply: anyio.abc.ObjectSendStream[Order | None]
+    reply: anyio.abc.ObjectSendStream[CancelAnswer | None]
     reason: str = "user_cancelled"
 
 

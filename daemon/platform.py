@@ -36,6 +36,7 @@ from daemon.feeds import Feeder, build_feeders
 from daemon.instruments import Instrument, load_instruments
 from daemon.market_hours import MarketHours
 from daemon.messages import (
+    CancelAnswer,
     CancelOrder,
     CandleBar,
     MarketData,
@@ -350,11 +351,11 @@ class Platform:
 
     async def cancel(
         self, user_id: UUID, order_id: UUID, reason: str = "user_cancelled"
-    ) -> Order | None:
-        """Cancel an open order of `user_id` (CANCELLED `reason`; the filled part stands); the
-        order as it ends up, None if not theirs. Raises CancelNotRecorded if settlement failed
-        (the database away) before answering."""
-        reply_send, reply_receive = anyio.create_memory_object_stream[Order | None](1)
+    ) -> CancelAnswer | None:
+        """Cancel an open order of `user_id` (CANCELLED `reason`; the filled part stands): the
+        order as it ends up and whether this cancelled it; None if not theirs. Raises
+        CancelNotRecorded if settlement failed (the database away) before answering."""
+        reply_send, reply_receive = anyio.create_memory_object_stream[CancelAnswer | None](1)
         await self.inbox_of(user_id).send(CancelOrder(user_id, order_id, reply_send, reason))
         async with reply_receive:
             try:

@@ -26,6 +26,7 @@ from daemon.actors.notifier import (
     split_messages,
 )
 from daemon.clock import TestClock
+from daemon.engine.decide import EngineEvent
 from daemon.instruments import Instrument, load_instruments
 from daemon.messages import Order, OrderEvent
 from daemon.price_book import PriceBook
@@ -115,11 +116,14 @@ def notifier_for(
 def filled_btc(user: User, quantity: str = "0.001") -> Order:
     return Order(
         id=uuid.uuid4(), user_id=user.id, client_order_id=None, ticker_id=BTC, side="BUY",
-        type="MARKET", status="FILLED", quantity=Decimal(quantity), limit_price=None,
-        currency="KRW-COIN", created_at=KRX_OPEN, price=Decimal("150010000"),
-        applied_exchange_rate=Decimal(1), total_krw=Decimal("150010.00000000"),
-        fee_krw=Decimal("75.00500000"), filled_at=KRX_OPEN,
+        type="MARKET", time_in_force="GTC", status="FILLED", quantity=Decimal(quantity),
+        currency="KRW-COIN", created_at=KRX_OPEN, average_price=Decimal("150010000"),
+        filled_quantity=Decimal(quantity), applied_exchange_rate=Decimal(1),
+        total_krw=Decimal("150010.00000000"), fee_krw=Decimal("75.00500000"), filled_at=KRX_OPEN,
     )  # fmt: skip
+
+
+FILLED_EVENT = EngineEvent(kind="filled", at=KRX_OPEN)
 
 
 async def alice(pool: asyncpg.Pool) -> User:
@@ -161,7 +165,7 @@ async def test_a_rate_limit_is_waited_out_and_the_message_arrives_once(
     webhook.rate_limit_next = 1
     async with anyio.create_task_group() as tg:
         tg.start_soon(notifier.run)
-        await send.send(OrderEvent(filled_btc(user)))
+        await send.send(OrderEvent(filled_btc(user), FILLED_EVENT))
         await eventually(lambda: notifier.sent == 1)
         tg.cancel_scope.cancel()
 
@@ -181,7 +185,7 @@ async def test_long_batches_are_split_into_messages_discord_accepts(
     notifier, send = notifier_for(webhook.url, pool, instruments, batch_seconds=0.3)
     orders = [filled_btc(user, f"0.{i:03d}") for i in range(1, 81)]
     for order in orders:
-        send.send_nowait(OrderEvent(order))
+        send.send_nowait(OrderEvent(order, FILLED_EVENT))
     async with anyio.create_task_group() as tg:
         tg.start_soon(notifier.run)
         await eventually(lambda: sum(c.count("\n") + 1 for c in webhook.contents) >= len(orders))
@@ -201,7 +205,7 @@ async def test_a_flood_is_summarised_rather_than_queued_without_end(
     user = await alice(pool)
     notifier, send = notifier_for(webhook.url, pool, instruments, max_waiting=5)
     for _ in range(20):
-        send.send_nowait(OrderEvent(filled_btc(user)))
+        send.send_nowait(OrderEvent(filled_btc(user), FILLED_EVENT))
     await send.aclose()  # the inbox ends: run() sends what is left and returns
     with anyio.fail_after(5):
         await notifier.run()
@@ -258,12 +262,12 @@ async def test_a_dead_webhook_is_survived_and_later_messages_still_go_out(
     caplog.set_level(logging.INFO, logger="httpx")
     async with anyio.create_task_group() as tg:
         tg.start_soon(notifier.run)
-        await send.send(OrderEvent(filled_btc(user)))
+        await send.send(OrderEvent(filled_btc(user), FILLED_EVENT))
         await eventually(lambda: notifier.dropped == 1)
 
         await down.start()  # the webhook comes back on the same address
         try:
-            await send.send(OrderEvent(filled_btc(user, "0.002")))
+            await send.send(OrderEvent(filled_btc(user, "0.002"), FILLED_EVENT))
             await eventually(lambda: notifier.sent == 1)
         finally:
             await down.close()
@@ -281,9 +285,10 @@ def test_every_reason_code_has_korean_text() -> None:
 def test_us_fills_show_dollars_and_the_krw_total() -> None:
     order = Order(
         id=uuid.uuid4(), user_id=uuid.uuid4(), client_order_id=None, ticker_id=AAPL,
-        side="SELL", type="LIMIT", status="FILLED", quantity=Decimal("2"),
+        side="SELL", type="LIMIT", time_in_force="DAY", status="FILLED", quantity=Decimal("2"),
         limit_price=Decimal("230"), currency="USD", created_at=KRX_OPEN,
-        price=Decimal("230.5"), applied_exchange_rate=Decimal("1380.5"),
+        average_price=Decimal("230.5"), filled_quantity=Decimal("2"),
+        applied_exchange_rate=Decimal("1380.5"),
         total_krw=Decimal("636410.5"), fee_krw=Decimal("1591.02625"), filled_at=KRX_OPEN,
     )  # fmt: skip
     apple = Instrument(

@@ -38,9 +38,10 @@ async def record_behind_settlements_back(platform: Platform, order: Order) -> No
     nothing handed to settlement."""
     await platform.pool.execute(
         "INSERT INTO orders (id, user_id, client_order_id, ticker_id, side, type, status,"
-        " quantity, currency, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'PENDING', $7, $8, $9)",
+        " quantity, currency, created_at, time_in_force)"
+        " VALUES ($1, $2, $3, $4, $5, $6, 'PENDING', $7, $8, $9, $10)",
         order.id, order.user_id, order.client_order_id, order.ticker_id, order.side, order.type,
-        order.quantity, order.currency, order.created_at,
+        order.quantity, order.currency, order.created_at, order.time_in_force,
     )  # fmt: skip
 
 

@@ -275,7 +275,7 @@ async def test_modify_recomputes_the_reservation_and_cancel_releases_it(
         assert reserved_cash(platform, user) > 0
         cancelled = await platform.cancel(user.id, second.id)
         assert cancelled is not None
-        assert (cancelled.status, cancelled.reserved_krw) == ("CANCELLED", 0)
+        assert (cancelled.order.status, cancelled.order.reserved_krw) == ("CANCELLED", 0)
         assert reserved_cash(platform, user) == 0
 
 

@@ -205,10 +205,12 @@ async def test_cancel_a_resting_limit_order(database_url: str) -> None:
         assert await platform.cancel(other.id, order.id) is None
         cancelled = await platform.cancel(user.id, order.id)
         assert cancelled is not None
-        assert (cancelled.status, cancelled.reason) == ("CANCELLED", "user_cancelled")
+        assert cancelled.cancelled
+        assert (cancelled.order.status, cancelled.order.reason) == ("CANCELLED", "user_cancelled")
         again = await platform.cancel(user.id, order.id)
         assert again is not None
-        assert again.status == "CANCELLED"
+        assert not again.cancelled
+        assert again.order.status == "CANCELLED"
 
 
 async def test_limit_order_expires(database_url: str) -> None:

@@ -44,7 +44,7 @@ REASONS_KO: dict[str, str] = {
     "stale_fx_rate": "최신 원/달러 환율이 없어 해외 자산을 원화로 계산할 수 없습니다",
     "no_price": "아직 시세가 없습니다",
     "value_too_large": "주문 금액이 너무 커서 기록할 수 없습니다",
-    "expired": "지정가 주문이 체결되지 않고 만료되었습니다",
+    "expired": "주문이 유효 기간 안에 체결되지 않아 만료되었습니다",
     "user_cancelled": "주문을 취소했습니다",
     "unknown_instrument": "여기서 거래하지 않는 종목입니다",
     "undeliverable": "여러 번 시도했지만 주문을 처리하지 못했습니다",
@@ -56,6 +56,8 @@ REASONS_KO: dict[str, str] = {
     "below_minimum": "주문 금액이 업비트 최소 주문 금액 5,000원보다 적습니다",
     "outside_price_limits": "가격이 오늘의 KRX 가격제한폭(전일 종가 ±30%)을 벗어났습니다",
     "amount_too_small": "수수료를 포함하면 현재 가격에 최소 단위도 살 수 없는 금액입니다",
+    "season_started": "새 시즌이 시작되어 대기 중인 주문이 취소되었습니다",
+    "calendar_unknown": "이 주문의 유효 기간에 해당하는 거래 세션을 알 수 없습니다",
 }
 _SIDES = {"BUY": "매수", "SELL": "매도"}
 _MARKDOWN = str.maketrans({ch: "\\" + ch for ch in "\\*_~`|>[]()<#"})

@@ -56,6 +56,7 @@ from daemon.engine.time_in_force import DEFAULT_GTC_DAYS, expires_at
 from daemon.engine.triggers import advance_mark, index_keys
 from daemon.engine.wake import wake
 from daemon.messages import (
+    CancelAnswer,
     CancelOrder,
     MarketData,
     ModifyOrder,
@@ -733,10 +734,10 @@ class SettlementActor:
         with command.reply:
             await command.reply.send(await self._cancelled(command))
 
-    async def _cancelled(self, command: CancelOrder) -> Order | None:
+    async def _cancelled(self, command: CancelOrder) -> CancelAnswer | None:
         order = await self._own_open(command.user_id, command.order_id)
         if order is None or not order.is_open:
-            return order
+            return None if order is None else CancelAnswer(order, cancelled=False)
         # Open here; or never decided (waiting, or not yet delivered to us: still in the broker,
         # which hands it over later and finds it ended).
         lead = (
@@ -751,8 +752,10 @@ class SettlementActor:
         except store.StaleState:
             self._remember(order.id)
             self._log.warning("cancelled_order_not_open", order_id=str(order.id))
-            return await self._own_open(command.user_id, command.order_id)
-        return batch.after.get(order.id, order)
+            now = await self._own_open(command.user_id, command.order_id)
+            return None if now is None else CancelAnswer(now, cancelled=False)
+        ended = batch.after.get(order.id)
+        return CancelAnswer(order, False) if ended is None else CancelAnswer(ended, True)
 
     def _end_or_skip(
         self, batch: _Batch, order: Order, reason: str, lead: Sequence[EngineEvent]

@@ -180,17 +180,19 @@ class OrderController(Controller):
         self, request: Request, user_id: NamedDependency[UUID], order_id: FromPath[str]
     ) -> OrderView:
         try:
-            order = await ctx(request.app.state).platform.cancel(user_id, _order_id(order_id))
+            answer = await ctx(request.app.state).platform.cancel(user_id, _order_id(order_id))
         except CancelNotRecorded:
             raise database_away(
                 f"the cancellation of {order_id} could not be recorded now (the database is "
                 f"unavailable); the order is as it was: send it again in {RETRY_AFTER_SECONDS} s"
             ) from None
-        if order is None:
+        if answer is None:
             raise NotFoundException(f"you have no order {order_id}")
-        if order.status != "CANCELLED" or order.reason != "user_cancelled":
+        order = answer.order
+        if not answer.cancelled:
+            ended = order.status if order.reason is None else f"{order.status} ({order.reason})"
             raise ConflictError(
-                f"order {order_id} is {order.status}, not open: it can no longer be cancelled"
+                f"order {order_id} is {ended}, not open: it can no longer be cancelled"
             )
         return order_view(order)
 

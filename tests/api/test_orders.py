@@ -15,7 +15,9 @@ BTC = "CRYPTO-COIN-BTC"
 ORDER_FIELDS = {
     "id", "client_order_id", "ticker_id", "side", "type", "status", "quantity", "limit_price",
     "price", "currency", "applied_exchange_rate", "total_krw", "fee_krw", "reason",
-    "reason_text", "created_at", "filled_at",
+    "reason_text", "created_at", "filled_at", "time_in_force", "amount_krw", "stop_price",
+    "trail_percent", "trail_amount", "trail_mark", "filled_quantity", "average_price",
+    "reserved_krw", "triggered_at", "expires_at", "fees",
 }  # fmt: skip
 
 
@@ -145,7 +147,8 @@ BAD_ORDERS = [
     (buy(ticker_id="CRYPTO-COIN-NOPE"), "not traded"),
     (buy(ticker_id="NASDAQ-STOCK-AAPL"), "market"),
     (buy(side="HOLD"), "side"),
-    (buy(type="STOP"), "type"),
+    (buy(type="ICEBERG"), "type"),
+    (buy(type="STOP"), "stop_price"),
     (buy("0"), "greater than 0"),
     (buy("-1"), "must match"),
     (buy("0.000000001"), "8 decimal"),
