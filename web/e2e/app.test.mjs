@@ -347,7 +347,15 @@ describe('papertrade web app', { concurrency: false }, () => {
     assert.equal(await stopRow.locator('[data-testid=modify-form]').count(), 0);
   });
 
-  it('cancels the trailing stop (취소), and Home shows the cash the open stop holds', async () => {
+  it('shows on Home what the open orders hold, then cancels the trailing stop (취소), which releases its BTC', async () => {
+    // The open BUY stop holds cash, the open SELL trailing stop holds 0.0005 BTC.
+    await go(page, '/');
+    await page.waitForSelector('[data-testid=reserved-cash]', { timeout: 15000 });
+    assert.match(await page.textContent('[data-testid=available-cash]'), /^[\d,]+원/);
+    const held = page.locator(`[data-testid=position-${BTC}] [data-testid=position-held]`);
+    await held.waitFor({ timeout: 15000 });
+    assert.match(await held.textContent(), /매도 주문 0\.0005 · 가능 [\d.]+/);
+
     await go(page, '/orders');
     await page.click('[data-testid=orders-tab-open]');
     const trailRow = page.locator('[data-testid=order-row][data-type=TRAILING_STOP]').first();
@@ -357,11 +365,9 @@ describe('papertrade web app', { concurrency: false }, () => {
     await until(async () => (await page.locator('[data-testid=order-row][data-type=TRAILING_STOP][data-status=PENDING]').count()) === 0, 10000, 'the trailing stop to leave 미체결');
     await page.click('[data-testid=orders-tab-CANCELLED]');
     await page.locator('[data-testid=order-row][data-type=TRAILING_STOP][data-status=CANCELLED]').first().waitFor({ timeout: 10000 });
-
-    // The open stop holds cash: Home shows it held and what is still available.
     await go(page, '/');
-    await page.waitForSelector('[data-testid=reserved-cash]', { timeout: 15000 });
-    assert.match(await page.textContent('[data-testid=available-cash]'), /^[\d,]+원/);
+    await page.waitForSelector(`[data-testid=position-${BTC}]`);
+    await until(async () => (await page.locator('[data-testid=position-held]').count()) === 0, 15000, 'the BTC to be released');
   });
 
   it("opens a filled order's receipt: why this price, the quote it was decided on, the fees and the timeline", async () => {

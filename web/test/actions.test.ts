@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Order, OrderDetail } from '../src/lib/types';
-import { receiveOrder } from '../src/state/actions';
+import { receiveOrder, refreshPortfolio } from '../src/state/actions';
 import { getState, initialState, setState } from '../src/state/store';
 
 function order(p: Partial<Order> = {}): Order {
@@ -61,5 +61,17 @@ describe('taking in orders with their events', () => {
     expect(getState().orderPhases.o1).toBe('expired');
     expect(getState().orders[0]).not.toHaveProperty('events');
     expect(getState().orders[0]).not.toHaveProperty('fills');
+  });
+
+  it('fetches the portfolio once more when asked during a fetch (the first may predate the change)', async () => {
+    const portfolio = { cash_krw: '1', positions: [], equity_krw: '1' };
+    const fetch = vi.fn(async (url: string) => new Response(url.includes('history') ? '[]' : JSON.stringify(portfolio), { status: 200 }));
+    vi.stubGlobal('fetch', fetch);
+    const first = refreshPortfolio();
+    void refreshPortfolio(); // e.g. an order rested while the first was on its way
+    await first;
+    await vi.waitFor(() => expect(fetch.mock.calls.filter(([u]) => String(u) === '/api/portfolio')).toHaveLength(2));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(fetch.mock.calls.filter(([u]) => String(u) === '/api/portfolio')).toHaveLength(2);
   });
 });

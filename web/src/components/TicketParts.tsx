@@ -5,7 +5,7 @@ import { type Key, reasonText } from '../lib/i18n';
 import type { Order } from '../lib/types';
 import { useT } from '../state/hooks';
 import { useStore } from '../state/store';
-import { type Hint, type TicketPhase, formatStep } from '../state/ticket';
+import { type Hint, type TicketPhase, formatStep, nextPhase } from '../state/ticket';
 
 /** Toggle buttons (aria-pressed) for one choice, with a one-sentence help for the chosen one. */
 export function Choices<T extends string>({
@@ -175,7 +175,8 @@ const PHASE_KIND: Record<TicketPhase, string> = {
 export function TicketStatus({ o, queued, unit }: { o: Order; queued: boolean; unit: string }) {
   const t = useT();
   const lang = useStore((s) => s.lang);
-  const phase = useStore((s) => s.orderPhases[o.id]) ?? 'accepted';
+  // The order may have settled by a list fetch (after a reconnect) rather than an event: its status settles the phase.
+  const phase = nextPhase(useStore((s) => s.orderPhases[o.id]) ?? null, o);
   const waiting = queued && phase === 'accepted';
   return (
     <p className={`result ${waiting ? 'queued' : PHASE_KIND[phase]}`} data-testid="ticket-result" data-status={o.status} data-phase={phase}>

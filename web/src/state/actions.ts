@@ -21,7 +21,7 @@ import {
   type Quote,
   TERMINAL,
 } from '../lib/types';
-import { type OrderChange, applyQuotes, fresherFx, isSettlement, mergeOrders, upsertOrder } from './logic';
+import { applyQuotes, fresherFx, isSettlement, mergeOrders, upsertOrder } from './logic';
 import { nextPhase, phaseFromEvents } from './ticket';
 import { type State, type Theme, type Toast, getState, setState } from './store';
 
@@ -103,12 +103,10 @@ export function receiveOrder(incoming: Order | OrderDetail): void {
     ...(r.orders !== s.orders ? { orders: r.orders } : {}),
     ...(phase !== before ? { orderPhases: { ...s.orderPhases, [o.id]: phase } } : {}),
   });
-  const change: OrderChange | null = r.change;
-  if (isSettlement(r.change)) {
-    announce(o);
-    refreshPortfolio().catch(() => {});
-  } else if (change && change.before !== null && (change.before !== o.status || event?.kind === 'modified' || event?.kind === 'partially_filled')) {
-    // A partial fill or a modification changes what is reserved and held (a moving trail mark does not need a fetch).
+  if (isSettlement(r.change)) announce(o);
+  // What open orders hold changes once the settlement has taken the order in (rested, triggered,
+  // a fill, its end) and on a modification; a 202 alone holds nothing yet.
+  if ((phase !== before && phase !== 'accepted') || event?.kind === 'modified' || event?.kind === 'partially_filled') {
     refreshPortfolio().catch(() => {});
   }
 }
@@ -366,18 +364,26 @@ export async function loadQuotes(): Promise<void> {
 }
 
 let portfolioInFlight: Promise<void> | null = null;
+let portfolioAgain = false;
 
+/** Fetch the portfolio; asked again while a fetch is in flight, it fetches once more after it (that one may predate the change). */
 export function refreshPortfolio(): Promise<void> {
-  if (!portfolioInFlight) {
-    portfolioInFlight = Promise.all([api.portfolio(), api.history(30).catch(() => getState().history)])
-      .then(([portfolio, history]) => {
-        setState({ portfolio, portfolioAt: Date.now(), history });
-        cache.save('portfolio', portfolio);
-      })
-      .finally(() => {
-        portfolioInFlight = null;
-      });
+  if (portfolioInFlight) {
+    portfolioAgain = true;
+    return portfolioInFlight;
   }
+  portfolioInFlight = Promise.all([api.portfolio(), api.history(30).catch(() => getState().history)])
+    .then(([portfolio, history]) => {
+      setState({ portfolio, portfolioAt: Date.now(), history });
+      cache.save('portfolio', portfolio);
+    })
+    .finally(() => {
+      portfolioInFlight = null;
+      if (portfolioAgain) {
+        portfolioAgain = false;
+        refreshPortfolio().catch(() => {});
+      }
+    });
   return portfolioInFlight;
 }
 
