@@ -233,6 +233,10 @@ describe('ticket estimate with the server cost rules', () => {
     expect(plain(sell.trailStop)).toBe('142500000');
     const buy = estimate({ ...base, type: 'TRAILING_STOP', quantity: dec('0.01'), trailAmount: dec('1000000') });
     expect(plain(buy.trailStop)).toBe('151000000');
+    // Off the tick, the stop goes to the tick away from the mark: a SELL down, a BUY up.
+    const q = quote({ price: '149990000' });
+    expect(plain(estimate({ ...base, quote: q, side: 'SELL', type: 'TRAILING_STOP', quantity: dec('0.01'), trailPercent: dec('5') }).trailStop)).toBe('142490000'); // 142,490,500
+    expect(plain(estimate({ ...base, quote: q, type: 'TRAILING_STOP', quantity: dec('0.01'), trailPercent: dec('5') }).trailStop)).toBe('157490000'); // 157,489,500
   });
   it('warns (without blocking) about a closed market unless the order is for the open', () => {
     expect(estimate({ ...krx, isOpen: false }).warnings).toContain('closed');

@@ -111,6 +111,13 @@ function nearest(value: Dec, step: Dec): StepHint | null {
   return { step, below: below > ZERO ? below : null, above: below + step };
 }
 
+/** `price` moved onto its tick, down or up (unchanged when on one). */
+export function onTick(market: Market, kind: string, price: Dec, way: 'down' | 'up'): Dec {
+  const h = tickHint(market, kind, price);
+  if (h === null) return price;
+  return way === 'up' || h.below === null ? h.above : h.below;
+}
+
 /** A price off its tick: the tick and the two nearest valid prices; null when on a tick. */
 export function tickHint(market: Market, kind: string, price: Dec): StepHint | null {
   return price > ZERO ? nearest(price, tickAt(market, kind, price)) : null;
@@ -291,7 +298,9 @@ function ceil8(numerator: bigint, denominator: bigint): Dec {
 export function estimate(t: TicketInput): TicketEstimate {
   const f = fieldsOf(t.type);
   const last = t.quote ? decOrNull(t.quote.price) : null;
-  const trailStop = f.trail && last !== null ? trailingStop(t.side, last, t.trailPercent, t.trailAmount) : null;
+  const rawStop = f.trail && last !== null ? trailingStop(t.side, last, t.trailPercent, t.trailAmount) : null;
+  // The server puts the stop on the tick away from the mark (SELL down, BUY up: docs/engine.md).
+  const trailStop = rawStop === null || rawStop <= ZERO ? null : onTick(t.market, t.kind, rawStop, t.side === 'SELL' ? 'down' : 'up');
   const price = f.limit ? t.limitPrice : f.stop ? t.stopPrice : f.trail ? trailStop : quotePrice(t.quote, t.side);
   const fx = t.currency === 'USD' ? decOrNull(t.usdKrw) : ONE;
   const rules = rulesInForce(t.costs, t.market, t.kind, t.side, tradeDate(t.market, t.now));
