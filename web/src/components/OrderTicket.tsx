@@ -136,7 +136,7 @@ export function OrderTicket({ inst, quote, isOpen }: { inst: Instrument; quote: 
 
   function chooseType(next: OrderType) {
     setType(next);
-    if (fieldsOf(next).limit && !limit && quote) setLimit(quote.price);
+    if (fieldsOf(next).limit && !limit && quote) setLimit(toPlain(dec(quote.price)));
   }
 
   function fillFraction(num: bigint, den: bigint) {
