@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Order, OrderDetail } from '../src/lib/types';
-import { receiveOrder, refreshPortfolio } from '../src/state/actions';
+import { placeOrder, receiveOrder, refreshPortfolio } from '../src/state/actions';
 import { getState, initialState, setState } from '../src/state/store';
 
 function order(p: Partial<Order> = {}): Order {
@@ -73,5 +73,20 @@ describe('taking in orders with their events', () => {
     await vi.waitFor(() => expect(fetch.mock.calls.filter(([u]) => String(u) === '/api/portfolio')).toHaveLength(2));
     await new Promise((r) => setTimeout(r, 10));
     expect(fetch.mock.calls.filter(([u]) => String(u) === '/api/portfolio')).toHaveLength(2);
+  });
+
+  it('keeps what the socket told when the 202 of the same order comes after it', async () => {
+    const accepted = order({ type: 'TRAILING_STOP', side: 'SELL', stop_price: null, trail_percent: '5', trail_mark: null });
+    const rested = { ...accepted, stop_price: '142500000', trail_mark: '150000000' };
+    vi.stubGlobal('fetch', vi.fn(async () => {
+      // The settlement's events arrive while the 202 is on its way.
+      receiveOrder({ ...rested, event: { kind: 'rested', at: '2026-06-01T01:00:01Z', reason: null, reason_text: null } });
+      return new Response(JSON.stringify(accepted), { status: 202 });
+    }));
+    const r = await placeOrder({ ticker_id: 'CRYPTO-COIN-BTC', side: 'SELL', type: 'TRAILING_STOP', quantity: '0.001', trail_percent: '5', client_order_id: 'c1' });
+    expect(r.order.id).toBe('o1');
+    expect(getState().orders[0].stop_price).toBe('142500000');
+    expect(getState().orders[0].trail_mark).toBe('150000000');
+    expect(getState().orderPhases.o1).toBe('rested');
   });
 });

@@ -513,7 +513,9 @@ export interface PlaceResult {
  */
 export async function placeOrder(body: NewOrder): Promise<PlaceResult> {
   const order = await sendWithRetries(api.placeOrder, body);
-  receiveOrder(order);
+  // The 202 is the order as it was accepted: its events (accepted, rested with the stop and
+  // trail mark, even a fill) may have come over the socket first, and are never older.
+  if (!getState().orders.some((o) => o.id === order.id)) receiveOrder(order);
   followOrder(order.id);
   return { order, queued: getState().home === 'offline' };
 }
