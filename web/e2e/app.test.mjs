@@ -295,11 +295,11 @@ describe('papertrade web app', { concurrency: false }, () => {
     assert.equal(await page.locator('[data-testid=stop-price-hint]').count(), 0);
     assert.match(await page.textContent('[data-testid=est-reserve]'), /^[\d,]+원$/); // what the open stop holds
     assert.match(await page.textContent('[data-testid=available]'), /^[\d,]+원$/);
+    await shoot(page, 'ticket-stop-desktop', '[data-testid=ticket]');
     await page.click('[data-testid=submit-order]');
     const stopResult = page.locator('[data-testid=ticket-result][data-phase=rested]');
     await stopResult.waitFor({ timeout: 20000 });
     assert.match(await stopResult.textContent(), new RegExp(`미체결 상태예요 · 스탑 ${stopPrice.toLocaleString('en-US')}원`));
-    await shoot(page, 'ticket-stop-desktop', '[data-testid=ticket]');
 
     // A SELL trailing stop 5 % under the best price since it was placed, on part of the BTC held.
     await page.click('[data-testid=side-sell]');
