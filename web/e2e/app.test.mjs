@@ -295,7 +295,7 @@ describe('papertrade web app', { concurrency: false }, () => {
     assert.equal(await page.locator('[data-testid=stop-price-hint]').count(), 0);
     assert.match(await page.textContent('[data-testid=est-reserve]'), /^[\d,]+원$/); // what the open stop holds
     assert.match(await page.textContent('[data-testid=available]'), /^[\d,]+원$/);
-    await shoot(page, 'ticket-stop-desktop', '[data-testid=ticket]');
+    await shoot(page, 'ticket-stop-desktop', '[data-testid=stop-price]');
     await page.click('[data-testid=submit-order]');
     const stopResult = page.locator('[data-testid=ticket-result][data-phase=rested]');
     await stopResult.waitFor({ timeout: 20000 });
@@ -717,7 +717,7 @@ describe('papertrade web app', { concurrency: false }, () => {
       await p.fill('[data-testid=stop-price]', String(stopPrice));
       await p.fill('[data-testid=limit-price]', String(stopPrice + 1000));
       await p.fill('[data-testid=quantity]', '0.001');
-      await shoot(p, `ticket-stop-limit-${vpName}`, '[data-testid=ticket]');
+      await shoot(p, `ticket-stop-limit-${vpName}`, viewport === PHONE ? '[data-testid=ticket]' : '[data-testid=stop-price]');
       await go(p, '/orders');
       await p.waitForSelector('[data-testid=order-row]');
       await shoot(p, `orders-${vpName}`);
