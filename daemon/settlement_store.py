@@ -112,6 +112,7 @@ async def commit(conn: asyncpg.Connection, batch: Batch, now: datetime) -> None:
     async with conn.transaction():
         await _write_orders(conn, batch)
         await _write_money(conn, batch, now)
+        await _write_records(conn, batch, now)
 
 
 def _nullable_totals(order: Order) -> tuple[Decimal | None, Decimal | None]:
@@ -164,40 +165,45 @@ async def _write_orders(conn: asyncpg.Connection, batch: Batch) -> None:
     done = {row["id"] for row in updated}
     if len(done) != len(rows):
         raise StaleState("orders no longer as settlement believed", frozenset(batch.orders) - done)
-    if batch.fills:
-        fills = batch.fills
-        await conn.execute(
-            query("settlement_fills_insert"),
-            [o.id for o, _ in fills],
-            _ordinals([o.id for o, _ in fills]),
-            [f.quantity for _, f in fills],
-            [f.price for _, f in fills],
-            [f.rate for _, f in fills],
-            [f.total_krw for _, f in fills],
-            [f.fee_krw for _, f in fills],
-            [encode_json(f.fees) for _, f in fills],
-            [f.rule for _, f in fills],
-            [encode_json(f.levels) for _, f in fills],
-            [f.quote.price for _, f in fills],
-            [f.quote.bid for _, f in fills],
-            [f.quote.ask for _, f in fills],
-            [f.quote.source for _, f in fills],
-            [f.quote.ts for _, f in fills],
-            [f.quote.received_at for _, f in fills],
-            [f.quote.age_seconds for _, f in fills],
-            [f.at for _, f in fills],
-        )
-    if batch.events:
-        events = batch.events
-        await conn.execute(
-            query("settlement_events_insert"),
-            [e.order_id for e in events],
-            _ordinals([e.order_id for e in events]),
-            [e.event.kind for e in events],
-            [e.event.at for e in events],
-            [e.event.reason for e in events],
-            [None if e.detail is None else encode_json(e.detail) for e in events],
-        )
+
+
+async def _write_records(conn: asyncpg.Connection, batch: Batch, now: datetime) -> None:
+    """The batch's receipts, history and ledger rows, in one statement."""
+    fills, events = batch.fills, batch.events
+    if not fills and not events:
+        return  # a trailing stop's moved mark only
+    await conn.execute(
+        query("settlement_records_insert"),
+        [o.id for o, _ in fills],
+        _ordinals([o.id for o, _ in fills]),
+        [f.quantity for _, f in fills],
+        [f.price for _, f in fills],
+        [f.rate for _, f in fills],
+        [f.total_krw for _, f in fills],
+        [f.fee_krw for _, f in fills],
+        [encode_json(f.fees) for _, f in fills],
+        [f.rule for _, f in fills],
+        [encode_json(f.levels) for _, f in fills],
+        [f.quote.price for _, f in fills],
+        [f.quote.bid for _, f in fills],
+        [f.quote.ask for _, f in fills],
+        [f.quote.source for _, f in fills],
+        [f.quote.ts for _, f in fills],
+        [f.quote.received_at for _, f in fills],
+        [f.quote.age_seconds for _, f in fills],
+        [f.at for _, f in fills],
+        [e.order_id for e in events],
+        _ordinals([e.order_id for e in events]),
+        [e.event.kind for e in events],
+        [e.event.at for e in events],
+        [e.event.reason for e in events],
+        [None if e.detail is None else encode_json(e.detail) for e in events],
+        [order.user_id for order, _ in fills],
+        [order.id for order, _ in fills],
+        [order.side for order, _ in fills],
+        [fill.cash_delta for _, fill in fills],
+        now,
+    )
 
 
 async def _write_money(conn: asyncpg.Connection, batch: Batch, now: datetime) -> None:
@@ -241,12 +247,3 @@ async def _write_money(conn: asyncpg.Connection, batch: Batch, now: datetime) ->
             )
         except asyncpg.UniqueViolationError:
             raise StaleState("a position settlement thought new already exists") from None
-
-    await conn.execute(
-        query("settlement_ledger_insert"),
-        [order.user_id for order, _ in batch.fills],
-        [order.id for order, _ in batch.fills],
-        [order.side for order, _ in batch.fills],
-        [fill.cash_delta for _, fill in batch.fills],
-        now,
-    )

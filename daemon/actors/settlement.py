@@ -331,9 +331,14 @@ class SettlementActor:
             self._per_user[order.user_id] += 1
         self._open[order.id] = order
         self._waiting.pop(order.id, None)
-        self._ledger.hold(order)
-        self._index.modify(order.id, order.ticker_id, index_keys(order))
-        self._expiries.set(order.id, order.expires_at)
+        # Only what changed is touched: a trailing mark's move has re-keyed the index already.
+        if self._ledger.reservation(order.id) != reservation_of(order):
+            self._ledger.hold(order)
+        keys = index_keys(order)
+        if order.id not in self._index or self._index.keys_of(order.id) != keys:
+            self._index.modify(order.id, order.ticker_id, keys)
+        if self._expiries.due_at(order.id) != order.expires_at:
+            self._expiries.set(order.id, order.expires_at)
 
     def _drop(self, order_id: UUID) -> None:
         order = self._open.pop(order_id, None)
@@ -507,6 +512,8 @@ class SettlementActor:
                 command.committed.set()
 
     async def _decide_arrivals(self, orders: list[Order]) -> None:
+        if not orders:
+            return
         for attempt in range(_STALE_RETRIES + 1):
             try:
                 await self._transact(
@@ -610,14 +617,30 @@ class SettlementActor:
             batch.opened[order.user_id] += 1
 
     # --- resting orders -------------------------------------------------------------------
-    async def _decide_resting(self, work: list[tuple[UUID, Quote | None, bool]]) -> None:
-        """Decide again open orders (woken by a quote, or due to expire), as one batch."""
+    async def _decide_resting(
+        self, work: list[tuple[UUID, Quote | None, bool]], marks: dict[UUID, Order] | None = None
+    ) -> None:
+        """Decide again open orders (woken by a quote, or due to expire), as one batch, with the
+        trailing stops whose marks a quote moved (`marks`: written when the stop moved; a mark
+        that moved without moving the stop is kept in memory only)."""
+        marks = marks or {}
         work = [w for w in work if w[0] in self._open]
-        if not work:
+        decided = {order_id for order_id, _, _ in work}
+        moved = {}
+        for order_id, order in marks.items():
+            if order_id not in decided and order.stop_price != self._open[order_id].stop_price:
+                moved[order_id] = order
+            else:
+                self._open[order_id] = order  # decided below from here, or an unmoved stop
+        if not work and not moved:
             return
-        users = {self._open[order_id].user_id for order_id, _, _ in work}
+        users = {self._open[order_id].user_id for order_id in decided | moved.keys()}
 
         def build(batch: _Batch) -> None:
+            for order_id, order in moved.items():
+                self._apply(
+                    batch, self._open[order_id], Decision(order=order, position=NO_POSITION)
+                )
             for order_id, quote, first in work:
                 current = batch.after.get(order_id) or self._open[order_id]
                 if current.is_open:
@@ -638,53 +661,25 @@ class SettlementActor:
             quotes = [(opening, True)] if opening is not None else []
             if latest is not None and latest is not opening:
                 quotes.append((latest, False))
+            market = ticker_id.split("-", 1)[0]
             for quote, first in quotes:
                 ids = wake(
                     self._index,
                     ChainMap(marks, self._open),  # type: ignore[arg-type]
                     ticker_id,
                     self._view(quote),
-                    trails=ticker_id.startswith("CRYPTO-")
-                    or self._calendar.is_open(ticker_id.split("-", 1)[0], self._clock.now()),
-                    table=table_for(
-                        parse_ticker(ticker_id), trade_date(ticker_id.split("-", 1)[0], quote.ts)
-                    ),
+                    trails=market == "CRYPTO" or self._calendar.is_open(market, self._clock.now()),
+                    table=table_for(parse_ticker(ticker_id), trade_date(market, quote.ts)),
                 )
                 for order_id in ids:
                     if order_id in self._waiting:
                         arrivals.append(self._waiting[order_id])
                     else:
                         work.append((order_id, quote, first))
-        if marks:
-            await self._record_marks(marks, {order_id for order_id, _, _ in work})
         for order in arrivals:
             self._drop(order.id)
         await self._decide_arrivals(arrivals)
-        await self._decide_resting(work)
-
-    async def _record_marks(self, marks: dict[UUID, Order], decided: set[UUID]) -> None:
-        """Persist trailing stops whose stop moved (a mark that moved without moving the stop
-        is kept in memory only); orders about to be decided are written with their decision."""
-        for order_id, order in marks.items():
-            if order_id in decided:
-                self._open[order_id] = order
-        changed = {
-            order_id: order
-            for order_id, order in marks.items()
-            if order_id not in decided and order.stop_price != self._open[order_id].stop_price
-        }
-        for order_id, order in marks.items():
-            if order_id not in changed and order_id not in decided:
-                self._open[order_id] = order
-        if not changed:
-            return
-
-        def build(batch: _Batch) -> None:
-            for order_id, order in changed.items():
-                before = self._open[order_id]
-                self._apply(batch, before, Decision(order=order, position=NO_POSITION))
-
-        await self._transact({o.user_id for o in changed.values()}, build)
+        await self._decide_resting(work, marks)
 
     @staticmethod
     def _view(quote: Quote) -> QuoteView:

@@ -29,7 +29,7 @@ class TokenView(msgspec.Struct, frozen=True):
 
 
 class FeeView(msgspec.Struct, frozen=True):
-    kind: str  # commission, transaction_tax (the KRX sell tax), sec_fee, finra_taf
+    kind: str  # commission, krx_sell_tax, sec_fee, finra_taf
     amount_krw: Decimal
 
 

@@ -192,11 +192,11 @@ KR_BROKER_2026: Final = CostPreset(
     rules=(
         # A typical Korean online (non-face-to-face) brokerage commission, e.g. KIS.
         *_both_sides("commission", "KRX", _EPOCH, "0.00015", "KIS online commission, KRX"),
-        _row("transaction_tax", "KRX", "SELL", date(2024, 1, 1), "0.0018",
+        _row("krx_sell_tax", "KRX", "SELL", date(2024, 1, 1), "0.0018",
              _KRX_TAX + "; 0.18 % in 2024", instrument_kinds=_STOCKS),
-        _row("transaction_tax", "KRX", "SELL", date(2025, 1, 1), "0.0015",
+        _row("krx_sell_tax", "KRX", "SELL", date(2025, 1, 1), "0.0015",
              _KRX_TAX + "; 0.15 % in 2025", instrument_kinds=_STOCKS),
-        _row("transaction_tax", "KRX", "SELL", date(2026, 1, 1), "0.0020",
+        _row("krx_sell_tax", "KRX", "SELL", date(2026, 1, 1), "0.0020",
              _KRX_TAX + "; 0.20 % from 2026 (2025 tax revision)", instrument_kinds=_STOCKS),
         # KIS's standard online commission for overseas (US) stocks.
         *_both_sides("commission", "US", _EPOCH, "0.0025", "KIS online commission, US stocks"),

@@ -26,6 +26,10 @@ class ExpiryQueue:
         self._due_at[order_id] = at
         heapq.heappush(self._heap, (at, order_id))
 
+    def due_at(self, order_id: UUID) -> datetime | None:
+        """When `order_id` expires (None: never, or not queued)."""
+        return self._due_at.get(order_id)
+
     def remove(self, order_id: UUID) -> None:
         self._due_at.pop(order_id, None)
 

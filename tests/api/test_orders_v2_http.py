@@ -129,7 +129,7 @@ async def test_costs_and_reasons(api: Api) -> None:
     taf = [r for r in costs["rules"] if r["kind"] == "finra_taf"]
     assert {"per_share", "max_per_trade", "currency"} <= set(taf[-1])
     assert taf[-1]["currency"] == "USD"
-    tax = [r for r in costs["rules"] if r["kind"] == "transaction_tax"]
+    tax = [r for r in costs["rules"] if r["kind"] == "krx_sell_tax"]
     assert tax[-1]["rate"] == "0.0020"
     assert tax[-1]["effective_from"] == "2026-01-01"
     codes = {r["code"] for r in (await api.client.get("/api/reasons")).json()}

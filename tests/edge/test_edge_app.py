@@ -14,16 +14,12 @@ from daemon import order_wire
 from daemon.accounts import User
 from daemon.clock import TestClock
 from daemon.tokens import TokenMinter
+from tests.api.test_orders import ORDER_FIELDS
 from tests.edge.conftest import AMQP_URL, BTC, Keys, buy, running_edge, sell, take_all
 from tests.fakes.tcp_proxy import TcpProxy
 from tests.fakes.waiting import eventually
 
 pytestmark = pytest.mark.anyio
-ORDER_FIELDS = {
-    "id", "client_order_id", "ticker_id", "side", "type", "status", "quantity", "limit_price",
-    "price", "currency", "applied_exchange_rate", "total_krw", "fee_krw", "reason",
-    "reason_text", "created_at", "filled_at",
-}  # fmt: skip
 # The edge has no database: a user only has to exist in a valid token.
 ALICE = User(id=uuid.uuid4(), username="alice", nickname="alice", role="USER")
 

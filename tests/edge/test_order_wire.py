@@ -10,6 +10,7 @@ import pytest
 
 from daemon import order_wire
 from daemon.edge.instruments import seeded_instruments
+from daemon.intake_auth import rebuild_order
 from daemon.messages import Order
 from daemon.order_requests import OrderRequest, build_order
 from daemon.order_wire import WireError, order_id_hint
@@ -77,3 +78,25 @@ def test_the_order_id_of_an_unreadable_message() -> None:
     assert order_id_hint(b"garbage", str(order_id)) == order_id
     assert order_id_hint(b"garbage", "not-a-uuid") is None
     assert order_id_hint(b"garbage", None) is None
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"ticker_id": "US-STOCK-AAPL", "side": "SELL", "type": "STOP_LIMIT", "quantity": "3",
+         "stop_price": "199.5", "limit_price": "199", "time_in_force": "GTC"},
+        {"ticker_id": "CRYPTO-COIN-BTC", "side": "SELL", "type": "TRAILING_STOP",
+         "quantity": "0.5", "trail_percent": "2.5"},
+        {"ticker_id": "CRYPTO-COIN-BTC", "side": "BUY", "type": "MARKET", "amount_krw": "50000",
+         "time_in_force": "IOC", "client_order_id": "amt-1"},
+        {"ticker_id": "KRX-STOCK-005930", "side": "BUY", "type": "LIMIT", "quantity": "3",
+         "limit_price": "70000", "time_in_force": "OPG"},
+    ],
+)  # fmt: skip
+def test_a_v2_order_carries_every_field_and_the_daemon_rebuilds_it(fields: dict) -> None:
+    user_id = uuid.uuid4()
+    placed = build_order(OrderRequest(**fields), user_id, INSTRUMENTS, NOW)
+    message = order_wire.decode(order_wire.encode(order_wire.placed(placed, "t")))
+    rebuilt = rebuild_order(message, user_id, INSTRUMENTS, NOW)
+    assert rebuilt == placed
+    assert rebuilt.time_in_force == placed.time_in_force

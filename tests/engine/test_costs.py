@@ -49,10 +49,10 @@ def by_kind(lines: tuple[FeeLine, ...]) -> dict[str, D]:
 def test_krx_sell_tax_2025_vs_2026_and_etf_exempt() -> None:
     assert fees("KRX", "STOCK", "SELL", date(2025, 12, 31), "1000000") == (
         FeeLine("commission", D("150.00000000")),
-        FeeLine("transaction_tax", D("1500.00000000")),
+        FeeLine("krx_sell_tax", D("1500.00000000")),
     )
     assert fees("KRX", "STOCK", "SELL", date(2026, 1, 1), "1000000")[1] == FeeLine(
-        "transaction_tax", D("2000.00000000")
+        "krx_sell_tax", D("2000.00000000")
     )
     assert fees("KRX", "ETF", "SELL", date(2026, 1, 1), "1000000") == (
         FeeLine("commission", D("150.00000000")),
@@ -96,7 +96,7 @@ def test_override_replaces_commissions_only() -> None:
     schedule = parse_fee_schedule("KRX=0.001/0.002,US=0/0,CRYPTO=0.0004/0.0004")
     costs = with_commissions(KR_BROKER_2026, schedule)
     assert fees("KRX", "STOCK", "SELL", date(2026, 1, 1), "1000000", costs=costs) == (
-        FeeLine("transaction_tax", D("2000.00000000")),
+        FeeLine("krx_sell_tax", D("2000.00000000")),
         FeeLine("commission", D("2000.00000000")),
     )
     assert (

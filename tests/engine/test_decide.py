@@ -41,7 +41,7 @@ def test_marketable_sell_fills_at_the_bid_and_pays_the_tax() -> None:
     d = run(order(side="SELL"), market(quote("10000", bid="9990", ask="10010")))
     (fill,) = d.fills
     assert (fill.price, fill.rule) == (D(9990), triggers.MARKETABLE_AT_BID)
-    assert [f.kind for f in fill.fees] == ["commission", "transaction_tax"]
+    assert [f.kind for f in fill.fees] == ["commission", "krx_sell_tax"]
     assert fill.cash_delta == fill.total_krw - fill.fee_krw
     assert d.position.quantity == D(990)
 
