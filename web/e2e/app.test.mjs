@@ -26,6 +26,8 @@ let context;
 let page;
 let storageState;
 let myId;
+let stopPrice;
+let filledOrderId;
 const consoleErrors = [];
 
 /** Poll `fn` until it returns a truthy value or `timeout` ms pass. */
@@ -46,6 +48,15 @@ async function until(fn, timeout = 20000, what = 'condition') {
 
 async function go(p, hash) {
   await p.goto(`${BASE}/#${hash}`);
+}
+
+/** The instrument page's last price as a number (for a price far from the market). */
+async function lastPrice(p) {
+  const text = await until(async () => {
+    const t = (await p.textContent('[data-testid=last-price]')).trim();
+    return t !== '—' && t;
+  }, 20000, 'a last price');
+  return Number(text.replace(/[^\d.]/g, ''));
 }
 
 /** A screenshot of what the player sees (the viewport), from the top or scrolled to `scrollTo`. */
@@ -293,14 +304,156 @@ describe('papertrade web app', { concurrency: false }, () => {
     await page.fill('[data-testid=limit-price]', '1000000');
     await page.fill('[data-testid=quantity]', '0.01');
     await page.click('[data-testid=submit-order]');
-    await page.waitForSelector('[data-testid=ticket-result][data-status=PENDING]');
-    assert.match(await page.textContent('[data-testid=ticket-result]'), /미체결/);
+    // The ticket follows the order's events: accepted, then rested (미체결) at its limit.
+    await page.waitForSelector('[data-testid=ticket-result][data-phase=rested]', { timeout: 20000 });
+    assert.match(await page.textContent('[data-testid=ticket-result]'), /미체결 상태예요 · 지정가 1,000,000원/);
     await go(page, '/orders');
     const pending = page.locator('[data-testid=order-row][data-status=PENDING]').first();
     await pending.waitFor({ timeout: 10000 });
     assert.equal((await pending.locator('[data-testid=order-status]').textContent()).trim(), '미체결');
     await pending.locator('[data-testid=cancel-order]').click();
     await page.locator('[data-testid=order-row][data-status=CANCELLED]').first().waitFor({ timeout: 10000 });
+  });
+
+  it('places a stop and a trailing stop in the ticket, each with its own fields, and sees them rest', async () => {
+    await go(page, `/i/${BTC}`);
+    await page.waitForSelector('[data-testid=quantity]');
+    const last = await lastPrice(page);
+    // A BUY stop far above the market rests until the price rises to it (Upbit's KRW tick is 1,000 up there).
+    stopPrice = Math.round((last * 1.5) / 1000) * 1000;
+    await page.click('[data-testid=type-stop]');
+    assert.equal(await page.getAttribute('[data-testid=type-stop]', 'aria-pressed'), 'true');
+    assert.equal(await page.locator('[data-testid=stop-price]').count(), 1);
+    assert.equal(await page.locator('[data-testid=limit-price]').count(), 0);
+    assert.equal(await page.locator('[data-testid=trail]').count(), 0);
+    assert.match(await page.textContent('[data-testid=order-type-help]'), /스탑 가격에 닿으면.*시장가/);
+    // Crypto takes GTC, IOC and FOK; a stop waits for its trigger, so only GTC (취소 시까지) here.
+    assert.equal(await page.locator('button[data-testid^=tif-]').count(), 1);
+    assert.equal(await page.getAttribute('[data-testid=tif-GTC]', 'aria-pressed'), 'true');
+    assert.match(await page.textContent('[data-testid=tif-help]'), /취소할 때까지/);
+    // An off-tick price gets a hint with the nearest valid prices; it does not block.
+    await page.fill('[data-testid=stop-price]', String(stopPrice + 500));
+    await page.fill('[data-testid=quantity]', '0.001');
+    assert.match(await page.textContent('[data-testid=stop-price-hint]'), /호가 단위는 1000이에요/);
+    await page.fill('[data-testid=stop-price]', String(stopPrice));
+    assert.equal(await page.locator('[data-testid=stop-price-hint]').count(), 0);
+    assert.match(await page.textContent('[data-testid=est-reserve]'), /^[\d,]+원$/); // what the open stop holds
+    assert.match(await page.textContent('[data-testid=available]'), /^[\d,]+원$/);
+    await shoot(page, 'ticket-stop-desktop', '[data-testid=stop-price]');
+    await page.click('[data-testid=submit-order]');
+    const stopResult = page.locator('[data-testid=ticket-result][data-phase=rested]');
+    await stopResult.waitFor({ timeout: 20000 });
+    assert.match(await stopResult.textContent(), new RegExp(`미체결 상태예요 · 스탑 ${stopPrice.toLocaleString('en-US')}원`));
+
+    // A SELL trailing stop 5 % under the best price since it was placed, on part of the BTC held.
+    await page.click('[data-testid=side-sell]');
+    await page.click('[data-testid=type-trailing-stop]');
+    assert.equal(await page.locator('[data-testid=stop-price]').count(), 0);
+    assert.equal(await page.getAttribute('[data-testid=trail-by-percent]', 'aria-pressed'), 'true');
+    await page.fill('[data-testid=trail]', '5');
+    await page.fill('[data-testid=quantity]', '0.0005');
+    assert.match(await page.textContent('[data-testid=est-price]'), /^[\d,]+원$/); // where the stop sits now
+    assert.match(await page.textContent('[data-testid=est-reserve]'), /0\.0005 BTC/);
+    await page.click('[data-testid=submit-order]');
+    const trailResult = page.locator('[data-testid=ticket-result][data-phase=rested]');
+    await trailResult.waitFor({ timeout: 20000 });
+    assert.match(await trailResult.textContent(), /미체결 상태예요 · 스탑 [\d,]+원 \(기준가 [\d,]+원\)/);
+  });
+
+  it('shows both 미체결 in the history and modifies the stop (정정), showing the server refusing a bad price', async () => {
+    await go(page, '/orders');
+    await page.click('[data-testid=orders-tab-open]');
+    const stopRow = page.locator('[data-testid=order-row][data-type=STOP]').first();
+    const trailRow = page.locator('[data-testid=order-row][data-type=TRAILING_STOP]').first();
+    await stopRow.waitFor({ timeout: 10000 });
+    await trailRow.waitFor({ timeout: 10000 });
+    assert.equal((await stopRow.locator('[data-testid=order-status]').textContent()).trim(), '미체결');
+    assert.equal((await trailRow.locator('[data-testid=order-status]').textContent()).trim(), '미체결');
+    assert.match(await stopRow.locator('[data-testid=order-type]').textContent(), /스탑 · 취소 시까지/);
+    assert.match(await stopRow.locator('[data-testid=order-stop]').textContent(), new RegExp(stopPrice.toLocaleString('en-US')));
+    await shoot(page, 'orders-open-desktop');
+
+    // 정정: the server re-runs the door rules; its 400 detail is shown in words, with its own sentence.
+    await stopRow.locator('[data-testid=modify-order]').click();
+    const form = stopRow.locator('[data-testid=modify-form]');
+    await form.waitFor();
+    assert.equal(await form.locator('[data-testid=modify-limit_price]').count(), 0); // a STOP has no limit
+    await form.locator('[data-testid=modify-stop_price]').fill(String(stopPrice + 500));
+    await form.locator('[data-testid=modify-save]').click();
+    const refusal = form.locator('[data-testid=modify-error]');
+    await refusal.waitFor({ timeout: 10000 });
+    assert.match(await refusal.textContent(), /호가 단위/);
+    assert.match(await refusal.locator('.secondary').textContent(), /tick/);
+    const moved = stopPrice + 1000;
+    await form.locator('[data-testid=modify-stop_price]').fill(String(moved));
+    await form.locator('[data-testid=modify-save]').click();
+    await until(async () => (await stopRow.locator('[data-testid=order-stop]').textContent()).includes(moved.toLocaleString('en-US')), 10000, 'the new stop price');
+    assert.equal(await stopRow.locator('[data-testid=modify-form]').count(), 0);
+  });
+
+  it('shows on Home what the open orders hold, then cancels the trailing stop (취소), which releases its BTC', async () => {
+    // The open BUY stop holds cash, the open SELL trailing stop holds 0.0005 BTC.
+    await go(page, '/');
+    await page.waitForSelector('[data-testid=reserved-cash]', { timeout: 15000 });
+    assert.match(await page.textContent('[data-testid=available-cash]'), /^[\d,]+원/);
+    const held = page.locator(`[data-testid=position-${BTC}] [data-testid=position-held]`);
+    await held.waitFor({ timeout: 15000 });
+    assert.match(await held.textContent(), /매도 주문 0\.0005 · 가능 [\d.]+/);
+
+    await go(page, '/orders');
+    await page.click('[data-testid=orders-tab-open]');
+    const trailRow = page.locator('[data-testid=order-row][data-type=TRAILING_STOP]').first();
+    await trailRow.waitFor({ timeout: 10000 });
+    // 취소: it leaves the 미체결 tab and shows as cancelled.
+    await trailRow.locator('[data-testid=cancel-order]').click();
+    await until(async () => (await page.locator('[data-testid=order-row][data-type=TRAILING_STOP][data-status=PENDING]').count()) === 0, 10000, 'the trailing stop to leave 미체결');
+    await page.click('[data-testid=orders-tab-CANCELLED]');
+    await page.locator('[data-testid=order-row][data-type=TRAILING_STOP][data-status=CANCELLED]').first().waitFor({ timeout: 10000 });
+    await go(page, '/');
+    await page.waitForSelector(`[data-testid=position-${BTC}]`);
+    await until(async () => (await page.locator('[data-testid=position-held]').count()) === 0, 15000, 'the BTC to be released');
+  });
+
+  it("opens a filled order's receipt: why this price, the quote it was decided on, the fees and the timeline", async () => {
+    await go(page, '/orders');
+    await page.click('[data-testid=orders-tab-FILLED]');
+    const filled = page.locator('[data-testid=order-row][data-status=FILLED]').last(); // the first market buy
+    await filled.waitFor({ timeout: 10000 });
+    filledOrderId = await filled.getAttribute('data-id');
+    await filled.locator('[data-testid=order-detail]').click();
+    const fill = page.locator('[data-testid=fill]').first();
+    await fill.waitFor({ timeout: 15000 });
+    assert.match(await fill.locator('[data-testid=fill-rule]').textContent(), /왜 이 가격인가요\?.*매도호가로 체결했어요/);
+    assert.match(await fill.locator('[data-testid=fill-ask]').textContent(), /^[\d,]+원$/);
+    assert.match(await fill.locator('[data-testid=fill-bid]').textContent(), /^[\d,]+원$/);
+    assert.match(await fill.locator('[data-testid=fill-fee]').textContent(), /^[\d,]+원$/);
+    assert.match(await fill.textContent(), /수수료/);
+    const kinds = await page.locator('[data-testid=event]').evaluateAll((els) => els.map((e) => e.getAttribute('data-kind')));
+    assert.ok(kinds.includes('filled'), kinds.join(','));
+    assert.equal(await page.title(), '주문 상세 · 페이퍼트레이드');
+    await shoot(page, 'order-detail-desktop');
+  });
+
+  it('follows a stop that is already reached: triggered at once, filled at market, and the receipt says why', async () => {
+    await go(page, `/i/${BTC}`);
+    await page.waitForSelector('[data-testid=quantity]');
+    // A BUY stop 1 % under the market is reached on arrival (the ask is above it).
+    const reached = Math.round((await lastPrice(page)) * 0.99 / 1000) * 1000;
+    await page.click('[data-testid=type-stop]');
+    await page.fill('[data-testid=stop-price]', String(reached));
+    await page.fill('[data-testid=quantity]', '0.0001');
+    await page.click('[data-testid=submit-order]');
+    const done = page.locator('[data-testid=ticket-result][data-phase=filled]');
+    await done.waitFor({ timeout: 20000 });
+    assert.match(await done.textContent(), /체결됐어요 · 0\.0001 BTC @ [\d,]+원/);
+    await go(page, '/orders');
+    await page.click('[data-testid=orders-tab-FILLED]');
+    await page.locator('[data-testid=order-row][data-type=STOP][data-status=FILLED] [data-testid=order-detail]').first().click();
+    const fill = page.locator('[data-testid=fill]').first();
+    await fill.waitFor({ timeout: 15000 });
+    assert.match(await fill.locator('[data-testid=fill-rule]').textContent(), /스탑 가격에 닿아 시장가로 체결했어요/);
+    const kinds = await page.locator('[data-testid=event]').evaluateAll((els) => els.map((e) => e.getAttribute('data-kind')));
+    assert.deepEqual(kinds.filter((k) => k !== 'rested'), ['accepted', 'triggered', 'filled']);
   });
 
   it('ranks the player in KRW with a return %', async () => {
@@ -578,11 +731,11 @@ describe('papertrade web app', { concurrency: false }, () => {
     await page.focus('[role=tab][aria-selected=true]');
     await page.keyboard.press('ArrowRight');
     const selected = page.locator('[role=tab][aria-selected=true]');
-    assert.equal(await selected.getAttribute('id'), 'orders-tab-PENDING');
-    assert.equal(await page.evaluate(() => document.activeElement?.id), 'orders-tab-PENDING');
+    assert.equal(await selected.getAttribute('id'), 'orders-tab-open');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'orders-tab-open');
     const panel = await selected.getAttribute('aria-controls');
     assert.equal(await page.getAttribute(`#${panel}`, 'role'), 'tabpanel');
-    assert.equal(await page.getAttribute(`#${panel}`, 'aria-labelledby'), 'orders-tab-PENDING');
+    assert.equal(await page.getAttribute(`#${panel}`, 'aria-labelledby'), 'orders-tab-open');
   });
 
   it('meets WCAG 2.1 AA (axe-core: no serious or critical violation) on every page, both themes, both sizes', async () => {
@@ -606,6 +759,7 @@ describe('papertrade web app', { concurrency: false }, () => {
           [`/i/${BTC}`, '[data-testid=candle-chart] canvas'],
           ['/i/US-STOCK-AAPL', '[data-testid=fx-rate]'],
           ['/orders', '[data-testid=order-row]'],
+          [`/orders/${filledOrderId}`, '[data-testid=fill]'],
           ['/rankings', '[data-testid=rank-row]'],
           [`/u/${myId}`, '[data-testid=badges]'],
         ]) {
@@ -614,6 +768,25 @@ describe('papertrade web app', { concurrency: false }, () => {
           await p.waitForTimeout(700); // flashes settle
           for (const v of await axeViolations(p)) problems.push(`${where} ${hash}: ${v}`);
         }
+        // The new ticket views: a stop limit with both prices and an off-tick hint, a trailing stop,
+        // a market buy by amount; the 미체결 tab with its 정정 form open.
+        await go(p, `/i/${BTC}`);
+        await p.waitForSelector('[data-testid=quantity]');
+        await p.click('[data-testid=type-stop-limit]');
+        await p.fill('[data-testid=stop-price]', '1000500');
+        await p.fill('[data-testid=quantity]', '0.01');
+        await p.waitForSelector('[data-testid=stop-price-hint]');
+        for (const v of await axeViolations(p)) problems.push(`${where} ticket STOP_LIMIT: ${v}`);
+        await p.click('[data-testid=type-trailing-stop]');
+        for (const v of await axeViolations(p)) problems.push(`${where} ticket TRAILING_STOP: ${v}`);
+        await p.click('[data-testid=type-market]');
+        await p.check('[data-testid=by-amount]');
+        for (const v of await axeViolations(p)) problems.push(`${where} ticket by amount: ${v}`);
+        await go(p, '/orders');
+        await p.click('[data-testid=orders-tab-open]');
+        await p.locator('[data-testid=order-row] [data-testid=modify-order]').first().click();
+        await p.waitForSelector('[data-testid=modify-form]');
+        for (const v of await axeViolations(p)) problems.push(`${where} orders 미체결 with 정정: ${v}`);
         await c.close();
       }
     }
@@ -668,9 +841,19 @@ describe('papertrade web app', { concurrency: false }, () => {
       await p.fill('[data-testid=quantity]', '3');
       await p.waitForTimeout(1500);
       await shoot(p, `instrument-us-${vpName}`, viewport === PHONE ? '[data-testid=ticket]' : undefined);
+      await go(p, `/i/${BTC}`);
+      await p.waitForSelector('[data-testid=quantity]');
+      await p.click('[data-testid=type-stop-limit]');
+      await p.fill('[data-testid=stop-price]', String(stopPrice));
+      await p.fill('[data-testid=limit-price]', String(stopPrice + 1000));
+      await p.fill('[data-testid=quantity]', '0.001');
+      await shoot(p, `ticket-stop-limit-${vpName}`, viewport === PHONE ? '[data-testid=ticket]' : '[data-testid=stop-price]');
       await go(p, '/orders');
       await p.waitForSelector('[data-testid=order-row]');
       await shoot(p, `orders-${vpName}`);
+      await go(p, `/orders/${filledOrderId}`);
+      await p.waitForSelector('[data-testid=fill]');
+      await shoot(p, `order-detail-${vpName}`);
       await go(p, '/rankings');
       await p.waitForSelector('[data-testid=rank-row]');
       await p.waitForSelector('[data-testid=bench-row]');

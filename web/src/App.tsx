@@ -10,6 +10,7 @@ import { HomePage } from './pages/Home';
 import { MarketsPage } from './pages/Markets';
 import { OrdersPage } from './pages/Orders';
 import { ProfilePage } from './pages/Profile';
+import { OrderDetailPage } from './pages/OrderDetail';
 import { RankingsPage } from './pages/Rankings';
 
 // The chart library is only needed on the instrument page: keep it out of the first load.
@@ -66,7 +67,8 @@ function Settings() {
 function Nav({ route }: { route: Route }) {
   const t = useT();
   const me = useStore((s) => s.me);
-  const active = route.page === 'instrument' ? 'markets' : route.page === 'user' ? 'rankings' : route.page;
+  const active =
+    route.page === 'instrument' ? 'markets' : route.page === 'user' ? 'rankings' : route.page === 'order' ? 'orders' : route.page;
   return (
     <>
       <aside className="sidebar" aria-label={t('nav.sidebar')}>
@@ -142,6 +144,9 @@ function usePageTitle(route: Route): void {
     case 'user':
       page = t('profile.title');
       break;
+    case 'order':
+      page = t('detail.title');
+      break;
     default:
       page = t(`nav.${route.page}`);
   }
@@ -178,6 +183,8 @@ function Page({ route }: { route: Route }) {
       );
     case 'orders':
       return <OrdersPage />;
+    case 'order':
+      return <OrderDetailPage key={route.id} id={route.id} />;
     case 'rankings':
       return <RankingsPage />;
     case 'user':

@@ -5,9 +5,7 @@ import {
   applyQuotes,
   barFromPrice,
   changePct,
-  affordable,
   equityPoints,
-  estimate,
   filterInstruments,
   fresherFx,
   isMe,
@@ -310,56 +308,5 @@ describe('markets', () => {
     ]);
     expect(msUntilNextBoundary(s, new Date('2025-11-26T20:00:00Z'))).toBe(3600000);
     expect(symbolOf('US-STOCK-BRK.B')).toBe('BRK.B');
-  });
-});
-
-describe('order ticket estimate', () => {
-  const base = {
-    market: 'CRYPTO' as const,
-    side: 'BUY' as const,
-    type: 'MARKET' as const,
-    quantity: dec('0.001'),
-    limitPrice: null,
-    quote: quote(),
-    currency: 'KRW-COIN',
-    usdKrw: '1450',
-    cashKrw: '10000000',
-    holding: '0',
-    isOpen: true,
-  };
-  it('estimates a market buy at the ask, with the fee on top', () => {
-    const e = estimate(base);
-    expect(toPlain(e.price!)).toBe('150010000');
-    expect(toPlain(e.valueKrw!)).toBe('150010');
-    expect(toPlain(e.feeKrw!)).toBe('75.005'); // 0.05 % (Upbit)
-    expect(toPlain(e.totalKrw!)).toBe('150085.005');
-    expect(e.warnings).toEqual([]);
-  });
-  it('takes the fee (and the KRX sell tax) from what a sell brings in', () => {
-    const e = estimate({ ...base, market: 'KRX', currency: 'KRW', side: 'SELL', quantity: dec('10'), quote: quote({ bid: '71000', currency: 'KRW' }), holding: '10' });
-    expect(toPlain(e.valueKrw!)).toBe('710000');
-    expect(toPlain(e.feeKrw!)).toBe('1526.5'); // 0.215 %
-    expect(toPlain(e.totalKrw!)).toBe('708473.5');
-  });
-  it('converts US stocks at the FX rate', () => {
-    const e = estimate({ ...base, market: 'US', currency: 'USD', quantity: dec('3'), quote: quote({ ask: '230.17', currency: 'USD' }), usdKrw: '1452.3' });
-    expect(toPlain(e.fx!)).toBe('1452.3');
-    expect(toPlain(e.valueKrw!)).toBe('1002827.673');
-    expect(toPlain(e.feeKrw!)).toBe('2507.06918250'.replace(/0+$/, ''));
-  });
-  it('buys at most what the cash pays for with the fee', () => {
-    // 1,000,000 KRW at 100,000 with 0.05 %: 9.995 units, not 10.
-    expect(toPlain(affordable(dec('1000000'), dec('100000'), dec('1'), 'CRYPTO'))).toBe('9.99500249');
-  });
-  it('uses the limit price for limit orders, the bid for market sells', () => {
-    expect(toPlain(estimate({ ...base, type: 'LIMIT', limitPrice: dec('140000000') }).price!)).toBe('140000000');
-    expect(toPlain(estimate({ ...base, side: 'SELL', holding: '1' }).price!)).toBe('149990000');
-  });
-  it('warns (without blocking) about cash, holdings, closed markets and stale prices', () => {
-    expect(estimate({ ...base, quantity: dec('1') }).warnings).toContain('cash');
-    expect(estimate({ ...base, side: 'SELL', holding: '0.0005' }).warnings).toContain('holding');
-    expect(estimate({ ...base, isOpen: false }).warnings).toContain('closed');
-    expect(estimate({ ...base, type: 'LIMIT', limitPrice: dec('1'), isOpen: false }).warnings).not.toContain('closed');
-    expect(estimate({ ...base, quote: quote({ stale: true }) }).warnings).toContain('stale');
   });
 });

@@ -48,6 +48,15 @@ describe('websocket messages', () => {
     const clobbered = parseMessage({ ...orderFields, type: 'MARKET' });
     expect(clobbered).toMatchObject({ type: 'order', order: { type: 'MARKET', id: 'o1' } });
   });
+
+  it("keeps the event that caused an order message (SPEC 6A), beside the order or inside it", () => {
+    const event = { kind: 'rested', at: '2026-06-01T01:00:00Z', reason: null, reason_text: null };
+    const beside = parseMessage({ type: 'order', order: { ...orderFields, type: 'STOP' }, event });
+    expect(beside).toMatchObject({ type: 'order', order: { type: 'STOP', event: { kind: 'rested' } } });
+    const inside = parseMessage({ type: 'order', order: { ...orderFields, type: 'TRAILING_STOP', event } });
+    expect(inside).toMatchObject({ order: { type: 'TRAILING_STOP', event: { kind: 'rested' } } });
+    expect(parseMessage({ ...orderFields, type: 'STOP_LIMIT' })).toMatchObject({ type: 'order', order: { type: 'STOP_LIMIT' } });
+  });
 });
 
 describe('API errors', () => {

@@ -11,6 +11,7 @@ import type { BookLevel, OrderBook as Book } from '../lib/types';
 import { onBook } from '../state/actions';
 import { useStore } from '../state/store';
 import './depth.css';
+import { PRICE_EVENT } from '../state/ticket';
 
 const TEXT = {
   ko: {
@@ -37,7 +38,6 @@ const TEXT = {
   },
 };
 
-export const PRICE_EVENT = 'papertrade:price';
 
 export function announcePrice(tickerId: string, price: string): void {
   window.dispatchEvent(new CustomEvent(PRICE_EVENT, { detail: { ticker_id: tickerId, price } }));

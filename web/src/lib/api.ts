@@ -2,6 +2,7 @@
 import type {
   Candle,
   CandleInterval,
+  Costs,
   EquityPoint,
   FxRate,
   Instrument,
@@ -10,6 +11,8 @@ import type {
   NewOrder,
   Order,
   OrderBook,
+  OrderChanges,
+  OrderDetail,
   OrderStatus,
   Period,
   Portfolio,
@@ -124,10 +127,13 @@ export const api = {
   fills: (id: string, limit = 200) =>
     request<Order[]>('GET', `/api/orders?ticker_id=${encodeURIComponent(id)}&status=FILLED&limit=${limit}`),
   placeOrder: (o: NewOrder) => request<Order>('POST', '/api/orders', o),
-  orders: (status?: OrderStatus, limit = 200) =>
+  orders: (status?: OrderStatus | 'open', limit = 200) =>
     request<Order[]>('GET', `/api/orders?limit=${limit}${status ? `&status=${status}` : ''}`),
-  order: (id: string) => request<Order>('GET', `/api/orders/${encodeURIComponent(id)}`),
+  /** The order with its `fills` and `events` (SPEC 6A). */
+  order: (id: string) => request<OrderDetail>('GET', `/api/orders/${encodeURIComponent(id)}`),
+  modifyOrder: (id: string, changes: OrderChanges) => request<Order>('PATCH', `/api/orders/${encodeURIComponent(id)}`, changes),
   cancelOrder: (id: string) => request<Order>('DELETE', `/api/orders/${encodeURIComponent(id)}`),
+  costs: () => request<Costs>('GET', '/api/costs'),
   portfolio: () => request<Portfolio>('GET', '/api/portfolio'),
   history: (days = 30) => request<EquityPoint[]>('GET', `/api/portfolio/history?days=${days}`),
   rankings: (period: Period = 'all', season?: string) =>

@@ -5,8 +5,10 @@
  * has its own `type` (MARKET/LIMIT), so the two collide. Accepted shapes, in order:
  * `{"type":"order","order":{...}}`, `{"type":"order", ..., "order_type":"LIMIT"}`, and a flat
  * `{"type":"order", ...}` whose MARKET/LIMIT is recovered from what we know (or limit_price).
+ * The event that caused the message (SPEC 6A `event`: kind, at, reason) is read beside the
+ * order or inside it, and kept on the order as `event`.
  */
-import type { Candle, FxRate, Order, OrderBook, OrderType, Quote } from './types';
+import type { Candle, FxRate, Order, OrderBook, OrderEventNote, OrderType, Quote } from './types';
 
 export type Message =
   | { type: 'quote'; quote: Quote }
@@ -21,8 +23,14 @@ export type Message =
 
 type Raw = Record<string, unknown>;
 
+const ORDER_TYPES: ReadonlySet<unknown> = new Set(['MARKET', 'LIMIT', 'STOP', 'STOP_LIMIT', 'TRAILING_STOP']);
+
 function isOrderType(v: unknown): v is OrderType {
-  return v === 'MARKET' || v === 'LIMIT';
+  return ORDER_TYPES.has(v);
+}
+
+function isEvent(v: unknown): v is OrderEventNote {
+  return !!v && typeof v === 'object' && typeof (v as Raw).kind === 'string';
 }
 
 function looksLikeOrder(r: Raw): boolean {
@@ -50,7 +58,11 @@ export function parseMessage(data: unknown, knownType: (orderId: string) => Orde
     case 'book':
       return { type, book: rest as unknown as OrderBook };
     case 'order': {
-      if (rest.order && typeof rest.order === 'object') return { type, order: rest.order as Order };
+      if (rest.order && typeof rest.order === 'object') {
+        const order = rest.order as Order;
+        const event = isEvent(rest.event) ? rest.event : isEvent(order.event) ? order.event : undefined;
+        return { type, order: event ? { ...order, event } : order };
+      }
       const { order_type, ...fields } = rest;
       const id = String(fields.id);
       const ot: OrderType = isOrderType(order_type)

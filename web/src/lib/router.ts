@@ -1,4 +1,4 @@
-/** A tiny hash router: #/markets, #/i/CRYPTO-COIN-BTC, … Works from any static file server. */
+/** A tiny hash router: #/markets, #/i/CRYPTO-COIN-BTC, #/orders/{id}, … Works from any static file server. */
 import { useSyncExternalStore } from 'react';
 
 export type Route =
@@ -6,6 +6,7 @@ export type Route =
   | { page: 'markets' }
   | { page: 'instrument'; tickerId: string }
   | { page: 'orders' }
+  | { page: 'order'; id: string }
   | { page: 'rankings' }
   | { page: 'user'; userId: string }
   | { page: 'login'; mode: 'login' | 'signup' };
@@ -19,7 +20,7 @@ export function parseRoute(hash: string): Route {
     case 'i':
       return rest[0] ? { page: 'instrument', tickerId: decodeURIComponent(rest[0]).toUpperCase() } : { page: 'markets' };
     case 'orders':
-      return { page: 'orders' };
+      return rest[0] ? { page: 'order', id: decodeURIComponent(rest[0]) } : { page: 'orders' };
     case 'rankings':
       return { page: 'rankings' };
     case 'u':
@@ -41,6 +42,8 @@ export function href(route: Route): string {
       return `#/i/${encodeURIComponent(route.tickerId)}`;
     case 'user':
       return `#/u/${encodeURIComponent(route.userId)}`;
+    case 'order':
+      return `#/orders/${encodeURIComponent(route.id)}`;
     case 'login':
       return route.mode === 'signup' ? '#/signup' : '#/login';
     default:

@@ -13,14 +13,21 @@ export function outcomeUnknown(e: unknown): boolean {
   return e instanceof ApiError && e.unreachable;
 }
 
+const FIELDS: ReadonlyArray<keyof OrderFields> = [
+  'ticker_id',
+  'side',
+  'type',
+  'quantity',
+  'amount_krw',
+  'limit_price',
+  'stop_price',
+  'trail_percent',
+  'trail_amount',
+  'time_in_force',
+];
+
 function sameOrder(a: OrderFields, b: OrderFields): boolean {
-  return (
-    a.ticker_id === b.ticker_id &&
-    a.side === b.side &&
-    a.type === b.type &&
-    a.quantity === b.quantity &&
-    (a.limit_price ?? null) === (b.limit_price ?? null)
-  );
+  return FIELDS.every((k) => (a[k] ?? null) === (b[k] ?? null));
 }
 
 /**

@@ -1,9 +1,12 @@
-/** The shapes of the daemon's HTTP and websocket contract (SPEC section 6). Decimals are strings. */
+/** The shapes of the daemon's HTTP and websocket contract (SPEC sections 6 and 6A). Decimals are strings. */
 
 export type Market = 'KRX' | 'US' | 'CRYPTO';
 export type Side = 'BUY' | 'SELL';
-export type OrderType = 'MARKET' | 'LIMIT';
-export type OrderStatus = 'PENDING' | 'FILLED' | 'CANCELLED' | 'FAILED';
+export type OrderType = 'MARKET' | 'LIMIT' | 'STOP' | 'STOP_LIMIT' | 'TRAILING_STOP';
+export type TimeInForce = 'DAY' | 'GTC' | 'IOC' | 'FOK' | 'OPG';
+export type OrderStatus = 'PENDING' | 'PARTIALLY_FILLED' | 'FILLED' | 'CANCELLED' | 'FAILED';
+/** What happened to an order (SPEC 6A `events[].kind`); expiry is `cancelled` with reason `expired`. */
+export type OrderEventKind = 'accepted' | 'modified' | 'rested' | 'triggered' | 'partially_filled' | 'filled' | 'cancelled' | 'failed';
 
 export interface User {
   id: string;
@@ -91,7 +94,8 @@ export interface Order {
   side: Side;
   type: OrderType;
   status: OrderStatus;
-  quantity: string;
+  /** Null for an amount_krw order until it fills (then the filled quantity). */
+  quantity: string | null;
   limit_price: string | null;
   price: string | null;
   currency: string;
@@ -102,6 +106,103 @@ export interface Order {
   reason_text: string | null;
   created_at: string;
   filled_at: string | null;
+  // SPEC 6A (absent from an older server).
+  time_in_force?: TimeInForce;
+  amount_krw?: string | null;
+  /** For a TRAILING_STOP: the current computed stop, moving with trail_mark. */
+  stop_price?: string | null;
+  trail_percent?: string | null;
+  trail_amount?: string | null;
+  trail_mark?: string | null;
+  filled_quantity?: string;
+  average_price?: string | null;
+  reserved_krw?: string | null;
+  triggered_at?: string | null;
+  expires_at?: string | null;
+  fees?: FeeLine[];
+  /** On a websocket `order` event: the event that caused this message. */
+  event?: OrderEventNote;
+}
+
+export interface FeeLine {
+  kind: string;
+  amount_krw: string;
+}
+
+export interface OrderEventNote {
+  kind: OrderEventKind;
+  at: string;
+  reason: string | null;
+  reason_text: string | null;
+}
+
+export interface OrderEvent extends OrderEventNote {
+  seq: number;
+  /** For `modified`: the old and new values, e.g. {"limit_price": {"from": "70000", "to": "70100"}}. */
+  detail: Record<string, unknown> | null;
+}
+
+export interface FillQuote {
+  price: string | null;
+  bid: string | null;
+  ask: string | null;
+  source: string | null;
+  ts: string | null;
+  received_at: string | null;
+  age_seconds: string | number | null;
+}
+
+export interface Fill {
+  seq: number;
+  quantity: string;
+  price: string;
+  rate: string;
+  total_krw: string;
+  fee_krw: string;
+  fees: FeeLine[];
+  /** Which rule priced it: daemon/engine/triggers.py FILL_RULES. */
+  rule: string;
+  at: string;
+  levels: Array<{ price: string; size: string }> | null;
+  quote: FillQuote | null;
+}
+
+/** GET /api/orders/{id}: the order with its receipts. */
+export interface OrderDetail extends Order {
+  fills: Fill[];
+  events: OrderEvent[];
+}
+
+/** PATCH /api/orders/{id}: only the fields the order's type has. */
+export interface OrderChanges {
+  quantity?: string;
+  limit_price?: string;
+  stop_price?: string;
+  trail_percent?: string;
+  trail_amount?: string;
+}
+
+/** One row of GET /api/costs. Both spellings of a per-share rule are read (see state/ticket.ts). */
+export interface CostRule {
+  market: Market;
+  kind: string;
+  side: Side;
+  rate?: string | null;
+  per_share?: string | null;
+  max_per_trade?: string | null;
+  basis?: 'value' | 'per_share';
+  cap?: string | null;
+  instrument_kinds?: string[] | null;
+  currency?: string;
+  effective_from: string;
+  source?: string;
+}
+
+export interface Costs {
+  preset: string;
+  rules: CostRule[];
+  slippage_reserve: string;
+  fx_reserve: string;
 }
 
 export interface Position {
@@ -113,12 +214,18 @@ export interface Position {
   fx_rate: string | null;
   market_value_krw: string;
   unrealized_pnl_krw: string;
+  /** SPEC 6A: held by open SELL orders (absent from an older server). */
+  reserved_quantity?: string;
+  available_quantity?: string;
 }
 
 export interface Portfolio {
   cash_krw: string;
   positions: Position[];
   equity_krw: string;
+  /** SPEC 6A: cash held by open BUY orders, and what is left to spend (absent from an older server). */
+  reserved_cash_krw?: string;
+  available_cash_krw?: string;
   /** The server's P&L figures (issue 10 contract); absent from an older server. */
   day_start_equity_krw?: string;
   day_pnl_krw?: string;
@@ -219,10 +326,17 @@ export interface NewOrder {
   ticker_id: string;
   side: Side;
   type: OrderType;
-  quantity: string;
+  quantity?: string;
+  amount_krw?: string;
   limit_price?: string;
+  stop_price?: string;
+  trail_percent?: string;
+  trail_amount?: string;
+  time_in_force?: TimeInForce;
   client_order_id?: string;
 }
 
 export const TERMINAL: ReadonlySet<OrderStatus> = new Set(['FILLED', 'CANCELLED', 'FAILED']);
+/** Open orders can be modified and cancelled (GET /api/orders?status=open). */
+export const OPEN: ReadonlySet<OrderStatus> = new Set(['PENDING', 'PARTIALLY_FILLED']);
 

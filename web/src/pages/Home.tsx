@@ -1,4 +1,7 @@
-/** Home: equity, cash, today's and total P&L, live positions and the equity-over-time chart. */
+/**
+ * Home: equity, cash (with what open orders hold and what is available), today's and total
+ * P&L, live positions (with the quantity open sells hold) and the equity-over-time chart.
+ */
 import { lazy, memo, Suspense, useMemo } from 'react';
 import { Change, dirClass, Empty, Flash, InstrumentLabel, Loading } from '../components/common';
 import { dec, decOrNull, div, mul, sub, toPlain } from '../lib/decimal';
@@ -25,7 +28,14 @@ const PositionRow = memo(function PositionRow({ p }: { p: Position }) {
   return (
     <a className="pos-row" href={`#/i/${encodeURIComponent(p.ticker_id)}`} data-testid={`position-${p.ticker_id}`}>
       <span className="c-name"><InstrumentLabel tickerId={p.ticker_id} /></span>
-      <span className="c-qty num" data-label={t('pos.quantity')}>{qty(p.quantity)}</span>
+      <span className="c-qty num" data-label={t('pos.quantity')}>
+        {qty(p.quantity)}
+        {p.reserved_quantity && p.reserved_quantity !== '0' && (
+          <small className="held" data-testid="position-held">
+            {t('pos.held', { reserved: qty(p.reserved_quantity), available: qty(p.available_quantity ?? '0') })}
+          </small>
+        )}
+      </span>
       <span className="c-avg num" data-label={t('pos.avg')}>{price(p.average_price, p.currency, lang)}</span>
       <span className="c-last" data-label={t('pos.last')}>
         <Flash value={p.last_price}>{price(p.last_price, p.currency, lang)}</Flash>
@@ -78,6 +88,19 @@ export function HomePage() {
             <dt>{t('home.cash')}</dt>
             <dd className="num" data-testid="cash" title={portfolio.cash_krw}>{krw(portfolio.cash_krw, lang)}</dd>
           </div>
+          {portfolio.available_cash_krw !== undefined && (
+            <div>
+              <dt>{t('home.available')}</dt>
+              <dd className="num" data-testid="available-cash" title={portfolio.available_cash_krw}>
+                {krw(portfolio.available_cash_krw, lang)}
+                {portfolio.reserved_cash_krw && portfolio.reserved_cash_krw !== '0' && (
+                  <small data-testid="reserved-cash" title={portfolio.reserved_cash_krw}>
+                    {t('home.reserved')} {krw(portfolio.reserved_cash_krw, lang)}
+                  </small>
+                )}
+              </dd>
+            </div>
+          )}
           <div>
             <dt>{t('home.invested')}</dt>
             <dd className="num">{krw(summary.invested, lang)}</dd>

@@ -9,8 +9,21 @@ import { type Key, errorMessage, reasonText, translate } from '../lib/i18n';
 import { navigate } from '../lib/router';
 import { LiveSocket, defaultSocketUrl } from '../lib/socket';
 import type { Message } from '../lib/messages';
-import { type Candle, type FxRate, type Instrument, type NewOrder, type Order, type OrderBook, type Portfolio, type Quote, TERMINAL } from '../lib/types';
+import {
+  type Candle,
+  type FxRate,
+  type Instrument,
+  type NewOrder,
+  type Order,
+  type OrderBook,
+  type OrderChanges,
+  type OrderDetail,
+  type Portfolio,
+  type Quote,
+  TERMINAL,
+} from '../lib/types';
 import { applyQuotes, fresherFx, isSettlement, mergeOrders, upsertOrder } from './logic';
+import { nextPhase, phaseFromEvents } from './ticket';
 import { type State, type Theme, type Toast, getState, setState } from './store';
 
 const t = (key: Key, vars?: Record<string, string | number>) => translate(getState().lang, key, vars);
@@ -72,13 +85,30 @@ function announce(o: Order): void {
   }
 }
 
-/** Take in one order, from any source; announce and refresh the portfolio when it settled. */
-export function receiveOrder(o: Order): void {
-  const r = upsertOrder(getState().orders, o);
-  if (r.orders !== getState().orders) setState({ orders: r.orders });
-  if (isSettlement(r.change)) {
-    announce(o);
-    if (o.status === 'FILLED') refreshPortfolio();
+/**
+ * Take in one order, from any source (a 202, a GET with its events, a websocket event with the
+ * event that caused it); move its phase forward; announce and refresh the portfolio when it
+ * settled, and refresh the portfolio when a fill or a change moved what is held.
+ */
+export function receiveOrder(incoming: Order | OrderDetail): void {
+  const { event, ...rest } = incoming;
+  const events = 'events' in incoming ? incoming.events : null;
+  const o: Order = { ...rest };
+  delete (o as Partial<OrderDetail>).events;
+  delete (o as Partial<OrderDetail>).fills;
+  const s = getState();
+  const before = s.orderPhases[o.id] ?? null;
+  const phase = events ? phaseFromEvents(before, o, events) : nextPhase(before, o, event);
+  const r = upsertOrder(s.orders, o);
+  setState({
+    ...(r.orders !== s.orders ? { orders: r.orders } : {}),
+    ...(phase !== before ? { orderPhases: { ...s.orderPhases, [o.id]: phase } } : {}),
+  });
+  if (isSettlement(r.change)) announce(o);
+  // What open orders hold changes once the settlement has taken the order in (rested, triggered,
+  // a fill, its end) and on a modification; a 202 alone holds nothing yet.
+  if ((phase !== before && phase !== 'accepted') || event?.kind === 'modified' || event?.kind === 'partially_filled') {
+    refreshPortfolio().catch(() => {});
   }
 }
 
@@ -351,23 +381,31 @@ export async function loadQuotes(): Promise<void> {
 }
 
 let portfolioInFlight: Promise<void> | null = null;
+let portfolioAgain = false;
 
+/** Fetch the portfolio; asked again while a fetch is in flight, it fetches once more after it (that one may predate the change). */
 export function refreshPortfolio(): Promise<void> {
-  if (!portfolioInFlight) {
-    portfolioInFlight = Promise.all([api.portfolio(), api.history(30).catch(() => getState().history)])
-      .then(([portfolio, history]) => {
-        setState({ portfolio, portfolioAt: Date.now(), history });
-        cache.save('portfolio', portfolio);
-      })
-      .finally(() => {
-        portfolioInFlight = null;
-      });
+  if (portfolioInFlight) {
+    portfolioAgain = true;
+    return portfolioInFlight;
   }
+  portfolioInFlight = Promise.all([api.portfolio(), api.history(30).catch(() => getState().history)])
+    .then(([portfolio, history]) => {
+      setState({ portfolio, portfolioAt: Date.now(), history });
+      cache.save('portfolio', portfolio);
+    })
+    .finally(() => {
+      portfolioInFlight = null;
+      if (portfolioAgain) {
+        portfolioAgain = false;
+        refreshPortfolio().catch(() => {});
+      }
+    });
   return portfolioInFlight;
 }
 
-export async function refreshOrders(): Promise<void> {
-  const fetched = await api.orders(undefined, 200);
+export async function refreshOrders(status?: 'open'): Promise<void> {
+  const fetched = await api.orders(status, 200);
   const r = mergeOrders(getState().orders, fetched);
   setState({ orders: r.orders, ordersLoaded: true });
   for (const o of r.settled) announce(o);
@@ -382,10 +420,21 @@ export async function reloadAll(): Promise<void> {
     refreshPortfolio(),
     refreshOrders(),
     api.me().then((me) => setState({ me })),
+    loadCosts(),
   ];
   const results = await Promise.allSettled(jobs);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) reportLoadError(failed.reason);
+}
+
+/** The cost preset in force, for the ticket's estimate; an older server without it keeps the fallback. */
+async function loadCosts(): Promise<void> {
+  if (getState().costs) return;
+  try {
+    setState({ costs: await api.costs() });
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 404)) throw e;
+  }
 }
 
 let periodic: ReturnType<typeof setInterval> | null = null;
@@ -451,7 +500,7 @@ function clearSession(): void {
   hadSocketOpen = false;
   if (periodic) clearInterval(periodic);
   periodic = null;
-  setState({ me: null, portfolio: null, history: [], orders: [], ordersLoaded: false, home: 'unknown', offlineMode: 'single' });
+  setState({ me: null, portfolio: null, history: [], orders: [], ordersLoaded: false, orderPhases: {}, home: 'unknown', offlineMode: 'single' });
 }
 
 export function logout(): void {
@@ -481,7 +530,9 @@ export interface PlaceResult {
  */
 export async function placeOrder(body: NewOrder): Promise<PlaceResult> {
   const order = await sendWithRetries(api.placeOrder, body);
-  receiveOrder(order);
+  // The 202 is the order as it was accepted: its events (accepted, rested with the stop and
+  // trail mark, even a fill) may have come over the socket first, and are never older.
+  if (!getState().orders.some((o) => o.id === order.id)) receiveOrder(order);
   followOrder(order.id);
   return { order, queued: getState().home === 'offline' };
 }
@@ -504,6 +555,19 @@ function followOrder(id: string, step = 0): void {
 }
 
 export async function cancelOrder(id: string): Promise<void> {
-  const o = await api.cancelOrder(id);
+  receiveOrder(await api.cancelOrder(id));
+}
+
+/** PATCH an open order; the server's 400/409 detail comes back as an ApiError. */
+export async function modifyOrder(id: string, changes: OrderChanges): Promise<Order> {
+  const o = await api.modifyOrder(id, changes);
   receiveOrder(o);
+  return o;
+}
+
+/** The order with its fills and events, for the detail view (and the ticket's phase). */
+export async function loadOrderDetail(id: string): Promise<OrderDetail> {
+  const d = await api.order(id);
+  receiveOrder(d);
+  return d;
 }

@@ -1,8 +1,8 @@
 /**
  * Pure state transitions: merging orders, quotes and candles, live revaluation of the
- * portfolio, P&L, market status, search and the order ticket's estimate. No I/O here.
+ * portfolio, P&L, market status and search (the order ticket's rules: ticket.ts). No I/O here.
  */
-import { type Dec, ONE, ZERO, add, dec, decOrNull, div, mul, sub, sum, toPlain } from '../lib/decimal';
+import { type Dec, ZERO, add, dec, decOrNull, div, mul, sub, sum, toPlain } from '../lib/decimal';
 import { parseTime } from '../lib/format';
 import {
   type Candle,
@@ -14,9 +14,8 @@ import {
   type Portfolio,
   type Quote,
   type RankingRow,
-  type Side,
   type User,
-  type OrderType,
+  OPEN,
   TERMINAL,
 } from '../lib/types';
 
@@ -39,6 +38,25 @@ function supersedes(known: Order, incoming: Order): boolean {
   return true;
 }
 
+/** The fields whose change is worth a render (a modification, a fill, a trailing stop moving). */
+const SHOWN: ReadonlyArray<keyof Order> = [
+  'status',
+  'price',
+  'filled_at',
+  'quantity',
+  'filled_quantity',
+  'average_price',
+  'limit_price',
+  'stop_price',
+  'trail_percent',
+  'trail_amount',
+  'trail_mark',
+  'reserved_krw',
+  'triggered_at',
+  'total_krw',
+  'fee_krw',
+];
+
 export interface OrderChange {
   order: Order;
   /** The status we knew before, or null for an order we had not seen. */
@@ -56,9 +74,7 @@ export function upsertOrder(orders: Order[], incoming: Order): { orders: Order[]
   }
   const known = orders[i];
   if (!supersedes(known, incoming)) return { orders, change: null };
-  if (known.status === incoming.status && known.price === incoming.price && known.filled_at === incoming.filled_at) {
-    return { orders, change: null };
-  }
+  if (SHOWN.every((k) => (known[k] ?? null) === (incoming[k] ?? null))) return { orders, change: null };
   const next = orders.slice();
   next[i] = incoming;
   return { orders: next, change: { order: incoming, before: known.status } };
@@ -74,7 +90,7 @@ export function mergeOrders(known: Order[], fetched: Order[]): { orders: Order[]
   for (const o of fetched) {
     const r = upsertOrder(orders, o);
     orders = r.orders;
-    if (r.change && r.change.before === 'PENDING' && TERMINAL.has(o.status)) settled.push(o);
+    if (r.change && r.change.before !== null && OPEN.has(r.change.before) && TERMINAL.has(o.status)) settled.push(o);
   }
   return { orders, settled };
 }
@@ -313,74 +329,4 @@ export function filterInstruments(list: Instrument[], query: string, market: Mar
     const hay = [i.ticker_id, symbolOf(i.ticker_id), i.name, i.name_ko ?? ''].map((s) => s.toLowerCase().replace(/\s+/g, ''));
     return hay.some((h) => h.includes(q));
   });
-}
-
-// ---------------------------------------------------------------- order ticket
-
-/**
- * Fee rates per market and side, as fractions of the trade's KRW value: the daemon's documented
- * defaults (daemon/fees.py, PAPERTRADE_FEES). The server does not publish its configured rates,
- * so the ticket labels the fee an estimate.
- */
-export const DEFAULT_FEE_RATES: Record<Market, Record<Side, string>> = {
-  KRX: { BUY: '0.00015', SELL: '0.00215' },
-  US: { BUY: '0.0025', SELL: '0.0025' },
-  CRYPTO: { BUY: '0.0005', SELL: '0.0005' },
-};
-
-export function feeRate(market: Market, side: Side): Dec {
-  return dec(DEFAULT_FEE_RATES[market][side]);
-}
-
-export interface TicketInput {
-  market: Market;
-  side: Side;
-  type: OrderType;
-  quantity: Dec | null;
-  limitPrice: Dec | null;
-  quote: Quote | undefined;
-  currency: string;
-  usdKrw: string | null;
-  cashKrw: string | null;
-  holding: string | null;
-  isOpen: boolean;
-}
-
-export interface TicketEstimate {
-  /** Price per unit in the asset's currency used for the estimate. */
-  price: Dec | null;
-  fx: Dec | null;
-  /** quantity × price × fx, in KRW. */
-  valueKrw: Dec | null;
-  feeKrw: Dec | null;
-  /** What a buy costs (value + fee) or a sell brings in (value − fee), in KRW. */
-  totalKrw: Dec | null;
-  warnings: Array<'cash' | 'holding' | 'closed' | 'stale'>;
-}
-
-/**
- * The ticket's preview: a market order is estimated at the ask (buy) or bid (sell),
- * falling back to the last price; a limit order at its limit. The fee is added to a buy and
- * taken from a sell. Warnings do not block: the server decides and its reason is shown.
- */
-export function estimate(t: TicketInput): TicketEstimate {
-  let price: Dec | null = null;
-  if (t.type === 'LIMIT') price = t.limitPrice;
-  else if (t.quote) price = decOrNull(t.side === 'BUY' ? t.quote.ask : t.quote.bid) ?? decOrNull(t.quote.price);
-  const fx = t.currency === 'USD' ? decOrNull(t.usdKrw) : dec(1);
-  const valueKrw = price !== null && fx !== null && t.quantity !== null ? mul(mul(t.quantity, price), fx) : null;
-  const feeKrw = valueKrw === null ? null : mul(valueKrw, feeRate(t.market, t.side));
-  const totalKrw = valueKrw === null || feeKrw === null ? null : t.side === 'BUY' ? add(valueKrw, feeKrw) : sub(valueKrw, feeKrw);
-  const warnings: TicketEstimate['warnings'] = [];
-  if (t.side === 'BUY' && totalKrw !== null && t.cashKrw !== null && totalKrw > dec(t.cashKrw)) warnings.push('cash');
-  if (t.side === 'SELL' && t.quantity !== null && t.quantity > (decOrNull(t.holding) ?? ZERO)) warnings.push('holding');
-  if (!t.isOpen && t.type === 'MARKET') warnings.push('closed');
-  if (t.quote?.stale && t.isOpen) warnings.push('stale');
-  return { price, fx, valueKrw, feeKrw, totalKrw, warnings };
-}
-
-/** The most a budget in KRW buys at `price` × `fx` with the buy fee on top (rounded down, never over). */
-export function affordable(budgetKrw: Dec, price: Dec, fx: Dec, market: Market): Dec {
-  const unitCost = mul(mul(price, fx), add(ONE, feeRate(market, 'BUY')));
-  return (budgetKrw * ONE) / unitCost;
 }

@@ -2,7 +2,8 @@
 import { useSyncExternalStore } from 'react';
 import type { Lang } from '../lib/format';
 import type { SocketStatus } from '../lib/socket';
-import type { EquityPoint, FxRate, Instrument, Order, Portfolio, Quote, User } from '../lib/types';
+import type { Costs, EquityPoint, FxRate, Instrument, Order, Portfolio, Quote, User } from '../lib/types';
+import type { TicketPhase } from './ticket';
 
 export type Theme = 'dark' | 'light';
 export type Home = 'unknown' | 'online' | 'offline';
@@ -37,6 +38,10 @@ export interface State {
   history: EquityPoint[];
   orders: Order[];
   ordersLoaded: boolean;
+  /** Where each order stands by its events (state/ticket.ts nextPhase), for the ticket's status. */
+  orderPhases: Record<string, TicketPhase>;
+  /** The cost preset in force (GET /api/costs); null until it answers. */
+  costs: Costs | null;
   ws: SocketStatus;
   wsFailures: number;
   home: Home;
@@ -83,6 +88,8 @@ export function initialState(): State {
     history: [],
     orders: [],
     ordersLoaded: false,
+    orderPhases: {},
+    costs: null,
     ws: 'closed',
     wsFailures: 0,
     home: 'unknown',
