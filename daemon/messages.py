@@ -117,7 +117,14 @@ class WakeResting(msgspec.Struct, frozen=True):
     a quote wakes the actor without cancelling its wait for commands."""
 
 
-SettlementCommand = SettleOrder | CancelOrder | ModifyOrder | WakeResting
+class ForgetUsers(msgspec.Struct, frozen=True):
+    """These users' accounts or season changed outside settlement (a season started, a player
+    joined late, a season ended): read their cash, positions and season rules again."""
+
+    user_ids: frozenset[UUID]
+
+
+SettlementCommand = SettleOrder | CancelOrder | ModifyOrder | WakeResting | ForgetUsers
 
 
 class CandleBar(msgspec.Struct, frozen=True, kw_only=True):

@@ -7,7 +7,7 @@ Tests use the same two calls, with an injected clock and their own database.
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from uuid import UUID
@@ -41,6 +41,7 @@ from daemon.messages import (
     CancelAnswer,
     CancelOrder,
     CandleBar,
+    ForgetUsers,
     MarketData,
     ModifyOrder,
     ModifyRefused,
@@ -147,7 +148,7 @@ class Platform:
         snapshot_interval = timedelta(seconds=settings.equity_interval_seconds)
         self.equity = EquityRecorder(pool, self.book, clock, snapshot_interval)
         self.rankings = Rankings(pool, self.book, clock, snapshot_interval)
-        self.season_clock = SeasonClock(pool, clock, self.rankings, self.cancel)
+        self.season_clock = SeasonClock(pool, clock, self.rankings, self.cancel, self.forget_users)
         self.badges = BadgeAwarder(
             pool,
             clock,
@@ -359,6 +360,14 @@ class Platform:
     def inbox_of(self, user_id: UUID) -> ObjectSendStream[SettlementCommand]:
         """The settlement partition that owns `user_id`."""
         return self._inboxes[partition_of(user_id, len(self._inboxes))]
+
+    async def forget_users(self, user_ids: Iterable[UUID]) -> None:
+        """Tell settlement that these accounts (cash, positions, season) changed outside it."""
+        owned: dict[int, set[UUID]] = {}
+        for user_id in user_ids:
+            owned.setdefault(partition_of(user_id, len(self._inboxes)), set()).add(user_id)
+        for partition, ids in owned.items():
+            await self._inboxes[partition].send(ForgetUsers(frozenset(ids)))
 
     async def submit(self, order: Order) -> tuple[Order, bool]:
         """Record `order` durably as PENDING, then hand it to its user's settlement partition.

@@ -33,6 +33,12 @@ def market_of(ticker_id: str) -> str:
     return ticker_id.split("-", 1)[0]
 
 
+def excludes(rules: SeasonRules | None, ticker_id: str) -> bool:
+    """True if the running season does not trade `ticker_id`'s market (refused on arrival,
+    whatever the price)."""
+    return rules is not None and market_of(ticker_id) not in rules.markets
+
+
 def refusal(
     rules: SeasonRules | None,
     *,
@@ -53,7 +59,7 @@ def refusal(
     """
     if rules is None:
         return None
-    if market_of(ticker_id) not in rules.markets:
+    if excludes(rules, ticker_id):
         return "season_market_excluded"
     if side == "BUY" and rules.max_position_pct is not None:
         with localcontext(MONEY_CONTEXT):

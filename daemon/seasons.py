@@ -215,8 +215,11 @@ async def rules_for_user(
 ) -> SeasonRules | None:
     """The rules of the running season `user_id` plays in; None in free play (settlement)."""
     row = await conn.fetchrow(query("season_rules_for_user"), user_id)
-    if row is None:
-        return None
+    return None if row is None else season_rules_of(row)
+
+
+def season_rules_of(row: asyncpg.Record) -> SeasonRules:
+    """A season's rules from a row of season_rules_for_user / settlement_seasons."""
     return SeasonRules(
         season_id=row["season_id"],
         markets=frozenset(row["markets"]),

@@ -21,6 +21,8 @@ import msgspec
 from daemon.engine.costs import FeeLine
 from daemon.engine.decide import EngineEvent, EngineFill, Position
 from daemon.messages import Order
+from daemon.season_rules import SeasonRules
+from daemon.seasons import season_rules_of
 from daemon.sqlfiles import query
 
 ZERO = Decimal(0)
@@ -54,9 +56,10 @@ class UserState(msgspec.Struct):
 
     cash: Decimal
     positions: dict[str, Position]
+    season: SeasonRules | None = None  # the running season this user plays in; None: free play
 
     def copy(self) -> UserState:
-        return UserState(self.cash, dict(self.positions))
+        return UserState(self.cash, dict(self.positions), self.season)
 
 
 class RecordedEvent(msgspec.Struct, frozen=True):
@@ -99,6 +102,9 @@ async def load_users(conn: asyncpg.Connection, user_ids: Iterable[UUID]) -> dict
         users[row["user_id"]].positions[row["ticker_id"]] = Position(
             row["quantity"], row["average_price"]
         )
+    for row in await conn.fetch(query("settlement_seasons"), ids):
+        if row["user_id"] in users:
+            users[row["user_id"]].season = season_rules_of(row)
     return users
 
 

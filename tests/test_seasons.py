@@ -15,7 +15,14 @@ import pytest
 from daemon.accounts import AccountError, reset_account
 from daemon.clock import TestClock
 from daemon.platform import Platform
-from daemon.seasons import NewSeason, create_season, get_season, join_season, rules_for_user
+from daemon.seasons import (
+    NewSeason,
+    create_season,
+    end_early,
+    get_season,
+    join_season,
+    rules_for_user,
+)
 from tests.conftest import quote, running_platform, tick
 from tests.settlement_helpers import new_user, place, submit, wallet
 
@@ -143,10 +150,6 @@ async def test_a_season_starts_while_the_daemon_was_down_and_ends_on_time(
         ) == Decimal("5099500")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="settlement records CancelOrder.reason once the lead wires it (engine3 merge)",
-)
 async def test_the_start_cancels_open_orders_as_season_started(database_url: str) -> None:
     clock = TestClock(datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3))
     async with running_platform(database_url, clock) as platform:
@@ -193,3 +196,47 @@ async def test_a_late_joiner_starts_when_joining(database_url: str) -> None:
             )
             == clock.now()
         )
+
+
+async def test_settlement_holds_a_running_season_to_its_rules_and_lets_go_at_its_end(
+    database_url: str,
+) -> None:
+    """A season of crypto only, without costs, one position at most 10 % of equity: an order in
+    another market FAILs `season_market_excluded`, a BUY over the cap `season_position_limit`,
+    fills pay no fee; once the season has ended the same orders are free play again."""
+    clock = TestClock(datetime.now(UTC).replace(microsecond=0))
+    async with running_platform(database_url, clock) as platform:
+        player = await new_user(platform)
+        await tick(platform, quote(clock, BTC, "100000000", bid="99990000", ask="100000000"))
+        season = await create_season(
+            platform.pool,
+            NewSeason(name="코인 시즌", starts_at=clock.now() + timedelta(minutes=1),
+                      ends_at=clock.now() + timedelta(days=7), initial_cash_krw=SEASON_CASH,
+                      markets=["CRYPTO"], costs="zero", max_position_pct=Decimal(10)),
+            None,
+            clock.now(),
+        )  # fmt: skip
+        assert await join_season(platform.pool, season, player.id, clock.now())
+        clock.advance(120)
+        await tick(platform, quote(clock, BTC, "100000000", bid="99990000", ask="100000000"))
+        await platform.season_clock.tick()
+        await status_becomes(platform, season.id, "running")
+
+        # 0.004 BTC = 400,000 KRW, 8 % of 5,000,000: within the cap, and no fee in this season.
+        first = await place(platform, player, BTC, "BUY", "0.004")
+        assert (first.status, first.fee_krw) == ("FILLED", Decimal(0))
+        # 0.002 more would make the position 600,000 KRW, 12 % of equity.
+        over = await place(platform, player, BTC, "BUY", "0.002")
+        assert (over.status, over.reason) == ("FAILED", "season_position_limit")
+        apple = await place(platform, player, "US-STOCK-AAPL", "BUY", "1")
+        assert (apple.status, apple.reason) == ("FAILED", "season_market_excluded")
+        assert await wallet(platform, player) == SEASON_CASH - Decimal(400_000)
+
+        clock.advance(60)
+        await tick(platform, quote(clock, BTC, "100000000", bid="99990000", ask="100000000"))
+        assert await end_early(platform.pool, season.id, clock.now())
+        await platform.season_clock.tick()
+        await status_becomes(platform, season.id, "ended")
+        after = await place(platform, player, BTC, "BUY", "0.002")
+        assert after.status == "FILLED"  # free play: no cap
+        assert after.fee_krw > 0  # and the daemon's costs again

@@ -19,7 +19,6 @@ import structlog
 from anyio.abc import ObjectSendStream
 
 from daemon.clock import Clock
-from daemon.messages import Order
 from daemon.rankings import Rankings, RankRow
 from daemon.seasons import (
     Season,
@@ -32,7 +31,8 @@ from daemon.sqlfiles import query
 
 log = structlog.get_logger(__name__)
 
-Cancel = Callable[[UUID, UUID, str], Awaitable[Order | None]]
+Cancel = Callable[[UUID, UUID, str], Awaitable[object]]
+Forget = Callable[[list[UUID]], Awaitable[None]]  # accounts changed behind settlement's back
 
 
 class SeasonStarted(msgspec.Struct, frozen=True):
@@ -55,6 +55,7 @@ class SeasonClock:
         clock: Clock,
         rankings: Rankings,
         cancel: Cancel,
+        forget: Forget,
         *,
         poll_seconds: float = 1.0,
     ) -> None:
@@ -62,6 +63,7 @@ class SeasonClock:
         self._clock = clock
         self._rankings = rankings
         self._cancel = cancel
+        self._forget = forget
         self._poll = poll_seconds
         self._listeners: list[ObjectSendStream[SeasonEvent]] = []
 
@@ -98,6 +100,7 @@ class SeasonClock:
         for owner, order_id in await open_orders_of_unstarted(self._pool, season.id, user_id):
             await self._cancel(owner, order_id, "season_started")
         players = await start_accounts(self._pool, season, now, user_id)
+        await self._forget(players)
         self._rankings.forget()
         for owner, order_id in await leftover_orders(self._pool):
             await self._cancel(owner, order_id, "season_started")
@@ -128,6 +131,7 @@ class SeasonClock:
             [r.sharpe for r in ranked],
             [r.trades for r in ranked],
         )
+        await self._forget([r.user_id for r in ranked])
         log.info("season_ended", season_id=str(season.id), players=len(ranked))
         ended = await get_season(self._pool, season.id)
         self._announce(SeasonEnded(ended or season, ranked))

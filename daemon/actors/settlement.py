@@ -25,7 +25,7 @@ import functools
 from collections import ChainMap, Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Protocol
 from uuid import UUID
 
@@ -38,8 +38,8 @@ from anyio.abc import ObjectReceiveStream, ObjectSendStream
 from daemon import settlement_store as store
 from daemon.clock import Clock
 from daemon.door_prices import door_prices
-from daemon.engine.costs import CostPreset, trade_date
-from daemon.engine.decide import NO_POSITION, Account, Decision, EngineEvent, decide
+from daemon.engine.costs import NO_COSTS, CostPreset, trade_date
+from daemon.engine.decide import NO_POSITION, Account, Decision, EngineEvent, Position, decide
 from daemon.engine.exchange_rules import krx_price_limits, table_for
 from daemon.engine.expiry_queue import ExpiryQueue
 from daemon.engine.market import BookView, MarketSnapshot, QuoteView, Session
@@ -58,6 +58,7 @@ from daemon.engine.wake import wake
 from daemon.messages import (
     CancelAnswer,
     CancelOrder,
+    ForgetUsers,
     MarketData,
     ModifyOrder,
     ModifyRefused,
@@ -69,9 +70,10 @@ from daemon.messages import (
     SettleOrder,
     WakeResting,
 )
-from daemon.money import MoneyError
+from daemon.money import MONEY_CONTEXT, MoneyError
 from daemon.order_requests import OrderRejected, apply_changes
 from daemon.price_book import PriceBook
+from daemon.season_rules import excludes, refusal
 from daemon.settlement_store import RecordedEvent, order_from_row
 from daemon.sqlfiles import query
 from daemon.tickers import parse_ticker
@@ -296,6 +298,11 @@ class SettlementActor:
                     await self._modify(command)
                 case WakeResting():
                     self._wake_sent = False  # _wake_moved runs after this batch
+                case ForgetUsers():
+                    await self._settle(run)
+                    run = []
+                    for user_id in command.user_ids:
+                        self._users.pop(user_id, None)
         await self._settle(run)
 
     # --- one transaction ------------------------------------------------------------------
@@ -401,7 +408,10 @@ class SettlementActor:
         self, batch: _Batch, order: Order, status: str, reason: str, lead: Sequence[EngineEvent]
     ) -> Order:
         """End `order` without a fill (FAILED or CANCELLED `reason`), its reservation released."""
-        now = self._clock.now()
+        return self._apply(batch, order, self._ended(order, status, reason), lead)
+
+    def _ended(self, order: Order, status: str, reason: str) -> Decision:
+        """The decision that ends `order` now without a fill, its reservation released."""
         kind = "failed" if status == "FAILED" else "cancelled"
         ended = msgspec.structs.replace(
             order,
@@ -409,12 +419,11 @@ class SettlementActor:
             reason=reason,
             reserved_krw=Decimal(0),
         )
-        decision = Decision(
+        return Decision(
             order=ended,
-            events=(EngineEvent(kind=kind, at=now, reason=reason),),  # type: ignore[arg-type]
+            events=(EngineEvent(kind=kind, at=self._clock.now(), reason=reason),),  # type: ignore[arg-type]
             position=NO_POSITION,
         )
-        return self._apply(batch, order, decision, lead)
 
     # --- market state ---------------------------------------------------------------------
     def _snapshot(self, ticker_id: str, quote: Quote | None, first: bool = False) -> MarketSnapshot:
@@ -487,14 +496,46 @@ class SettlementActor:
         self, batch: _Batch, order: Order, quote: Quote | None, *, first: bool = False,
         replaced: bool = False,
     ) -> Decision:  # fmt: skip
-        return decide(
+        season = batch.users[order.user_id].season
+        decision = decide(
             order,
             self._snapshot(order.ticker_id, quote, first),
             self._account(batch, order),
-            costs=self._costs,
+            costs=NO_COSTS if season is not None and season.costs == "zero" else self._costs,
             reserve=self._reserve,
             replaced=replaced,
         )
+        refused = self._season_refusal(batch, order, decision)
+        return decision if refused is None else self._ended(order, "FAILED", refused)
+
+    def _season_refusal(self, batch: _Batch, order: Order, decision: Decision) -> str | None:
+        """Why the user's running season refuses what `decision` does (its markets, the cap of
+        one position in equity, valued at the latest prices), or None."""
+        user = batch.users[order.user_id]
+        if user.season is None:
+            return None
+        values = {
+            ticker_id: self._value_krw(ticker_id, p) for ticker_id, p in user.positions.items()
+        }
+        return refusal(
+            user.season,
+            ticker_id=order.ticker_id,
+            side=order.side,
+            order_value_krw=sum((fill.total_krw for fill in decision.fills), Decimal(0)),
+            position_value_krw=values.get(order.ticker_id, Decimal(0)),
+            equity_krw=user.cash + sum(values.values(), Decimal(0)),
+        )
+
+    def _value_krw(self, ticker_id: str, position: Position) -> Decimal:
+        """A position at its latest price (its average price if none is known yet) in KRW."""
+        quote = self._book.quote(ticker_id)
+        price = position.average_price if quote is None else quote.price
+        rate = Decimal(1)
+        if ticker_id.startswith("US-"):
+            fx = self._book.fx()
+            rate = Decimal(0) if fx is None else fx.rate
+        with localcontext(MONEY_CONTEXT):
+            return position.quantity * price * rate
 
     def _cash_needed(self, order: Order, snapshot: MarketSnapshot) -> Decimal | None:
         """What an open BUY must hold back (0 for a SELL); None if it cannot be priced now (a
@@ -563,6 +604,9 @@ class SettlementActor:
         user = batch.users.get(order.user_id)
         if user is None:  # no wallet row: nothing can be settled for this account
             self._end(batch, order, "FAILED", "undeliverable", accepted)
+            return
+        if excludes(user.season, order.ticker_id):
+            self._end(batch, order, "FAILED", "season_market_excluded", accepted)
             return
         market = parse_ticker(order.ticker_id).market
         try:
