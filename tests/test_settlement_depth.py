@@ -1,0 +1,65 @@
+"""Settlement walks the displayed book (SPEC 6B): a marketable order takes the levels it needs at
+their volume-weighted price, what it took stays taken until the source's next book of that
+ticker, and what the book cannot fill is cancelled `insufficient_liquidity` (MARKET)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import anyio
+import pytest
+
+from daemon.clock import TestClock
+from daemon.engine.market import BookLevel
+from daemon.messages import OrderBook
+from tests.conftest import quote, running_platform, tick
+from tests.settlement_helpers import fill_rules, new_user, place, wallet
+
+pytestmark = pytest.mark.anyio
+BTC = "CRYPTO-COIN-BTC"
+
+
+def book(clock: TestClock, *asks: tuple[str, str]) -> OrderBook:
+    now = clock.now()
+    return OrderBook(
+        ticker_id=BTC,
+        bids=(BookLevel(Decimal("99990000"), Decimal("5")),),
+        asks=tuple(BookLevel(Decimal(p), Decimal(s)) for p, s in asks),
+        ts=now,
+        received_at=now,
+        source="test",
+    )
+
+
+async def show(platform, data: OrderBook) -> None:  # type: ignore[no-untyped-def]
+    await platform.market_in.send(data)
+    with anyio.fail_after(10):
+        while platform.book.order_book(BTC) != data:  # noqa: ASYNC110 - the hub signals nothing
+            await anyio.sleep(0.005)
+
+
+async def test_a_market_buy_walks_the_book_and_what_it_took_stays_taken(database_url: str) -> None:
+    clock = TestClock(datetime.now(UTC).replace(microsecond=0))
+    async with running_platform(database_url, clock) as platform:
+        user = await new_user(platform)
+        await tick(platform, quote(clock, BTC, "100000000", bid="99990000", ask="100000000"))
+        await show(platform, book(clock, ("100000000", "0.01"), ("100100000", "0.02")))
+
+        walked = await place(platform, user, BTC, "BUY", "0.02")
+        # 0.01 at 100,000,000 and 0.01 at 100,100,000: 100,050,000 on average.
+        assert (walked.status, walked.price) == ("FILLED", Decimal("100050000"))
+        assert await fill_rules(platform, walked.id) == [("book_walk_vwap", Decimal("100050000"))]
+
+        # What is left shown: 0.01 at 100,100,000. A MARKET BUY of 0.02 takes it and the rest is
+        # cancelled: the filled part stands.
+        rest = await place(platform, user, BTC, "BUY", "0.02")
+        assert (rest.status, rest.reason) == ("CANCELLED", "insufficient_liquidity")
+        assert (rest.filled_quantity, rest.price) == (Decimal("0.01"), Decimal("100100000"))
+
+        # The source's next book gives the liquidity back.
+        await show(platform, book(clock, ("100000000", "0.01"), ("100100000", "0.02")))
+        again = await place(platform, user, BTC, "BUY", "0.01")
+        assert (again.status, again.price) == ("FILLED", Decimal("100000000"))
+        spent = sum((o.total_krw + o.fee_krw for o in (walked, rest, again)), Decimal(0))
+        assert await wallet(platform, user) == Decimal(10_000_000) - spent
