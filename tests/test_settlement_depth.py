@@ -10,11 +10,20 @@ from decimal import Decimal
 import anyio
 import pytest
 
+from daemon.accounts import reset_account
 from daemon.clock import TestClock
 from daemon.engine.market import BookLevel
 from daemon.messages import OrderBook
 from tests.conftest import quote, running_platform, tick
-from tests.settlement_helpers import fill_rules, new_user, place, wallet
+from tests.settlement_helpers import (
+    event_kinds,
+    fill_rules,
+    new_user,
+    place,
+    stored_order,
+    submit,
+    wallet,
+)
 
 pytestmark = pytest.mark.anyio
 BTC = "CRYPTO-COIN-BTC"
@@ -63,3 +72,35 @@ async def test_a_market_buy_walks_the_book_and_what_it_took_stays_taken(database
         assert (again.status, again.price) == ("FILLED", Decimal("100000000"))
         spent = sum((o.total_krw + o.fee_krw for o in (walked, rest, again)), Decimal(0))
         assert await wallet(platform, user) == Decimal(10_000_000) - spent
+
+
+async def test_a_limit_the_book_fills_in_part_rests_partly_filled_and_a_reset_cancels_it(
+    database_url: str,
+) -> None:
+    clock = TestClock(datetime.now(UTC).replace(microsecond=0))
+    async with running_platform(database_url, clock) as platform:
+        user = await new_user(platform)
+        await tick(platform, quote(clock, BTC, "100000000", bid="99990000", ask="100000000"))
+        await show(platform, book(clock, ("100000000", "0.01"), ("100100000", "0.01")))
+        order = await submit(platform, user, BTC, "BUY", "0.03", limit_price="100100000")
+        with anyio.fail_after(10):
+            while (shown := await stored_order(platform, order.id)).filled_quantity == 0:  # noqa: ASYNC110
+                await anyio.sleep(0.02)
+        assert (shown.status, shown.filled_quantity) == ("PARTIALLY_FILLED", Decimal("0.02"))
+        assert shown.reserved_krw > 0  # what the rest still needs
+
+        await reset_account(platform.pool, user.username, Decimal(10_000_000), clock.now())
+        reset = await stored_order(platform, order.id)
+        assert (reset.status, reset.reason, reset.reserved_krw) == (
+            "CANCELLED", "account_reset", Decimal(0)
+        )  # fmt: skip
+        assert (await event_kinds(platform, order.id))[-1] == "cancelled"
+        # The book comes back: settlement does not fill the cancelled rest behind the reset.
+        await show(platform, book(clock, ("100000000", "1")))
+        bought = await place(platform, user, BTC, "BUY", "0.001")  # settlement has looked since
+        assert (await stored_order(platform, order.id)).filled_quantity == Decimal("0.02")
+        assert bought.total_krw is not None
+        assert bought.fee_krw is not None
+        assert (
+            await wallet(platform, user) == Decimal(10_000_000) - bought.total_krw - bought.fee_krw
+        )

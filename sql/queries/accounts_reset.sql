@@ -1,10 +1,16 @@
 -- Start a user over ($1, whose wallet is locked and holds $3) with $2 of cash: open orders
--- cancelled, each position closed at zero value (a position_closures row), the cash held
--- withdrawn and $2 deposited, at $4 (NULL: now). balance = sum(ledger) holds, and the ledger
--- says what happened.
+-- (pending or partly filled) cancelled with an event each, each position closed at zero value
+-- (a position_closures row), the cash held withdrawn and $2 deposited, at $4 (NULL: now).
+-- balance = sum(ledger) holds, and the ledger says what happened.
 WITH cancelled AS (
-    UPDATE orders SET status = 'CANCELLED', reason = 'account_reset'
-    WHERE user_id = $1 AND status = 'PENDING'
+    UPDATE orders SET status = 'CANCELLED', reason = 'account_reset', reserved_krw = 0
+    WHERE user_id = $1 AND status IN ('PENDING', 'PARTIALLY_FILLED')
+    RETURNING id
+), cancel_events AS (
+    INSERT INTO order_events (order_id, seq, kind, at, reason)
+    SELECT c.id, coalesce((SELECT max(e.seq) FROM order_events AS e WHERE e.order_id = c.id), 0) + 1,
+           'cancelled', coalesce($4::timestamptz, now()), 'account_reset'
+    FROM cancelled AS c
 ), removed AS (
     DELETE FROM portfolios WHERE user_id = $1
     RETURNING ticker_id, quantity, average_price, currency

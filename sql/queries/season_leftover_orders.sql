@@ -4,4 +4,4 @@ SELECT o.user_id, o.id
 FROM orders AS o
 JOIN season_participants AS p ON p.user_id = o.user_id AND o.created_at < p.started_at
 JOIN seasons AS s ON s.id = p.season_id AND s.status = 'running'
-WHERE o.status = 'PENDING'
+WHERE o.status IN ('PENDING', 'PARTIALLY_FILLED')
