@@ -13,6 +13,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
@@ -199,7 +200,11 @@ def test_home_offline_orders_are_queued_then_settled_once_in_order(
         for order_id in accepted[person.username]:
             settled = person.wait_settled(order_id, timeout=60)
             assert settled["status"] == "FILLED", settled
-    books = anyio.run(_books, lab.home_database_dsn, [p.username for p in persons])
+    # A thread of its own: an async fixture of another module may hold this thread's loop.
+    with ThreadPoolExecutor(1) as pool:
+        books = pool.submit(
+            anyio.run, _books, lab.home_database_dsn, [p.username for p in persons]
+        ).result()
     for person in persons:
         orders = {o["id"]: o for o in books[person.username]}
         assert sorted(orders) == sorted(accepted[person.username])  # each once, none more
