@@ -52,6 +52,11 @@ function toVBar(c: Candle): VBar | null {
 
 const asSeries = (b: Bar) => ({ time: b.time as UTCTimestamp, open: b.open, high: b.high, low: b.low, close: b.close });
 
+/** A volume bar, tinted as its candle (rising or falling). */
+function volumePoint(b: VBar, { up, down } = upDownColors()) {
+  return { time: b.time as UTCTimestamp, value: b.volume, color: `${b.close >= b.open ? up : down}88` };
+}
+
 function savedInterval(): CandleInterval {
   const saved = localStorage.getItem(INTERVAL_KEY);
   return (saved && saved in INTERVAL_SECONDS ? saved : '1m') as CandleInterval;
@@ -135,11 +140,9 @@ export function CandleChart({ tickerId, currency }: { tickerId: string; currency
   function draw(list: VBar[]) {
     bars.current = list;
     setBarCount(list.length);
-    const { up, down } = upDownColors();
     series.current?.setData(list.map(asSeries));
-    volume.current?.setData(
-      list.map((b) => ({ time: b.time as UTCTimestamp, value: b.volume, color: `${b.close >= b.open ? up : down}88` })),
-    );
+    const colors = upDownColors();
+    volume.current?.setData(list.map((b) => volumePoint(b, colors)));
   }
 
   // Reload the history whenever the socket (re)opens: bars may have been missed.
@@ -267,7 +270,7 @@ export function CandleChart({ tickerId, currency }: { tickerId: string; currency
       if (!r.applied) return;
       bars.current = r.bars as VBar[];
       series.current?.update(asSeries(bar));
-      volume.current?.update({ time: bar.time as UTCTimestamp, value: bar.volume });
+      volume.current?.update(volumePoint(bar));
     });
   }, [tickerId]);
 
