@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
+from functools import cache
 
 import msgspec
 
@@ -20,7 +21,7 @@ RISK_FREE_ANNUAL = Decimal("0.025")
 DAILY_PER_YEAR = 365  # crypto trades every day, and a player's equity moves on every one
 HOURLY_PER_YEAR = 365 * 24
 GROWTH_QUANTUM = Decimal("1e-16")  # the index is stored to 16 places: no drift over a season
-_STATS = Context(prec=34)
+_STATS = Context(prec=28)
 _PCT = Decimal("0.01")
 
 
@@ -119,6 +120,12 @@ class Metrics(msgspec.Struct, frozen=True, kw_only=True):
     sharpe: Decimal | None  # None: fewer than two returns, or all the same
 
 
+@cache
+def _annualiser(per_year: int) -> Decimal:
+    """√per_year, computed once per sampling rate."""
+    return Decimal(per_year).sqrt(_STATS)
+
+
 def metrics(
     summary: Summary, per_year: int, risk_free_annual: Decimal = RISK_FREE_ANNUAL
 ) -> Metrics:
@@ -132,7 +139,7 @@ def metrics(
             mean = summary.total / n
             variance = max((summary.squares - n * mean * mean) / (n - 1), Decimal(0))
             stdev = variance.sqrt()
-            scale = Decimal(per_year).sqrt()
+            scale = _annualiser(per_year)
             volatility = _pct(stdev * scale)
             if stdev > 0:
                 sharpe = ((mean - risk_free_annual / per_year) / stdev * scale).quantize(

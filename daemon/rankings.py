@@ -271,16 +271,13 @@ class Rankings:
         now = self._clock.now()
         players = await standings(self._pool, self._book)
         start, previous = period_bounds(period, now)
+        everyone = {p.user_id: start for p in players}
         if period in ("day", "week", "month"):
-            window = Window(
-                {p.user_id: start for p in players}, previous, start, now, period == "day"
-            )
-            return players, window
-        if period == "all" or season is None or season.started_at is None:
-            return players if period == "all" else [], Window(
-                {p.user_id: start for p in players} if period == "all" else {},
-                start, previous, now, False,
-            )  # fmt: skip
+            return players, Window(everyone, previous, start, now, period == "day")
+        if period == "all":
+            return players, Window(everyone, start, previous, now, False)
+        if season is None or season.started_at is None:
+            return [], Window({}, start, previous, now, False)  # not started: nobody ranked yet
         joined = {
             r["user_id"]: r["started_at"] for r in await participants_started(self._pool, season.id)
         }

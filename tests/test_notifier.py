@@ -28,7 +28,7 @@ from daemon.actors.notifier import (
 from daemon.clock import TestClock
 from daemon.engine.decide import EngineEvent
 from daemon.instruments import Instrument, load_instruments
-from daemon.messages import Order, OrderEvent
+from daemon.messages import Order, OrderEvent, Quote
 from daemon.price_book import PriceBook
 from daemon.rankings import Rankings
 from daemon.reasons import REASONS
@@ -332,3 +332,54 @@ async def test_a_reset_player_back_at_the_starting_cash_shows_no_loss(
     assert await notifier.post_ranking()
 
     assert webhook.contents[0].split("\n")[1] == "1위 앨리스 — 10,000,000원 (0.00%)"
+
+
+def test_the_recap_shows_rank_changes_and_the_days_best_trade() -> None:
+    from daemon.actors.notifier import best_trade_line, ranking_message
+    from daemon.rankings import RankRow
+
+    def row(rank: int, name: str, change: int | None, benchmark: bool = False) -> RankRow:
+        return RankRow(rank=rank, user_id=None if benchmark else uuid.uuid4(), nickname=name,
+                       equity_krw=Decimal(10_000_000), return_pct=Decimal("1.50"),
+                       rank_change=change, max_drawdown_pct=Decimal(0), volatility_pct=None,
+                       sharpe=None, trades=1, benchmark=benchmark)  # fmt: skip
+
+    lines = ranking_message(
+        "📊",
+        [row(1, "민지", 2), row(2, "BTC", None, True), row(3, "준", -1), row(4, "새내기", None)],
+    )
+    assert lines.split("\n")[1:] == [
+        "1위 민지 — 10,000,000원 (+1.50%) ▲2",
+        "2위 준 — 10,000,000원 (+1.50%) ▼1",  # benchmarks are left out of the recap
+        "3위 새내기 — 10,000,000원 (+1.50%)",
+    ]
+    clock = TestClock(KRX_OPEN)
+    book = PriceBook(clock)
+    book.update(Quote(ticker_id=BTC, price=Decimal(110), currency="KRW-COIN", ts=KRX_OPEN,
+                      received_at=KRX_OPEN, source="test"))  # fmt: skip
+    fills = [
+        {
+            "ticker_id": BTC,
+            "side": "BUY",
+            "price": Decimal(100),
+            "currency": "KRW-COIN",
+            "nickname": "민지",
+        },
+        {
+            "ticker_id": BTC,
+            "side": "SELL",
+            "price": Decimal(120),
+            "currency": "KRW-COIN",
+            "nickname": "준",
+        },
+        {
+            "ticker_id": BTC,
+            "side": "BUY",
+            "price": Decimal(105),
+            "currency": "KRW-COIN",
+            "nickname": "철수",
+        },
+    ]
+    # BUY at 100 → 110 is +10 %; SELL at 120 → 110 is +8.33 % (the price fell after); BUY at 105 +4.76 %.
+    line = best_trade_line(fills, book, {})  # type: ignore[arg-type]
+    assert line == "🏅 오늘의 베스트 트레이드: 민지 CRYPTO-COIN-BTC 매수 @ 100원 → 지금까지 +10.00%"
