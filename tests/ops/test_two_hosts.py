@@ -1,7 +1,7 @@
 """The two-host deployment for real: a person on the internet uses the edge over HTTPS, the home
 server behind WireGuard settles; home goes offline and comes back; nothing is lost or doubled.
 
-One lab for the module (building it takes ~30 s); the tests run in file order and the last one
+One lab for the module (building it takes ~15 s); the tests run in file order and the last one
 takes home offline and brings it back.
 """
 
