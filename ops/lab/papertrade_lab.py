@@ -119,11 +119,12 @@ class Namespace:
         self.folder = folder
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
-    def run(self, *cmd: str, check: bool = True, env: dict[str, str] | None = None) -> str:
+    def run(self, *cmd: str) -> str:
+        """A command in this namespace; its output, or RuntimeError with its complaint."""
         done = subprocess.run(
-            ["ip", "netns", "exec", self.name, *cmd], capture_output=True, text=True, env=env
+            ["ip", "netns", "exec", self.name, *cmd], capture_output=True, text=True
         )
-        if check and done.returncode != 0:
+        if done.returncode != 0:
             raise RuntimeError(f"{self.name}: {' '.join(cmd)}: {done.stderr.strip()}")
         return done.stdout
 
