@@ -5,7 +5,8 @@
 
 1. orders/s accepted at the edge over HTTPS: `--people` people, each from an address of their
    own (Traefik limits 10 orders/s per address, burst 20), sending market orders back to back for
-   `--seconds`; 202s and 429s counted.
+   `--seconds`; 202s and 429s counted. Then one person's orders one at a time, through Traefik
+   and straight to the intake, to see where an order's time goes.
 2. drain: the home server's tunnel goes down, the same people keep ordering for `--backlog`
    seconds at `--rate` orders/s in all, the tunnel comes back; how long until every accepted
    order is settled (home's database, polled), and the drain rate.
@@ -153,12 +154,39 @@ def read_latency(lab: Lab, count: int) -> None:
     print(f"   the tunnel adds {added * 1000:.2f} ms at the median")
 
 
+async def one_order_latency(lab: Lab, client: AsyncEdgeClient, count: int) -> None:
+    """Where an order's time goes: one person, one order at a time, through Traefik over HTTPS,
+    and straight to the intake from the edge itself (plain HTTP on loopback). 0.15 s apart, under
+    Traefik's 10 orders/s per address, whose limiter would otherwise delay them."""
+    body = {"ticker_id": BTC, "side": "BUY", "type": "MARKET", "quantity": QUANTITY}
+
+    async def timed(send: httpx.AsyncClient, url: str) -> list[float]:
+        samples = []
+        for _ in range(count):
+            started = time.perf_counter()
+            answer = await send.post(url, json=body)
+            samples.append(time.perf_counter() - started)
+            assert answer.status_code == 202, answer.text
+            await asyncio.sleep(0.15)
+        return samples
+
+    through = await timed(client, "/api/orders")
+    port = lab.edge_env["PAPERTRADE_HTTP_PORT"]
+    with lab.edge.entered():  # sockets opened from here on are the edge's own
+        async with httpx.AsyncClient(headers={"authorization": client.headers["authorization"]}) as direct:  # fmt: skip
+            straight = await timed(direct, f"http://127.0.0.1:{port}/api/orders")
+    print("   one person, one order at a time:")
+    print(f"   through Traefik (HTTPS)      {percentiles(through)}")
+    print(f"   straight to the edge intake {percentiles(straight)}")
+
+
 async def loads(lab: Lab, args: argparse.Namespace) -> None:
     clients = [AsyncEdgeClient(lab, a) for a in papertrade_lab.CLIENT_ADDRESSES[: args.people]]
     try:
         hashing = asyncio.Semaphore(2)
         await asyncio.gather(*(sign_up(c, hashing) for c in clients))
         await accept_rate(lab, clients, args.seconds)
+        await one_order_latency(lab, clients[0], 100)
         await drain(lab, clients, args.backlog, args.rate)
     finally:
         await asyncio.gather(*(c.aclose() for c in clients))
