@@ -5,7 +5,8 @@
 
 1. orders/s accepted at the edge over HTTPS: `--people` people, each from an address of their
    own (Traefik limits 10 orders/s per address, burst 20), sending market orders back to back for
-   `--seconds`; 202s and 429s counted.
+   `--seconds`; 202s and 429s counted. Then one person's orders one at a time, through Traefik
+   and straight to the intake, to see where an order's time goes.
 2. drain: the home server's tunnel goes down, the same people keep ordering for `--backlog`
    seconds at `--rate` orders/s in all, the tunnel comes back; how long until every accepted
    order is settled (home's database, polled), and the drain rate.
@@ -31,39 +32,22 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ops" / "lab"))
 
 import papertrade_lab
-from papertrade_lab import DOMAIN, EDGE_PUBLIC, HOME_PORT, HOME_TUNNEL, Lab
+from papertrade_lab import HOME_PORT, HOME_TUNNEL, AsyncEdgeClient, EdgeClient, Lab
 
 BTC = "CRYPTO-COIN-BTC"
 QUANTITY = "0.0001"
 
 
-def edge_client(lab: Lab, source: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        base_url=f"https://{EDGE_PUBLIC}",
-        headers={"host": DOMAIN},
-        transport=httpx.AsyncHTTPTransport(verify=lab.ssl_context(), local_address=source),
-        timeout=30,
-    )
-
-
-async def request(
-    client: httpx.AsyncClient, method: str, path: str, **kw: object
-) -> httpx.Response:
-    return await client.request(method, path, extensions={"sni_hostname": DOMAIN}, **kw)  # type: ignore[arg-type]
-
-
-async def patient_post(
-    client: httpx.AsyncClient, path: str, body: dict[str, str]
-) -> httpx.Response:
+async def patient_post(client: AsyncEdgeClient, path: str, body: dict[str, str]) -> httpx.Response:
     """POST, again after Retry-After while the daemon says 503 (it hashes passwords a few at a
     time)."""
-    while (answer := await request(client, "POST", path, json=body)).status_code == 503:  # noqa: ASYNC110
+    while (answer := await client.post(path, json=body)).status_code == 503:  # noqa: ASYNC110
         await asyncio.sleep(float(answer.headers.get("retry-after", "1")))
     answer.raise_for_status()
     return answer
 
 
-async def sign_up(client: httpx.AsyncClient, hashing: asyncio.Semaphore) -> str:
+async def sign_up(client: AsyncEdgeClient, hashing: asyncio.Semaphore) -> str:
     name = f"b{uuid.uuid4().hex[:10]}"
     body = {"username": name, "password": "password123", "nickname": name}
     async with hashing:
@@ -73,10 +57,10 @@ async def sign_up(client: httpx.AsyncClient, hashing: asyncio.Semaphore) -> str:
     return name
 
 
-async def order_loop(client: httpx.AsyncClient, until: float, pause: float, accepted: list[str], codes: dict[int, int]) -> None:  # fmt: skip
+async def order_loop(client: AsyncEdgeClient, until: float, pause: float, accepted: list[str], codes: dict[int, int]) -> None:  # fmt: skip
     body = {"ticker_id": BTC, "side": "BUY", "type": "MARKET", "quantity": QUANTITY}
     while time.monotonic() < until:
-        answer = await request(client, "POST", "/api/orders", json=body)
+        answer = await client.post("/api/orders", json=body)
         codes[answer.status_code] = codes.get(answer.status_code, 0) + 1
         if answer.status_code == 202:
             accepted.append(answer.json()["id"])
@@ -100,7 +84,7 @@ def percentiles(samples: list[float]) -> str:
     return f"p50 {statistics.median(ms):.2f} ms, p99 {p99:.2f} ms (n={len(ms)})"
 
 
-async def accept_rate(lab: Lab, clients: list[httpx.AsyncClient], seconds: float) -> None:
+async def accept_rate(lab: Lab, clients: list[AsyncEdgeClient], seconds: float) -> None:
     accepted: list[str] = []
     codes: dict[int, int] = {}
     started = time.monotonic()
@@ -116,7 +100,7 @@ async def accept_rate(lab: Lab, clients: list[httpx.AsyncClient], seconds: float
         await asyncio.sleep(0.5)
 
 
-async def drain(lab: Lab, clients: list[httpx.AsyncClient], backlog: float, rate: float) -> None:
+async def drain(lab: Lab, clients: list[AsyncEdgeClient], backlog: float, rate: float) -> None:
     lab.tunnel_down(lab.home)
     accepted: list[str] = []
     codes: dict[int, int] = {}
@@ -158,7 +142,7 @@ def read_latency(lab: Lab, count: int) -> None:
         local = timed(client, url)
     with lab.edge.entered(), httpx.Client() as client:
         tunnel = timed(client, url)
-    with lab.internet.entered(), papertrade_lab.EdgeClient(lab) as client:
+    with lab.internet.entered(), EdgeClient(lab) as client:
         through = timed(client, "/api/fx")
         static = timed(client, "/healthz")
     print("3. GET /api/fx, one after another on a kept-alive connection:")
@@ -170,12 +154,39 @@ def read_latency(lab: Lab, count: int) -> None:
     print(f"   the tunnel adds {added * 1000:.2f} ms at the median")
 
 
+async def one_order_latency(lab: Lab, client: AsyncEdgeClient, count: int) -> None:
+    """Where an order's time goes: one person, one order at a time, through Traefik over HTTPS,
+    and straight to the intake from the edge itself (plain HTTP on loopback). 0.15 s apart, under
+    Traefik's 10 orders/s per address, whose limiter would otherwise delay them."""
+    body = {"ticker_id": BTC, "side": "BUY", "type": "MARKET", "quantity": QUANTITY}
+
+    async def timed(send: httpx.AsyncClient, url: str) -> list[float]:
+        samples = []
+        for _ in range(count):
+            started = time.perf_counter()
+            answer = await send.post(url, json=body)
+            samples.append(time.perf_counter() - started)
+            assert answer.status_code == 202, answer.text
+            await asyncio.sleep(0.15)
+        return samples
+
+    through = await timed(client, "/api/orders")
+    port = lab.edge_env["PAPERTRADE_HTTP_PORT"]
+    with lab.edge.entered():  # sockets opened from here on are the edge's own
+        async with httpx.AsyncClient(headers={"authorization": client.headers["authorization"]}) as direct:  # fmt: skip
+            straight = await timed(direct, f"http://127.0.0.1:{port}/api/orders")
+    print("   one person, one order at a time:")
+    print(f"   through Traefik (HTTPS)      {percentiles(through)}")
+    print(f"   straight to the edge intake {percentiles(straight)}")
+
+
 async def loads(lab: Lab, args: argparse.Namespace) -> None:
-    clients = [edge_client(lab, a) for a in papertrade_lab.CLIENT_ADDRESSES[: args.people]]
+    clients = [AsyncEdgeClient(lab, a) for a in papertrade_lab.CLIENT_ADDRESSES[: args.people]]
     try:
         hashing = asyncio.Semaphore(2)
         await asyncio.gather(*(sign_up(c, hashing) for c in clients))
         await accept_rate(lab, clients, args.seconds)
+        await one_order_latency(lab, clients[0], 100)
         await drain(lab, clients, args.backlog, args.rate)
     finally:
         await asyncio.gather(*(c.aclose() for c in clients))

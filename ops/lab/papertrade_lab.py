@@ -119,11 +119,12 @@ class Namespace:
         self.folder = folder
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
-    def run(self, *cmd: str, check: bool = True, env: dict[str, str] | None = None) -> str:
+    def run(self, *cmd: str) -> str:
+        """A command in this namespace; its output, or RuntimeError with its complaint."""
         done = subprocess.run(
-            ["ip", "netns", "exec", self.name, *cmd], capture_output=True, text=True, env=env
+            ["ip", "netns", "exec", self.name, *cmd], capture_output=True, text=True
         )
-        if check and done.returncode != 0:
+        if done.returncode != 0:
             raise RuntimeError(f"{self.name}: {' '.join(cmd)}: {done.stderr.strip()}")
         return done.stdout
 
@@ -386,27 +387,33 @@ def _wg(*args: str, stdin: str | None = None) -> str:
 # --- the lab -------------------------------------------------------------------------------
 
 
-class EdgeClient(httpx.Client):
+class _ByEdgeName:
     """HTTPS to the edge by its name, as a browser on the internet would: the name resolves to
     the edge's public address (the lab has no DNS), SNI and Host say the name, and the
-    certificate is checked against the lab's CA. Use it inside `lab.internet.entered()`."""
-
-    def __init__(self, lab: Lab, source: str | None = None, **kwargs: Any) -> None:
-        super().__init__(
-            base_url=f"https://{EDGE_PUBLIC}",
-            headers={"host": DOMAIN},
-            transport=httpx.HTTPTransport(verify=lab.ssl_context(), local_address=source),
-            timeout=kwargs.pop("timeout", 15),
-            **kwargs,
-        )
+    certificate is checked against the lab's CA. Use it inside `lab.internet.entered()`;
+    `source` is the client address to send from (one of CLIENT_ADDRESSES)."""
 
     def build_request(self, *args: Any, **kwargs: Any) -> httpx.Request:
-        request = super().build_request(*args, **kwargs)
+        request = super().build_request(*args, **kwargs)  # type: ignore[misc]
         request.extensions["sni_hostname"] = DOMAIN
         return request
 
 
-def wait_for_web_build() -> Path:
+class EdgeClient(_ByEdgeName, httpx.Client):
+    def __init__(self, lab: Lab, source: str | None = None, timeout: float = 15) -> None:
+        transport = httpx.HTTPTransport(verify=lab.ssl_context(), local_address=source)
+        super().__init__(base_url=f"https://{EDGE_PUBLIC}", headers={"host": DOMAIN},
+                         transport=transport, timeout=timeout)  # fmt: skip
+
+
+class AsyncEdgeClient(_ByEdgeName, httpx.AsyncClient):
+    def __init__(self, lab: Lab, source: str | None = None, timeout: float = 30) -> None:
+        transport = httpx.AsyncHTTPTransport(verify=lab.ssl_context(), local_address=source)
+        super().__init__(base_url=f"https://{EDGE_PUBLIC}", headers={"host": DOMAIN},
+                         transport=transport, timeout=timeout)  # fmt: skip
+
+
+def built_web_app() -> Path:
     """web/dist, built as ./papertrade builds it when missing or older than web/src."""
     web = REPO / "web"
     stamp = web / "dist" / ".built"
@@ -444,6 +451,8 @@ class Lab:
         self.edge_env: dict[str, str] = {}
         self.home_env: dict[str, str] = {}
         self.timings: dict[str, float] = {}
+        self.ca = self.edge.folder / "traefik" / "ca.pem"  # made by the traefik step
+        self.pg_socket = self.home.folder / "postgresql"  # the home database's socket folder
 
     # -- lifecycle --
 
@@ -553,7 +562,7 @@ class Lab:
             path.chmod(0o600)
         self.tunnel_up(self.edge)
         self.tunnel_up(self.home)
-        _wait(lambda: self._handshake_done(), 20, "the WireGuard handshake", lambda: None)
+        _wait(self._handshake_done, 20, "the WireGuard handshake", lambda: None)
 
     def tunnel_up(self, ns: Namespace) -> None:
         name = self.wg_edge if ns is self.edge else self.wg_home
@@ -638,7 +647,7 @@ class Lab:
         )  # fmt: skip
 
     def _web(self) -> None:
-        dist = wait_for_web_build()
+        dist = built_web_app()
         folder = self.edge.folder / "web"
         folder.mkdir()
         csp = folder / "papertrade-csp.conf"
@@ -657,7 +666,7 @@ class Lab:
         folder = self.edge.folder / "traefik"
         dynamic = folder / "dynamic"
         dynamic.mkdir(parents=True)
-        self.ca, cert, key = make_ca_and_certificate(folder, DOMAIN)
+        _, cert, key = make_ca_and_certificate(folder, DOMAIN)
         # The routes: ops/edge/traefik/dynamic.yaml itself (linked, not copied).
         (dynamic / "dynamic.yaml").symlink_to(OPS / "edge" / "traefik" / "dynamic.yaml")
         (dynamic / "lab-tls.yaml").write_text(
@@ -688,12 +697,10 @@ class Lab:
         return ssl.create_default_context(cafile=str(self.ca))
 
     def _home_stores(self) -> None:
-        pg = self.home.folder / "postgresql"
+        pg = self.pg_socket
         pg.mkdir()
         shutil.chown(pg, "postgres", "postgres")
         bindir = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[4]))[-1]  # fmt: skip
-        self.pg_bin = Path(bindir)
-        self.pg_socket = pg
         data = pg / "data"
         self.home.run("runuser", "-u", "postgres", "--", f"{bindir}/initdb", "-D", str(data),
                       "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")  # fmt: skip

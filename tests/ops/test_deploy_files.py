@@ -256,3 +256,17 @@ def test_env_example_overrides_name_real_settings() -> None:
     )
     assert env["PAPERTRADE_REDIS_URL"] == "redis://127.0.0.1:6379/0"
     assert "PAPERTRADE_WEB_DIR" not in env
+
+
+def test_each_service_may_write_its_data_folder() -> None:
+    """ProtectSystem=strict makes everything read-only but the folders systemd creates: the
+    settings' PAPERTRADE_DATA_DIR must be the unit's StateDirectory (the edge intake keeps its
+    accepted client_order_ids there)."""
+    for unit, env in (("papertrade.service", "papertrade.env.example"),
+                      ("papertrade-edge.service", "papertrade-edge.env.example")):  # fmt: skip
+        text = (SYSTEMD / unit).read_text()
+        assert "ProtectSystem=strict" in text
+        state = re.search(r"^StateDirectory=(\S+)$", text, re.MULTILINE)
+        assert state is not None, f"{unit} has no StateDirectory="
+        data_dir = papertrade_lab.env_example(SYSTEMD / env)["PAPERTRADE_DATA_DIR"]
+        assert data_dir == f"/var/lib/{state[1]}", unit

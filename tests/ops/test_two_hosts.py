@@ -1,15 +1,20 @@
 """The two-host deployment for real: a person on the internet uses the edge over HTTPS, the home
 server behind WireGuard settles; home goes offline and comes back; nothing is lost or doubled.
 
-One lab for the module (building it takes ~30 s); the tests run in file order and the last one
+One lab for the module (building it takes ~15 s); the tests run in file order and the last one
 takes home offline and brings it back.
 """
 
 from __future__ import annotations
 
+import base64
 import errno
+import hashlib
+import hmac
 import json
+import os
 import socket
+import subprocess
 import time
 import uuid
 from collections.abc import Callable
@@ -22,6 +27,7 @@ import asyncpg
 import jwt
 import pytest
 import websockets.sync.client
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from papertrade_lab import DOMAIN, EDGE_PUBLIC, HOME_PORT, HOME_TUNNEL, HOME_WAN, EdgeClient, Lab
@@ -146,10 +152,6 @@ def test_the_edge_cannot_mint_tokens(lab: Lab, people: Callable[[int], list[Pers
 
 
 def _hs256(claims: dict[str, object], secret: bytes) -> str:
-    import base64
-    import hashlib
-    import hmac
-
     def b64(data: bytes) -> str:
         return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -160,9 +162,12 @@ def _hs256(claims: dict[str, object], secret: bytes) -> str:
 
 
 def test_home_offline_orders_are_queued_then_settled_once_in_order(
-    lab: Lab, people: Callable[[int], list[Person]]
+    lab: Lab, people: Callable[[int], list[Person]], tmp_path: Path
 ) -> None:
     persons = people(3)
+    (viewer,) = people(1)  # uses the web app in chromium
+    shots = tmp_path
+    _browser(lab, "online", viewer, shots)
     accepted: dict[str, list[str]] = {p.username: [] for p in persons}
     sides = ["BUY", "SELL"]  # a SELL settled before its BUY would fail: insufficient quantity
 
@@ -184,6 +189,9 @@ def test_home_offline_orders_are_queued_then_settled_once_in_order(
     # 1. The tunnel goes down (home's side of it).
     lab.tunnel_down(lab.home)
     _assert_web_app_sees_queued_mode(persons[0])
+    seen = json.loads(_browser(lab, "offline", viewer, shots))
+    assert "주문은 계속 접수" in seen["banner"], seen
+    assert "대기열" in seen["result"], seen
     place_round(1)
     # 2. And the home daemon stops.
     lab.stop_home_daemon()
@@ -200,11 +208,12 @@ def test_home_offline_orders_are_queued_then_settled_once_in_order(
         for order_id in accepted[person.username]:
             settled = person.wait_settled(order_id, timeout=60)
             assert settled["status"] == "FILLED", settled
-    # A thread of its own: an async fixture of another module may hold this thread's loop.
-    with ThreadPoolExecutor(1) as pool:
-        books = pool.submit(
-            anyio.run, _books, lab.home_database_dsn, [p.username for p in persons]
-        ).result()
+    (browser_order,) = viewer.client.get("/api/orders").json()
+    assert viewer.wait_settled(browser_order["id"])["status"] == "FILLED"
+    # In a thread of its own: anyio's pytest plugin may keep an event loop in this one.
+    with ThreadPoolExecutor(1) as thread:
+        names = [p.username for p in persons]
+        books = thread.submit(anyio.run, _books, lab.home_database_dsn, names).result()
     for person in persons:
         orders = {o["id"]: o for o in books[person.username]}
         assert sorted(orders) == sorted(accepted[person.username])  # each once, none more
@@ -218,6 +227,28 @@ def test_home_offline_orders_are_queued_then_settled_once_in_order(
         assert [p["quantity"] for p in position if p["ticker_id"] == BTC] == [
             f"{Decimal(QUANTITY):.8f}"
         ]
+
+
+BROWSER = Path(__file__).with_name("browser_offline.mjs")
+
+
+def _browser(lab: Lab, phase: str, person: Person, shots: Path) -> str:
+    """tests/ops/browser_offline.mjs in the internet namespace; its output."""
+    cert = x509.load_pem_x509_certificate((lab.edge.folder / "traefik" / "cert.pem").read_bytes())
+    spki = cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    env = {
+        "PATH": os.environ["PATH"], "HOME": str(shots), "LAB_HOST": DOMAIN,
+        "LAB_ADDRESS": EDGE_PUBLIC, "LAB_SPKI": base64.b64encode(hashlib.sha256(spki).digest()).decode(),
+        "LAB_USER": person.username, "LAB_PASSWORD": "password123", "LAB_SHOTS": str(shots),
+    }  # fmt: skip
+    ran = subprocess.run(
+        ["ip", "netns", "exec", lab.internet.name, "node", str(BROWSER), phase, str(shots / "state.json")],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert ran.returncode == 0, f"{ran.stdout}\n{ran.stderr}"
+    return ran.stdout.strip().splitlines()[-1]
 
 
 def _assert_web_app_sees_queued_mode(person: Person) -> None:
