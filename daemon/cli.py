@@ -201,7 +201,7 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--ends-at", required=True, help="ISO 8601 with a zone")
     create.add_argument("--initial-cash", help="KRW (default PAPERTRADE_INITIAL_CASH_KRW)")
     create.add_argument("--markets", default="KRX,US,CRYPTO", help="comma list of KRX, US, CRYPTO")
-    create.add_argument("--costs", choices=["standard", "zero"], default="standard")
+    create.add_argument("--costs", choices=["kr-broker-2026", "none"], default="kr-broker-2026")
     create.add_argument("--resets", type=int, default=0, help="resets allowed per player")
     create.add_argument("--no-late-join", action="store_true", help="refuse joins after the start")
     create.add_argument("--max-position-pct", help="cap of one position in percent of equity")

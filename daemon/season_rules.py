@@ -12,11 +12,12 @@ from uuid import UUID
 
 import msgspec
 
+from daemon.engine.costs import CostPreset, preset
 from daemon.money import MONEY_CONTEXT
 
 Market = Literal["KRX", "US", "CRYPTO"]
 MARKETS: tuple[Market, ...] = ("KRX", "US", "CRYPTO")
-Costs = Literal["standard", "zero"]
+Costs = Literal["kr-broker-2026", "none"]  # SPEC 6A cost presets (daemon/engine/costs.py)
 
 
 class SeasonRules(msgspec.Struct, frozen=True, kw_only=True):
@@ -70,8 +71,10 @@ def refusal(
     return None
 
 
-def fee_rate(rules: SeasonRules | None, standard_rate: Decimal) -> Decimal:
-    """The fee rate a participant pays: the daemon's (PAPERTRADE_FEES) or none ("zero")."""
-    if rules is not None and rules.costs == "zero":
-        return Decimal(0)
-    return standard_rate
+def costs_for(rules: SeasonRules | None, daemon_costs: CostPreset) -> CostPreset:
+    """The costs a participant's fills pay: the season's preset, or the daemon's in free play.
+    The daemon's own preset keeps its PAPERTRADE_FEES override in a season that names it."""
+    # with_commissions names an overridden preset "<preset>+PAPERTRADE_FEES".
+    if rules is None or rules.costs == daemon_costs.name.split("+", 1)[0]:
+        return daemon_costs
+    return preset(rules.costs)

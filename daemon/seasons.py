@@ -39,7 +39,7 @@ class NewSeason(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     ends_at: datetime
     initial_cash_krw: Decimal = Decimal("10000000")
     markets: list[str] = msgspec.field(default_factory=lambda: list(MARKETS))
-    costs: Costs = "standard"
+    costs: Costs = "kr-broker-2026"
     resets_allowed: int = 0
     late_join: bool = True
     max_position_pct: Decimal | None = None

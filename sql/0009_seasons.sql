@@ -11,7 +11,7 @@ CREATE TABLE seasons (
     initial_cash_krw     numeric(20, 8) NOT NULL CHECK (initial_cash_krw > 0),
     markets              text[] NOT NULL
                          CHECK (cardinality(markets) > 0 AND markets <@ ARRAY['KRX', 'US', 'CRYPTO']),
-    costs                text NOT NULL CHECK (costs IN ('standard', 'zero')),
+    costs                text NOT NULL CHECK (costs IN ('kr-broker-2026', 'none')),
     resets_allowed       integer NOT NULL CHECK (resets_allowed >= 0),
     late_join            boolean NOT NULL,
     max_position_pct     numeric(20, 8) CHECK (max_position_pct > 0 AND max_position_pct <= 100),

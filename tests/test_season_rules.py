@@ -9,15 +9,21 @@ from decimal import Decimal
 import msgspec
 import pytest
 
+from daemon.engine.costs import (
+    KR_BROKER_2026,
+    NO_COSTS,
+    parse_fee_schedule,
+    with_commissions,
+)
 from daemon.reasons import REASONS
-from daemon.season_rules import SeasonRules, fee_rate, refusal
+from daemon.season_rules import SeasonRules, costs_for, refusal
 from daemon.seasons import NewSeason, SeasonError, check_new_season
 from daemon.visibility import HIDDEN, OPEN, Sight, sight
 
 RULES = SeasonRules(
     season_id=uuid.uuid4(),
     markets=frozenset({"KRX", "CRYPTO"}),
-    costs="standard",
+    costs="kr-broker-2026",
     max_position_pct=Decimal("20"),
 )
 
@@ -56,17 +62,22 @@ def test_the_position_cap_counts_what_is_held_and_what_is_bought() -> None:
 
 
 def test_no_cap_no_refusal() -> None:
-    uncapped = SeasonRules(season_id=RULES.season_id, markets=RULES.markets, costs="standard",
+    uncapped = SeasonRules(season_id=RULES.season_id, markets=RULES.markets, costs="kr-broker-2026",
                            max_position_pct=None)  # fmt: skip
     assert _refusal(uncapped, "CRYPTO-COIN-BTC", "BUY", "10000000", "0") is None
 
 
 def test_zero_costs_preset() -> None:
-    zero = SeasonRules(season_id=RULES.season_id, markets=RULES.markets, costs="zero",
+    zero = SeasonRules(season_id=RULES.season_id, markets=RULES.markets, costs="none",
                        max_position_pct=None)  # fmt: skip
-    assert fee_rate(zero, Decimal("0.0005")) == 0
-    assert fee_rate(RULES, Decimal("0.0005")) == Decimal("0.0005")
-    assert fee_rate(None, Decimal("0.0005")) == Decimal("0.0005")
+    overridden = with_commissions(
+        KR_BROKER_2026,
+        parse_fee_schedule("KRX=0.0001/0.0001,US=0.0001/0.0001,CRYPTO=0.0001/0.0001"),
+    )
+    assert costs_for(zero, overridden) is NO_COSTS
+    assert costs_for(RULES, overridden) is overridden  # the daemon's preset, override kept
+    assert costs_for(None, NO_COSTS) is NO_COSTS  # free play: the daemon's
+    assert costs_for(RULES, NO_COSTS) is KR_BROKER_2026  # the season's, whatever the daemon's
 
 
 def test_the_codes_are_documented() -> None:

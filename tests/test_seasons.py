@@ -212,7 +212,7 @@ async def test_settlement_holds_a_running_season_to_its_rules_and_lets_go_at_its
             platform.pool,
             NewSeason(name="코인 시즌", starts_at=clock.now() + timedelta(minutes=1),
                       ends_at=clock.now() + timedelta(days=7), initial_cash_krw=SEASON_CASH,
-                      markets=["CRYPTO"], costs="zero", max_position_pct=Decimal(10)),
+                      markets=["CRYPTO"], costs="none", max_position_pct=Decimal(10)),
             None,
             clock.now(),
         )  # fmt: skip

@@ -193,7 +193,7 @@ def season_start_message(season: Season) -> str:
         {"KRX": "국내 주식", "US": "미국 주식", "CRYPTO": "코인"}[m] for m in season.markets
     )
     rules = [f"시작 금액 {krw(season.initial_cash_krw)}", f"시장: {markets}",
-             f"초기화 {season.resets_allowed}회", "수수료 없음" if season.costs == "zero" else "수수료 있음"]  # fmt: skip
+             f"초기화 {season.resets_allowed}회", "수수료 없음" if season.costs == "none" else "수수료 있음"]  # fmt: skip
     if season.max_position_pct is not None:
         rules.append(f"한 종목 최대 {plain_number(season.max_position_pct)}%")
     return "\n".join([

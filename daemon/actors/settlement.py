@@ -38,7 +38,7 @@ from anyio.abc import ObjectReceiveStream, ObjectSendStream
 from daemon import settlement_store as store
 from daemon.clock import Clock
 from daemon.door_prices import door_prices
-from daemon.engine.costs import NO_COSTS, CostPreset, trade_date
+from daemon.engine.costs import CostPreset, trade_date
 from daemon.engine.decide import NO_POSITION, Account, Decision, EngineEvent, Position, decide
 from daemon.engine.exchange_rules import krx_price_limits, table_for
 from daemon.engine.expiry_queue import ExpiryQueue
@@ -73,7 +73,7 @@ from daemon.messages import (
 from daemon.money import MONEY_CONTEXT, MoneyError
 from daemon.order_requests import OrderRejected, apply_changes
 from daemon.price_book import PriceBook
-from daemon.season_rules import excludes, refusal
+from daemon.season_rules import costs_for, excludes, refusal
 from daemon.settlement_store import RecordedEvent, order_from_row
 from daemon.sqlfiles import query
 from daemon.tickers import parse_ticker
@@ -501,7 +501,7 @@ class SettlementActor:
             order,
             self._snapshot(order.ticker_id, quote, first),
             self._account(batch, order),
-            costs=NO_COSTS if season is not None and season.costs == "zero" else self._costs,
+            costs=costs_for(season, self._costs),
             reserve=self._reserve,
             replaced=replaced,
         )

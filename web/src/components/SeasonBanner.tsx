@@ -12,7 +12,7 @@ export function seasonRules(season: Season, t: ReturnType<typeof useT>, lang: 'k
     t('season.cash', { cash: krw(season.initial_cash_krw, lang) }),
     t('season.markets', { markets: season.markets.map((m) => t(`market.${m}`)).join(', ') }),
     t('season.resets', { n: season.resets_allowed }),
-    t(season.costs === 'zero' ? 'season.costs.zero' : 'season.costs.standard'),
+    t(season.costs === 'none' ? 'season.costs.zero' : 'season.costs.standard'),
     t(season.late_join ? 'season.lateJoin' : 'season.noLateJoin'),
     t(`season.vis.${season.portfolio_visibility}`),
   ];

@@ -272,7 +272,7 @@ export interface Season {
   ends_at: string;
   initial_cash_krw: string;
   markets: Market[];
-  costs: 'standard' | 'zero';
+  costs: 'kr-broker-2026' | 'none';
   resets_allowed: number;
   late_join: boolean;
   max_position_pct: string | null;
