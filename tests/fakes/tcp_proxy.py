@@ -13,6 +13,9 @@ class TcpProxy(LoopbackServer):
         super().__init__()
         self._target = (target_host, target_port)
         self.stalled = False  # accept and hold connections without forwarding a byte
+        # Open connections stay open but every byte is lost, both ways: a tunnel gone dead, which
+        # refuses nothing and closes nothing.
+        self.frozen = False
 
     async def cut(self) -> None:
         """Cut the line: stop listening and drop every open connection, until `start` again."""
@@ -26,17 +29,17 @@ class TcpProxy(LoopbackServer):
                 return
             up_reader, up_writer = await asyncio.open_connection(*self._target)
             self._writers.add(up_writer)
-            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+            await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
         except OSError:
             pass
         finally:
             self._writers.discard(writer)
             writer.close()
 
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    with contextlib.suppress(OSError):
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-    writer.close()
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError):
+            while data := await reader.read(65536):
+                if not self.frozen:
+                    writer.write(data)
+                    await writer.drain()
+        writer.close()
