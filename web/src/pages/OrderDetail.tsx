@@ -62,6 +62,9 @@ function FillCard({ f, currency }: { f: Fill; currency: string }) {
           )}
         </dl>
       )}
+      {(!f.levels || f.levels.length === 0) && f.rule.startsWith('marketable_at_') && (
+        <p className="muted tiny" data-testid="fill-no-book">{t('detail.noBook')}</p>
+      )}
       {f.levels && f.levels.length > 0 && (
         <div className="levels">
           <span className="muted tiny">{t('detail.levels')}</span>
