@@ -21,16 +21,13 @@ ERRORS = 20
 WRITE_SECONDS = 0.05  # a slow terminal or journald: each line takes this long to write
 
 
-class SlowStream:
-    """A log destination that is slow to write to and notes which threads wrote."""
+class Lines:
+    """A stream that keeps what is written (from the writer thread)."""
 
     def __init__(self) -> None:
-        self.writers: set[int] = set()
         self.text: list[str] = []
 
     def write(self, text: str) -> int:
-        self.writers.add(threading.get_ident())
-        time.sleep(WRITE_SECONDS)
         self.text.append(text)
         return len(text)
 
@@ -39,6 +36,19 @@ class SlowStream:
 
     def isatty(self) -> bool:
         return False
+
+
+class SlowStream(Lines):
+    """A log destination that is slow to write to and notes which threads wrote."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writers: set[int] = set()
+
+    def write(self, text: str) -> int:
+        self.writers.add(threading.get_ident())
+        time.sleep(WRITE_SECONDS)
+        return super().write(text)
 
 
 def fail(depth: int) -> None:
@@ -91,23 +101,6 @@ async def test_a_burst_with_errors_is_answered_as_fast_as_one_without(
     assert with_errors < clean + ERRORS * WRITE_SECONDS / 2, (clean, with_errors)
     assert threading.get_ident() not in slow_log.writers
     assert "Traceback (most recent call last)" in "".join(slow_log.text)
-
-
-class Lines:
-    """A stream that keeps what is written (from the writer thread)."""
-
-    def __init__(self) -> None:
-        self.text: list[str] = []
-
-    def write(self, text: str) -> int:
-        self.text.append(text)
-        return len(text)
-
-    def flush(self) -> None:
-        pass
-
-    def isatty(self) -> bool:
-        return False
 
 
 def logged(fmt: str) -> str:

@@ -435,15 +435,7 @@ class SettlementActor:
         view = None
         limits = None
         if quote is not None:
-            view = QuoteView(
-                price=quote.price,
-                bid=quote.bid,
-                ask=quote.ask,
-                source=quote.source,
-                ts=quote.ts,
-                received_at=quote.received_at,
-                age_seconds=Decimal((now - quote.received_at) // _MICROSECOND) / 1_000_000,
-            )
+            view = self._view(quote, now)
             if (
                 market == "KRX"
                 and quote.prev_close is not None
@@ -734,7 +726,7 @@ class SettlementActor:
                     self._index,
                     ChainMap(marks, self._open),  # type: ignore[arg-type]
                     ticker_id,
-                    self._view(quote),
+                    self._view(quote, self._clock.now()),
                     trails=market == "CRYPTO" or self._calendar.is_open(market, self._clock.now()),
                     table=table_for(parse_ticker(ticker_id), trade_date(market, quote.ts)),
                 )
@@ -749,7 +741,8 @@ class SettlementActor:
         await self._decide_resting(work, marks)
 
     @staticmethod
-    def _view(quote: Quote) -> QuoteView:
+    def _view(quote: Quote, now: datetime) -> QuoteView:
+        """The quote as the engine and a receipt see it, with its age at `now`."""
         return QuoteView(
             price=quote.price,
             bid=quote.bid,
@@ -757,6 +750,7 @@ class SettlementActor:
             source=quote.source,
             ts=quote.ts,
             received_at=quote.received_at,
+            age_seconds=Decimal((now - quote.received_at) // _MICROSECOND) / 1_000_000,
         )
 
     async def _expire(self) -> None:
