@@ -233,10 +233,21 @@ class PrivateRabbit:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
                     sock.sendall(b"AMQP\x00\x00\x09\x01")
-                    if sock.recv(1):  # connection.start: the broker is accepting clients
-                        return
+                    greeted = bool(sock.recv(1))  # connection.start: it accepts clients
             except OSError:
-                pass
+                greeted = False
+            if greeted:
+                # Accepting clients is not booted: until the quorum-queue subsystem is up, a
+                # quorum declaration gets INTERNAL_ERROR. await_startup waits for the whole boot.
+                left = max(1.0, deadline - time.monotonic())
+                subprocess.run(
+                    [*_run_as("rabbitmq"), "env", *(f"{k}={v}" for k, v in self._env().items()
+                     if k.startswith(("RABBITMQ_", "HOME"))),
+                     "/usr/lib/rabbitmq/bin/rabbitmqctl", "-n", self.node, "await_startup",
+                     "--timeout", str(int(left))],
+                    check=True, capture_output=True, timeout=left + 5,
+                )  # fmt: skip
+                return
             time.sleep(0.2)
         raise RuntimeError(f"rabbitmq node {self.node} did not start within {timeout}s")
 
