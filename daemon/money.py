@@ -79,15 +79,17 @@ def check_fits(number: Decimal, field: str = "value") -> Decimal:
     """Return `number` unchanged if NUMERIC(20,8) stores it exactly, else raise MoneyError."""
     if not number.is_finite():
         raise MoneyError(f"{field} must be a finite number, not {number}")
-    exponent = number.as_tuple().exponent
-    assert isinstance(exponent, int)
-    if exponent < -SCALE and number != number.quantize(QUANTUM):
-        raise MoneyError(f"{field} has more than {SCALE} decimal places")
     if abs(number) >= MAX_ABS:
         raise MoneyError(f"{field} is too large: at most 12 digits before the decimal point")
+    # Below MAX_ABS the quantized value has at most 20 digits: exact in the wide context.
+    if number != number.quantize(QUANTUM, context=MONEY_CONTEXT):
+        raise MoneyError(f"{field} has more than {SCALE} decimal places")
     return number
 
 
 def round_money(amount: Decimal) -> Decimal:
     """Round a computed amount to 8 decimals (banker's rounding) and check it still fits."""
-    return check_fits(amount.quantize(QUANTUM, rounding=ROUND_HALF_EVEN), "amount")
+    # In the wide context whatever the caller's: no digit is lost before the one rounding.
+    return check_fits(
+        amount.quantize(QUANTUM, rounding=ROUND_HALF_EVEN, context=MONEY_CONTEXT), "amount"
+    )

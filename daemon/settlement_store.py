@@ -20,6 +20,7 @@ import msgspec
 
 from daemon.engine.costs import FeeLine
 from daemon.engine.decide import EngineEvent, EngineFill, Position
+from daemon.engine.market import BookLevel
 from daemon.messages import Order
 from daemon.season_rules import SeasonRules
 from daemon.seasons import season_rules_of
@@ -108,23 +109,155 @@ async def load_users(conn: asyncpg.Connection, user_ids: Iterable[UUID]) -> dict
     return users
 
 
-def _count(status: str) -> int:
-    """Rows touched, from asyncpg's command tag ('UPDATE 3', 'INSERT 0 3')."""
-    return int(status.rsplit(" ", 1)[1])
+class _OrderRow(msgspec.Struct):
+    id: UUID
+    old_filled_quantity: Decimal
+    status: str
+    filled_quantity: Decimal
+    average_price: Decimal | None
+    rate: Decimal | None
+    total_krw: Decimal | None
+    fee_krw: Decimal | None
+    fees: tuple[FeeLine, ...]
+    reserved_krw: Decimal
+    trail_mark: Decimal | None
+    stop_price: Decimal | None
+    quantity: Decimal | None
+    limit_price: Decimal | None
+    trail_percent: Decimal | None
+    trail_amount: Decimal | None
+    triggered_at: datetime | None
+    expires_at: datetime | None
+    resting_since: datetime | None
+    reason: str | None
+    filled_at: datetime | None
+
+
+class _WalletRow(msgspec.Struct):
+    user_id: UUID
+    old_balance: Decimal
+    new_balance: Decimal
+
+
+class _PositionUpdate(msgspec.Struct):
+    user_id: UUID
+    ticker_id: str
+    old_quantity: Decimal
+    quantity: Decimal
+    average_price: Decimal
+
+
+class _PositionInsert(msgspec.Struct):
+    user_id: UUID
+    ticker_id: str
+    quantity: Decimal
+    average_price: Decimal
+    currency: str
+
+
+class _FillRow(msgspec.Struct):
+    order_id: UUID
+    n: int  # 1, 2, ... for this order within the batch: seq continues the order's own
+    user_id: UUID
+    side: str
+    cash_delta: Decimal
+    quantity: Decimal
+    price: Decimal
+    rate: Decimal
+    total_krw: Decimal
+    fee_krw: Decimal
+    fees: tuple[FeeLine, ...]
+    rule: str
+    levels: tuple[BookLevel, ...]
+    quote_price: Decimal
+    quote_bid: Decimal | None
+    quote_ask: Decimal | None
+    quote_source: str
+    quote_ts: datetime
+    quote_received_at: datetime
+    quote_age_seconds: Decimal
+    decided_at: datetime
+
+
+class _EventRow(msgspec.Struct):
+    order_id: UUID
+    n: int
+    kind: str
+    at: datetime
+    reason: str | None
+    detail: dict[str, dict[str, str | None]] | None
+
+
+class _Payload(msgspec.Struct):
+    """The JSON `settlement_commit` (sql/0010_settlement_commit.sql) reads."""
+
+    orders: list[_OrderRow]
+    wallets: list[_WalletRow]
+    position_updates: list[_PositionUpdate]
+    position_inserts: list[_PositionInsert]
+    fills: list[_FillRow]
+    events: list[_EventRow]
+
+
+_STALE_HINT = "settlement_stale"
+_not_open_ids = msgspec.json.Decoder(list[UUID])
 
 
 async def commit(conn: asyncpg.Connection, batch: Batch, now: datetime) -> None:
-    """Write `batch` atomically, or raise StaleState having written nothing."""
-    async with conn.transaction():
-        await _write_orders(conn, batch)
-        await _write_money(conn, batch, now)
-        await _write_records(conn, batch, now)
+    """Write `batch` atomically in one round trip, or raise StaleState having written nothing."""
+    try:
+        await conn.execute(query("settlement_commit"), encode_json(_payload(batch)), now)
+    except asyncpg.RaiseError as exc:
+        if exc.hint != _STALE_HINT:
+            raise
+        raise StaleState(exc.message, frozenset(_not_open_ids.decode(exc.detail))) from None
 
 
-def _nullable_totals(order: Order) -> tuple[Decimal | None, Decimal | None]:
-    if order.filled_quantity == 0:
-        return None, None
-    return order.total_krw, order.fee_krw
+def _payload(batch: Batch) -> _Payload:
+    return _Payload(
+        orders=[_order_row(believed, order) for believed, order in batch.orders.values()],
+        wallets=[_WalletRow(user_id, old, new) for user_id, (old, new) in batch.wallets.items()],
+        position_updates=[
+            _PositionUpdate(user_id, ticker, old.quantity, new.quantity, new.average_price)
+            for (user_id, ticker), (old, new, _) in batch.positions.items()
+            if old is not None
+        ],
+        position_inserts=[
+            _PositionInsert(user_id, ticker, new.quantity, new.average_price, currency)
+            for (user_id, ticker), (old, new, currency) in batch.positions.items()
+            if old is None
+        ],
+        fills=[
+            _fill_row(order, fill, n)
+            for (order, fill), n in zip(batch.fills, _ordinals([o.id for o, _ in batch.fills]), strict=True)
+        ],
+        events=[
+            _EventRow(e.order_id, n, e.event.kind, e.event.at, e.event.reason, e.detail)
+            for e, n in zip(batch.events, _ordinals([e.order_id for e in batch.events]), strict=True)
+        ],
+    )
+
+
+def _order_row(believed: Decimal, order: Order) -> _OrderRow:
+    # Totals are NULL until a first fill.
+    total, fee = (None, None) if order.filled_quantity == 0 else (order.total_krw, order.fee_krw)
+    return _OrderRow(
+        order.id, believed, order.status, order.filled_quantity, order.average_price,
+        order.applied_exchange_rate, total, fee, order.fees, order.reserved_krw,
+        order.trail_mark, order.stop_price, order.quantity, order.limit_price,
+        order.trail_percent, order.trail_amount, order.triggered_at, order.expires_at,
+        order.resting_since, order.reason, order.filled_at,
+    )  # fmt: skip
+
+
+def _fill_row(order: Order, fill: EngineFill, n: int) -> _FillRow:
+    quote = fill.quote
+    return _FillRow(
+        order.id, n, order.user_id, order.side, fill.cash_delta, fill.quantity, fill.price,
+        fill.rate, fill.total_krw, fill.fee_krw, fill.fees, fill.rule, fill.levels,
+        quote.price, quote.bid, quote.ask, quote.source, quote.ts, quote.received_at,
+        quote.age_seconds, fill.at,
+    )  # fmt: skip
 
 
 def _ordinals(ids: list[UUID]) -> list[int]:
@@ -135,121 +268,3 @@ def _ordinals(ids: list[UUID]) -> list[int]:
         seen[order_id] = seen.get(order_id, 0) + 1
         result.append(seen[order_id])
     return result
-
-
-async def _write_orders(conn: asyncpg.Connection, batch: Batch) -> None:
-    """Write the batch's orders; any that is not open with the believed filled quantity any
-    more aborts it. The UPDATE only touches such rows (locking them), so the ids it returns tell
-    which were changed elsewhere meanwhile, without a separate locking SELECT first."""
-    rows = list(batch.orders.items())
-    orders = [order for _, (_, order) in rows]
-    totals = [_nullable_totals(order) for order in orders]
-    updated = await conn.fetch(
-        query("settlement_orders_update"),
-        [order_id for order_id, _ in rows],
-        [believed for _, (believed, _) in rows],
-        [o.status for o in orders],
-        [o.filled_quantity for o in orders],
-        [o.average_price for o in orders],
-        [o.applied_exchange_rate for o in orders],
-        [total for total, _ in totals],
-        [fee for _, fee in totals],
-        [encode_json(o.fees) for o in orders],
-        [o.reserved_krw for o in orders],
-        [o.trail_mark for o in orders],
-        [o.stop_price for o in orders],
-        [o.quantity for o in orders],
-        [o.limit_price for o in orders],
-        [o.trail_percent for o in orders],
-        [o.trail_amount for o in orders],
-        [o.triggered_at for o in orders],
-        [o.expires_at for o in orders],
-        [o.resting_since for o in orders],
-        [o.reason for o in orders],
-        [o.filled_at for o in orders],
-    )
-    done = {row["id"] for row in updated}
-    if len(done) != len(rows):
-        raise StaleState("orders no longer as settlement believed", frozenset(batch.orders) - done)
-
-
-async def _write_records(conn: asyncpg.Connection, batch: Batch, now: datetime) -> None:
-    """The batch's receipts, history and ledger rows, in one statement."""
-    fills, events = batch.fills, batch.events
-    if not fills and not events:
-        return  # a trailing stop's moved mark only
-    await conn.execute(
-        query("settlement_records_insert"),
-        [o.id for o, _ in fills],
-        _ordinals([o.id for o, _ in fills]),
-        [f.quantity for _, f in fills],
-        [f.price for _, f in fills],
-        [f.rate for _, f in fills],
-        [f.total_krw for _, f in fills],
-        [f.fee_krw for _, f in fills],
-        [encode_json(f.fees) for _, f in fills],
-        [f.rule for _, f in fills],
-        [encode_json(f.levels) for _, f in fills],
-        [f.quote.price for _, f in fills],
-        [f.quote.bid for _, f in fills],
-        [f.quote.ask for _, f in fills],
-        [f.quote.source for _, f in fills],
-        [f.quote.ts for _, f in fills],
-        [f.quote.received_at for _, f in fills],
-        [f.quote.age_seconds for _, f in fills],
-        [f.at for _, f in fills],
-        [e.order_id for e in events],
-        _ordinals([e.order_id for e in events]),
-        [e.event.kind for e in events],
-        [e.event.at for e in events],
-        [e.event.reason for e in events],
-        [None if e.detail is None else encode_json(e.detail) for e in events],
-        [order.user_id for order, _ in fills],
-        [order.id for order, _ in fills],
-        [order.side for order, _ in fills],
-        [fill.cash_delta for _, fill in fills],
-        now,
-    )
-
-
-async def _write_money(conn: asyncpg.Connection, batch: Batch, now: datetime) -> None:
-    if not batch.fills:
-        return
-    wallets = list(batch.wallets.items())
-    status = await conn.execute(
-        query("settlement_wallets_update"),
-        [user_id for user_id, _ in wallets],
-        [old for _, (old, _) in wallets],
-        [new for _, (_, new) in wallets],
-        now,
-    )
-    if _count(status) != len(wallets):
-        raise StaleState("wallet balance differs from settlement's")
-
-    updates = [(key, old, new) for key, (old, new, _) in batch.positions.items() if old is not None]
-    if updates:
-        status = await conn.execute(
-            query("settlement_positions_update"),
-            [user_id for (user_id, _), _, _ in updates],
-            [ticker for (_, ticker), _, _ in updates],
-            [old.quantity for _, old, _ in updates if old is not None],
-            [new.quantity for _, _, new in updates],
-            [new.average_price for _, _, new in updates],
-            now,
-        )
-        if _count(status) != len(updates):
-            raise StaleState("position differs from settlement's")
-    inserts = [(key, new, cur) for key, (old, new, cur) in batch.positions.items() if old is None]
-    if inserts:
-        try:
-            await conn.execute(
-                query("settlement_positions_insert"),
-                [user_id for (user_id, _), _, _ in inserts],
-                [ticker for (_, ticker), _, _ in inserts],
-                [new.quantity for _, new, _ in inserts],
-                [new.average_price for _, new, _ in inserts],
-                [currency for _, _, currency in inserts],
-                now,
-            )
-        except asyncpg.UniqueViolationError:
-            raise StaleState("a position settlement thought new already exists") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Literal
 
@@ -44,6 +45,11 @@ def parse_ticker(text: str) -> TickerId:
     """Parse an id such as `KRX-STOCK-005930`; refuse anything else with a helpful message."""
     if not isinstance(text, str) or len(text) > 40:
         raise TickerError("ticker_id must be a string like KRX-STOCK-005930")
+    return _parse(text)
+
+
+@functools.lru_cache(maxsize=4096)  # settlement asks for the same few ids on every order
+def _parse(text: str) -> TickerId:
     parts = text.split("-", 2)
     hint = "expected MARKET-TYPE-SYMBOL in capitals, e.g. KRX-STOCK-005930, US-STOCK-AAPL, CRYPTO-COIN-BTC"
     if len(parts) != 3:

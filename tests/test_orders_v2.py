@@ -102,6 +102,32 @@ async def test_a_resting_limit_reached_exactly_fills_at_its_limit(database_url: 
         assert await wallet(platform, user) == INITIAL - D("1490000") - D("745")
 
 
+async def test_a_market_sell_cannot_sell_what_a_resting_sell_holds(database_url: str) -> None:
+    clock = TestClock(KRX_OPEN)
+    async with running_platform(database_url, clock) as platform:
+        user = await new_user(platform)
+        platform.book.update(btc(clock, "150000000"))
+        await place(platform, user, BTC, "BUY", "0.01")
+        held = await submit_request(
+            platform, user, ticker_id=BTC, side="SELL", type="LIMIT", quantity="0.01",
+            limit_price="200000000",
+        )  # fmt: skip
+        await changed(platform, held.id, "rested")
+        # The whole position is held by the resting sell: a MARKET SELL (it holds nothing, it
+        # executes now) of any of it is refused, and an IOC likewise.
+        market = await place(platform, user, BTC, "SELL", "0.005")
+        assert (market.status, market.reason) == ("FAILED", "insufficient_quantity")
+        ioc = await submit_request(
+            platform, user, ticker_id=BTC, side="SELL", type="LIMIT", quantity="0.005",
+            limit_price="100000000", time_in_force="IOC",
+        )  # fmt: skip
+        assert (await outcome(platform, ioc.id)).reason == "insufficient_quantity"
+        # Cancelled, the resting sell lets go: the same MARKET SELL fills.
+        await platform.cancel(user.id, held.id)
+        sold = await place(platform, user, BTC, "SELL", "0.005")
+        assert sold.status == "FILLED"
+
+
 async def test_stop_limit_triggered_and_marketable_fills_at_the_ask(database_url: str) -> None:
     clock = TestClock(KRX_OPEN)
     async with running_platform(database_url, clock) as platform:

@@ -104,3 +104,35 @@ async def test_a_limit_the_book_fills_in_part_rests_partly_filled_and_a_reset_ca
         assert (
             await wallet(platform, user) == Decimal(10_000_000) - bought.total_krw - bought.fee_krw
         )
+
+
+async def test_a_partly_filled_limit_fills_its_rest_when_the_book_comes_back(
+    database_url: str,
+) -> None:
+    """A second fill of one order moves cash a second time: one ledger row per fill, each once."""
+    clock = TestClock(datetime.now(UTC).replace(microsecond=0))
+    async with running_platform(database_url, clock) as platform:
+        user = await new_user(platform)
+        await tick(platform, quote(clock, BTC, "100000000", bid="99990000", ask="100000000"))
+        await show(platform, book(clock, ("100000000", "0.01")))
+        order = await submit(platform, user, BTC, "BUY", "0.03", limit_price="100000000")
+        with anyio.fail_after(10):
+            while (await stored_order(platform, order.id)).filled_quantity == 0:  # noqa: ASYNC110
+                await anyio.sleep(0.02)
+
+        # The next book shows enough at the limit; the next quote at it wakes the rest.
+        await show(platform, book(clock, ("100000000", "1")))
+        await tick(platform, quote(clock, BTC, "100000000", bid="99990000", ask="100000000"))
+        with anyio.fail_after(10):
+            while (filled := await stored_order(platform, order.id)).status != "FILLED":  # noqa: ASYNC110
+                await anyio.sleep(0.02)
+        assert filled.filled_quantity == Decimal("0.03")
+        assert [rule for rule, _ in await fill_rules(platform, order.id)] == [
+            "book_walk_vwap", "limit_reached_at_limit"
+        ]  # fmt: skip
+        rows = await platform.pool.fetch(
+            "SELECT amount_krw FROM cash_ledger WHERE order_id = $1 ORDER BY id", order.id
+        )
+        assert len(rows) == 2
+        assert sum(r["amount_krw"] for r in rows) == -(filled.total_krw + filled.fee_krw)
+        assert await wallet(platform, user) == Decimal(10_000_000) - filled.total_krw - filled.fee_krw

@@ -478,10 +478,18 @@ class SettlementActor:
 
     def _account(self, batch: _Batch, order: Order) -> Account:
         user = batch.users[order.user_id]
+        position = user.positions.get(order.ticker_id, NO_POSITION)
+        sellable = None
+        if order.side == "SELL":  # what the user's other open sells of it do not hold
+            others = self._ledger.reserved_quantity(order.user_id, order.ticker_id) - (
+                self._ledger.reservation(order.id).quantity
+            )
+            sellable = position.quantity - others
         return Account(
             cash_krw=user.cash,
             available_cash_krw=self._ledger.available_cash(order.user_id, user.cash),
-            position=user.positions.get(order.ticker_id, NO_POSITION),
+            position=position,
+            sellable_quantity=sellable,
         )
 
     def _decide(
@@ -618,43 +626,36 @@ class SettlementActor:
         ):
             table = table_for(parse_ticker(order.ticker_id), trade_date(market, snapshot.now))
             candidate = advance_mark(candidate, snapshot.quote.price, table)
-        try:
-            needed = self._cash_needed(candidate, snapshot)
-        except MoneyError:
-            self._end(batch, order, "FAILED", "value_too_large", accepted)
-            return
         in_grace = self._clock.now() < self._grace_until
-        if needed is None:
-            if in_grace:
-                batch.waiting.append(order)
+        if not _executes_now(candidate):
+            # Only an order that may rest holds its worst case; one that executes now or never
+            # is judged by what it costs now (decide checks that against what is available).
+            try:
+                needed = self._cash_needed(candidate, snapshot)
+            except MoneyError:
+                self._end(batch, order, "FAILED", "value_too_large", accepted)
                 return
-            reason = "stale_fx_rate" if order.currency == "USD" and quote else "no_price"
-            self._end(batch, order, "FAILED", reason, accepted)
-            return
-        candidate = msgspec.structs.replace(candidate, reserved_krw=needed)
-        position = user.positions.get(order.ticker_id, NO_POSITION)
-        over: OverCommitted | None = None
-        try:
-            self._ledger.reserve(
-                candidate,
-                reservation_of(candidate),
-                cash_krw=user.cash,
-                held_quantity=position.quantity,
-            )
-        except OverCommitted as exc:
-            # An order that executes now or never is judged by what it costs now (decide
-            # checks it against what is available); only one that would rest must fit its
-            # worst case.
-            if not _executes_now(candidate):
+            if needed is None:
+                if in_grace:
+                    batch.waiting.append(order)
+                    return
+                reason = "stale_fx_rate" if order.currency == "USD" and quote else "no_price"
+                self._end(batch, order, "FAILED", reason, accepted)
+                return
+            candidate = msgspec.structs.replace(candidate, reserved_krw=needed)
+            position = user.positions.get(order.ticker_id, NO_POSITION)
+            try:
+                self._ledger.reserve(
+                    candidate,
+                    reservation_of(candidate),
+                    cash_krw=user.cash,
+                    held_quantity=position.quantity,
+                )
+            except OverCommitted as exc:
                 self._end(batch, order, "FAILED", exc.reason, accepted)
                 return
-            over = exc
-            candidate = msgspec.structs.replace(candidate, reserved_krw=Decimal(0))
         decision = self._decide(batch, candidate, quote)
         ended = decision.order
-        if over is not None and ended.is_open:
-            self._end(batch, order, "FAILED", over.reason, accepted)
-            return
         if (
             not ended.is_open
             and ended.reason in _WAITS_FOR_PRICES

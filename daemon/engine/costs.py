@@ -11,8 +11,9 @@ and regulatory fees stay the preset's.
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
-from decimal import Decimal, localcontext
+from decimal import Context, Decimal
 from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,7 @@ from daemon.money import MoneyError, parse_decimal, round_money
 
 Basis = Literal["value", "per_share"]
 MAX_RATE: Final = Decimal("0.1")
+_EXACT: Final = Context(prec=60)
 
 
 class MarketFees(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -109,11 +111,9 @@ def fee_for(total_krw: Decimal, rate: Decimal) -> Decimal:
     """The fee in KRW at `rate` on a trade worth `total_krw`, rounded half-even to 8 decimals."""
     if not isinstance(total_krw, Decimal) or not total_krw.is_finite() or total_krw < 0:
         raise ValueError(f"total_krw must be a finite, non-negative Decimal, not {total_krw!r}")
-    with localcontext() as context:
-        # Wide enough that the product is exact for any total that could be money: the only
-        # rounding is round_money's, never a silent one at the default 28 digits.
-        context.prec = 60
-        return round_money(total_krw.copy_abs() * rate)  # copy_abs: -0 in, 0 out
+    # Wide enough that the product is exact for any total that could be money: the only
+    # rounding is round_money's, never a silent one at the default 28 digits.
+    return round_money(_EXACT.multiply(total_krw.copy_abs(), rate))  # copy_abs: -0 in, 0 out
 
 
 class FeeLine(msgspec.Struct, frozen=True):
@@ -141,12 +141,23 @@ class CostRule(msgspec.Struct, frozen=True, kw_only=True):
     cap: Decimal | None = None
 
 
-class CostPreset(msgspec.Struct, frozen=True, kw_only=True):
+class CostPreset(msgspec.Struct, frozen=True, kw_only=True, dict=True):
     name: str
     rules: tuple[CostRule, ...]
 
-    def in_force(self, market: str, kind: str, side: str, on: date) -> list[CostRule]:
+    @functools.cached_property
+    def _in_force(self) -> dict[tuple[str, str, str, date], tuple[CostRule, ...]]:
+        return {}  # (market, kind, side, date) -> the rules then: every fill asks again
+
+    def in_force(self, market: str, kind: str, side: str, on: date) -> tuple[CostRule, ...]:
         """The rules applying to a `side` trade of a `market`-`kind` instrument on `on`."""
+        key = (market, kind, side, on)
+        found = self._in_force.get(key)
+        if found is None:
+            found = self._in_force[key] = self._rules_in_force(market, kind, side, on)
+        return found
+
+    def _rules_in_force(self, market: str, kind: str, side: str, on: date) -> tuple[CostRule, ...]:
         latest: dict[str, CostRule] = {}
         for rule in self.rules:
             if rule.market != market or rule.side != side or rule.effective_from > on:
@@ -154,7 +165,7 @@ class CostPreset(msgspec.Struct, frozen=True, kw_only=True):
             current = latest.get(rule.kind)
             if current is None or rule.effective_from >= current.effective_from:
                 latest[rule.kind] = rule
-        return [r for r in latest.values() if kind in r.instrument_kinds]
+        return tuple(r for r in latest.values() if kind in r.instrument_kinds)
 
 
 def _row(
@@ -277,12 +288,10 @@ def fees_for_fill(
         if rule.basis == "value":
             amount = fee_for(total_krw, rule.rate)
         else:
-            with localcontext() as context:
-                context.prec = 60
-                per_trade = quantity * rule.rate
-                if rule.cap is not None:
-                    per_trade = min(per_trade, rule.cap)
-                amount = round_money(per_trade * rate)
+            per_trade = _EXACT.multiply(quantity, rule.rate)
+            if rule.cap is not None:
+                per_trade = min(per_trade, rule.cap)
+            amount = round_money(_EXACT.multiply(per_trade, rate))
         lines.append(FeeLine(rule.kind, amount))
     return tuple(lines)
 

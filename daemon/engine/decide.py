@@ -54,6 +54,8 @@ class Account(msgspec.Struct, frozen=True, kw_only=True):
     cash_krw: Decimal
     available_cash_krw: Decimal
     position: Position = NO_POSITION
+    # The position less what the owner's other open orders hold to sell (None: all of it).
+    sellable_quantity: Decimal | None = None
 
 
 class EngineFill(msgspec.Struct, frozen=True, kw_only=True):
@@ -404,7 +406,7 @@ class _Decider:
         if order.side == "BUY":
             if -cash_delta > self.account.available_cash_krw + order.reserved_krw:
                 return self._end("FAILED" if first else "CANCELLED", "insufficient_cash")
-        elif quantity > self.account.position.quantity:
+        elif quantity > _sellable(self.account):
             return self._end("FAILED" if first else "CANCELLED", "insufficient_quantity")
         # An amount order is done when its budget is spent, not when the book ran out under it.
         exhausted = price.unlimited is None and quantity == sum(
@@ -492,6 +494,11 @@ class _Decider:
         return Decision(
             order=resting, fills=(fill,), events=tuple(self.events), position=position, book=book
         )
+
+
+def _sellable(account: Account) -> Decimal:
+    held = account.sellable_quantity
+    return account.position.quantity if held is None else held
 
 
 def _merge(old: tuple[FeeLine, ...], new: tuple[FeeLine, ...]) -> tuple[FeeLine, ...]:
