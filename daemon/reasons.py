@@ -18,7 +18,7 @@ REASONS: dict[str, str] = {
     "unknown_instrument": "This instrument is not traded here.",
     "undeliverable": "The order could not be processed after several attempts.",
     "account_reset": "The account was reset to its starting cash, which cancelled open orders.",
-    "too_many_open_orders": "You have as many open limit orders as allowed; cancel some first.",
+    "too_many_open_orders": "You have as many open orders as allowed; cancel some first.",
     "fok_unfilled": "The fill-or-kill order could not be filled completely at once, so none of it was.",
     "ioc_unfilled": "The immediate-or-cancel order could not trade at once; what was left is cancelled.",
     "insufficient_liquidity": "The displayed order book could not fill the whole order; the rest is cancelled.",

@@ -53,7 +53,7 @@ REASONS_KO: dict[str, str] = {
     "unknown_instrument": "여기서 거래하지 않는 종목입니다",
     "undeliverable": "여러 번 시도했지만 주문을 처리하지 못했습니다",
     "account_reset": "계좌가 초기화되어 대기 중인 주문이 취소되었습니다",
-    "too_many_open_orders": "미체결 지정가 주문이 허용된 개수에 이르렀습니다. 일부를 취소한 뒤 다시 주문하세요",
+    "too_many_open_orders": "미체결 주문이 허용된 개수에 이르렀습니다. 일부를 취소한 뒤 다시 주문하세요",
     "fok_unfilled": "전량 즉시 체결(FOK) 주문을 한 번에 모두 체결할 수 없어 전혀 체결하지 않았습니다",
     "ioc_unfilled": "즉시 체결(IOC) 주문을 바로 체결할 수 없어 남은 수량을 취소했습니다",
     "insufficient_liquidity": "표시된 호가만으로 주문 전체를 체결할 수 없어 나머지를 취소했습니다",

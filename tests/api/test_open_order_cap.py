@@ -1,4 +1,5 @@
-"""Issue 9 item 13: a user cannot rest more than PAPERTRADE_MAX_OPEN_ORDERS limit orders."""
+"""Issue 9 item 13: a user cannot rest more than PAPERTRADE_MAX_OPEN_ORDERS open orders (limit
+and stop orders alike)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,14 @@ async def test_orders_past_the_cap_fail_with_a_reason(database_url: str, tmp_pat
         assert (await api.settled(greedy, over["id"]))["reason"] == "too_many_open_orders"
         got = (await api.client.get(f"/api/orders/{again['id']}", headers=greedy)).json()
         assert got["status"] == "PENDING"  # settled before `over`, in the room the cancel made
+        # A stop order rests too: it counts against the same cap.
+        stop = {"ticker_id": BTC, "side": "BUY", "type": "STOP", "quantity": "0.001",
+                "stop_price": "160000000"}  # fmt: skip
+        stopped = (await api.client.post("/api/orders", json=stop, headers=greedy)).json()
+        assert (await api.settled(greedy, stopped["id"]))["reason"] == "too_many_open_orders"
+        resting_stop = (await api.client.post("/api/orders", json=stop, headers=modest)).json()
+        got = (await api.client.get(f"/api/orders/{resting_stop['id']}", headers=modest)).json()
+        assert got["status"] == "PENDING"
         reasons = (await api.client.get("/api/reasons")).json()
         assert "too_many_open_orders" in json_codes(reasons)
 

@@ -42,6 +42,10 @@ async def test_a_deleted_users_token_is_refused_and_others_trade_on(api: Api) ->
     refused = await api.client.post("/api/orders", json=ORDER, headers=doomed)
     assert refused.status_code == 401
     assert "no longer exists" in refused.json()["detail"]
+    # Refused at auth, not only by the orders table's foreign key: a read is refused too.
+    listed = await api.client.get("/api/orders", headers=doomed)
+    assert listed.status_code == 401
+    assert listed.json()["detail"] == "this account no longer exists"
     placed = await api.client.post("/api/orders", json=ORDER, headers=other)
     assert placed.status_code == 202
     assert (await api.settled(other, placed.json()["id"]))["status"] == "FILLED"

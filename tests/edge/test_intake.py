@@ -4,6 +4,7 @@ order, duplicates, poison messages, and a dropped connection on both sides."""
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
@@ -262,20 +263,24 @@ async def test_forged_altered_and_invalid_messages_are_dead_lettered_and_change_
         gauges = {name: value for name, _, _, value in platform.intake.gauges()}
         assert gauges["papertrade_intake_dead_lettered"] == len(bad)
     reasons = [e["reason"] for e in logs if e["event"] == "intake_message_dead_lettered"]
-    assert len(reasons) == len(bad)
-    for expected, reason in zip(
+    # In any order: a message refused only after a database look-up (an order id that names
+    # another's order) may be dead-lettered after the ones behind it. Each reason is put under
+    # the first of these words it has, the specific ones before "token refused"/"unreadable".
+    words = ["currency", "status", "created_at", "no longer exists", "quantity",
+             "older than the maximum queue age", "in the future", "expired", "does not match",
+             "client_order_id", "revoked", "token refused", "unreadable"]  # fmt: skip
+    said = Counter(next((w for w in words if w in reason), reason) for reason in reasons)
+    assert said == Counter(
         ["unreadable", "unreadable", "currency", "status", "created_at", "token refused",
          "token refused", "no longer exists", "quantity", "older than the maximum queue age",
-         "in the future", "expired", "does not match", "client_order_id", "revoked"],
-        reasons, strict=True,
-    ):  # fmt: skip
-        assert expected in reason, (expected, reason)
+         "in the future", "expired", "does not match", "client_order_id", "revoked"]
+    ), reasons  # fmt: skip
     everyone = [victim.id, mallory.id, revoked.id]
     statuses = {str(o.id): o.status for o in await orders_of(pool, everyone)}
     assert statuses == {resting["id"]: "PENDING", after["id"]: "FILLED"}
     await assert_books_balance(pool, everyone)
     dead = await take_all(topology.dead_letter_queue)
-    assert [d.body for d in dead] == list(bad.values())
+    assert Counter(d.body for d in dead) == Counter(bad.values())
     assert await depth(queue) == 0
 
 
