@@ -315,6 +315,19 @@ describe('papertrade web app', { concurrency: false }, () => {
     await page.locator('[data-testid=order-row][data-status=CANCELLED]').first().waitFor({ timeout: 10000 });
   });
 
+  it('follows an order the server cancels: an IOC limit below the market ends cancelled in the ticket, with the reason', async () => {
+    await go(page, `/i/${BTC}`);
+    await page.waitForSelector('[data-testid=quantity]');
+    await page.click('[data-testid=type-limit]');
+    await page.click('[data-testid=tif-IOC]');
+    await page.fill('[data-testid=limit-price]', '1000000');
+    await page.fill('[data-testid=quantity]', '0.01');
+    await page.click('[data-testid=submit-order]');
+    const result = page.locator('[data-testid=ticket-result][data-phase=cancelled]');
+    await result.waitFor({ timeout: 20000 });
+    assert.match(await result.textContent(), /주문이 취소됐어요: IOC 주문을 지금 체결할 수 없어 남은 수량을 취소했어요/);
+  });
+
   it('places a stop and a trailing stop in the ticket, each with its own fields, and sees them rest', async () => {
     await go(page, `/i/${BTC}`);
     await page.waitForSelector('[data-testid=quantity]');
