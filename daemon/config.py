@@ -88,7 +88,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Peers whose X-Forwarded-For names the client (comma list of addresses or CIDR networks):
     # the edge's WireGuard address in two-host mode; none by default.
     trusted_proxies: tuple[str, ...] = ()
-    max_open_orders: int = 200  # resting limit orders per user; more fail too_many_open_orders
+    max_open_orders: int = 200  # open orders of any type per user; more fail too_many_open_orders
     signup_rate: str = "10 per hour"  # sign-ups per client address
     # Edge mode: the oldest acceptance time (and so token) the intake still honours; older
     # messages are dead-lettered (daemon/intake_auth.py).
