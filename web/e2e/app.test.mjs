@@ -82,6 +82,12 @@ async function axeViolations(p) {
   return found;
 }
 
+/** One `main` landmark per page (axe files a missing one under best practice, not WCAG tags). */
+async function landmarkProblems(p) {
+  const mains = await p.locator('main, [role=main]').count();
+  return mains === 1 ? [] : [`${mains} main landmarks, not one`];
+}
+
 /** Every websocket frame the page receives, parsed. */
 function recordFrames(p) {
   const frames = [];
@@ -762,6 +768,7 @@ describe('papertrade web app', { concurrency: false }, () => {
           await go(a, hash);
           await a.waitForSelector('[data-testid=auth-submit]');
           for (const v of await axeViolations(a)) problems.push(`${where} ${hash}: ${v}`);
+          for (const v of await landmarkProblems(a)) problems.push(`${where} ${hash}: ${v}`);
         }
         await anon.close();
         const c = await newContext(browser, { viewport, colorScheme, storageState });
@@ -780,6 +787,7 @@ describe('papertrade web app', { concurrency: false }, () => {
           await p.waitForSelector(ready, { timeout: 20000 });
           await p.waitForTimeout(700); // flashes settle
           for (const v of await axeViolations(p)) problems.push(`${where} ${hash}: ${v}`);
+          for (const v of await landmarkProblems(p)) problems.push(`${where} ${hash}: ${v}`);
         }
         // The new ticket views: a stop limit with both prices and an off-tick hint, a trailing stop,
         // a market buy by amount; the 미체결 tab with its 정정 form open.
