@@ -14,6 +14,7 @@ from daemon.clock import TestClock
 from daemon.instruments import Instrument
 from daemon.market_hours import MarketHours
 from daemon.messages import FxRate, MarketData, OrderBook, Quote
+from tests.fakes.waiting import eventually
 
 pytestmark = pytest.mark.anyio
 INSTRUMENTS = [
@@ -147,10 +148,34 @@ async def test_the_history_is_written_once_for_tickers_without_bars(pool) -> Non
     )
     send, _ = anyio.create_memory_object_stream[MarketData](10)
     feeder = SimFeeder(INSTRUMENTS, send, clock, calendar=MarketHours(), pool=pool)
-    await feeder.write_history(pool)
+    await feeder.write_history(pool, await feeder.without_bars(pool))
     assert feeder.history_written == ["KRX-STOCK-005930", "US-STOCK-AAPL"]
     counts = dict(await pool.fetch("SELECT ticker_id, count(*) FROM candles_1d GROUP BY 1"))
     assert set(counts) == {"KRX-STOCK-005930", "US-STOCK-AAPL"}
     again = SimFeeder(INSTRUMENTS, send, clock, calendar=MarketHours(), pool=pool)
-    await again.write_history(pool)
-    assert again.history_written == []
+    assert await again.without_bars(pool) == []
+
+
+async def test_a_live_minute_stored_at_once_does_not_cost_a_ticker_its_history(pool) -> None:  # type: ignore[no-untyped-def]
+    # As in a daemon: the candle roller stores each ticker's live minute as its quotes arrive,
+    # while the history is still being written one ticker after another.
+    clock = TestClock(datetime(2026, 11, 25, 1, 0, tzinfo=UTC))  # KRX open, US closed
+    send, receive = anyio.create_memory_object_stream[MarketData](0)
+    feeder = SimFeeder(INSTRUMENTS, send, clock, calendar=MarketHours(), pool=pool, interval=0.01)
+
+    async def roller() -> None:
+        async for data in receive:
+            if isinstance(data, Quote):
+                await pool.execute(
+                    "INSERT INTO candles_1m VALUES ($1, '2026-11-25T01:00:00Z', 1, 1, 1, 1, 1)"
+                    " ON CONFLICT DO NOTHING",
+                    data.ticker_id,
+                )
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(roller)
+        tg.start_soon(feeder.run)
+        await eventually(lambda: len(feeder.history_written) == len(INSTRUMENTS), 60)
+        tg.cancel_scope.cancel()
+    counts = dict(await pool.fetch("SELECT ticker_id, count(*) FROM candles_1m GROUP BY 1"))
+    assert all(counts[i.ticker_id] > 100 for i in INSTRUMENTS), counts

@@ -73,6 +73,20 @@ def test_bad_settings_are_one_line(tmp_path: Path, env: dict[str, str], words: l
     assert_one_line_error(papertrade(tmp_path, "run", **env), *words)
 
 
+@pytest.mark.parametrize(
+    ("env", "words"),
+    [
+        ({}, ["PAPERTRADE_AMQP_URL"]),
+        ({"PAPERTRADE_AMQP_URL": "amqp://guest:guest@127.0.0.1:1/"}, ["PAPERTRADE_JWT_PUBLIC_KEY"]),
+    ],
+)
+def test_the_edge_stops_on_a_setting_it_cannot_start_without(
+    tmp_path: Path, env: dict[str, str], words: list[str]
+) -> None:
+    # Exit 78, which its systemd unit does not restart (exit 1 was a restart every 2 s).
+    assert_one_line_error(papertrade(tmp_path, "edge", **env), *words)
+
+
 def test_a_misspelled_variable_is_warned_about_with_the_closest_setting(tmp_path: Path) -> None:
     assert misspelled_variables({"PAPERTRADE_HTTP_PROT": "8001", "PAPERTRADE_SKIP_WEB": "1"}) == [
         "PAPERTRADE_HTTP_PROT is not a papertrade setting and is ignored; "

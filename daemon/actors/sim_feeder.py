@@ -102,20 +102,28 @@ class SimFeeder:
         self.last_received: datetime | None = None
 
     async def run(self) -> None:
+        # Which instruments have no bars is decided before the first tick: the candle roller
+        # stores this start's live minute within a second, after which a ticker looks known.
+        bare = [] if self._pool is None else await self.without_bars(self._pool)
         async with anyio.create_task_group() as tg:
-            if self._pool is not None:
-                tg.start_soon(self.write_history, self._pool)
+            if self._pool is not None and bare:
+                tg.start_soon(self.write_history, self._pool, bare)
             while True:
                 await self.tick()
                 await anyio.sleep(self._interval)
 
-    async def write_history(self, pool: asyncpg.Pool) -> None:
-        """A history for each instrument without bars (its first start), one at a time."""
-        now = self._clock.now()
+    async def without_bars(self, pool: asyncpg.Pool) -> list[Instrument]:
+        """The instruments with no stored bar at all: their first start."""
+        bare = []
         for instrument in self._instruments:
-            minute, day = await latest_stored(pool, instrument.ticker_id)
-            if minute is not None or day is not None:
-                continue
+            if await latest_stored(pool, instrument.ticker_id) == (None, None):
+                bare.append(instrument)
+        return bare
+
+    async def write_history(self, pool: asyncpg.Pool, instruments: list[Instrument]) -> None:
+        """A history for each of `instruments`, one at a time."""
+        now = self._clock.now()
+        for instrument in instruments:
             minutes, days = sim_history(instrument, self._calendar, now)
             await store_history(pool, minutes, days)
             self.history_written.append(instrument.ticker_id)

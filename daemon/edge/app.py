@@ -31,7 +31,7 @@ from daemon.api.json_plain import PlainDecimalResponse
 from daemon.api.ops_routes import healthz
 from daemon.api.views import OrderView, order_view
 from daemon.clock import Clock, LiveClock
-from daemon.config import Settings
+from daemon.config import ConfigError, Settings
 from daemon.edge.idempotency import EdgeOrders
 from daemon.edge.instruments import seeded_instruments
 from daemon.edge.publisher import OrderPublisher
@@ -122,15 +122,14 @@ def create_edge_app(context: EdgeContext) -> Litestar:
 
 
 async def run_edge(settings: Settings) -> None:
+    # Exit 78 (ConfigError): systemd does not restart what no restart can fix.
     if not settings.amqp_url:
-        raise SystemExit(
-            "papertrade edge: set PAPERTRADE_AMQP_URL, the RabbitMQ that keeps the orders"
-        )
+        raise ConfigError("the edge needs PAPERTRADE_AMQP_URL, the RabbitMQ that keeps the orders")
     try:
         key = load_public_key(settings.data_dir, settings.jwt_public_key)
     except (OSError, ValueError) as exc:
-        raise SystemExit(
-            f"papertrade edge: no usable token public key ({exc}); set PAPERTRADE_JWT_PUBLIC_KEY "
+        raise ConfigError(
+            f"the edge has no usable token public key ({exc}); set PAPERTRADE_JWT_PUBLIC_KEY "
             "to the daemon's jwt_ed25519.pub.pem (PEM text or a file path)"
         ) from None
     clock = LiveClock()

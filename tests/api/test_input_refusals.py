@@ -12,6 +12,7 @@ from tests.api.conftest import Api, running_api
 pytestmark = pytest.mark.anyio
 BTC = "CRYPTO-COIN-BTC"
 PATTERN = r"^[0-9]+(\.[0-9]{1,8})?$"
+NOT_DECIMAL = {"ticker_id", "side", "type", "time_in_force", "client_order_id"}
 
 
 def _order(**fields: object) -> dict:
@@ -48,11 +49,15 @@ async def test_a_json_number_is_refused_with_a_clear_reason(api: Api, value: obj
 
 async def test_the_schema_says_decimal_strings_with_the_pattern(api: Api) -> None:
     schema = (await api.client.get("/schema/openapi.json")).json()
-    fields = schema["components"]["schemas"]["OrderRequest"]["properties"]
-    for name in ("quantity", "limit_price"):
-        assert fields[name]["pattern"] == PATTERN
-        assert "number" not in json.dumps(fields[name])
-        assert "integer" not in json.dumps(fields[name])
+    for body in ("OrderRequest", "OrderChangeRequest"):  # POST and PATCH /api/orders
+        fields = schema["components"]["schemas"][body]["properties"]
+        decimals = [name for name in fields if name not in NOT_DECIMAL]
+        assert "quantity" in decimals
+        for name in decimals:
+            assert fields[name]["pattern"] == PATTERN, (body, name)
+            text = json.dumps(fields[name])
+            assert "number" not in text, (body, name)
+            assert "integer" not in text, (body, name)
 
 
 async def test_json_nested_10000_deep_is_400(api: Api) -> None:

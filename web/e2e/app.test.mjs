@@ -82,6 +82,12 @@ async function axeViolations(p) {
   return found;
 }
 
+/** One `main` landmark per page (axe files a missing one under best practice, not WCAG tags). */
+async function landmarkProblems(p) {
+  const mains = await p.locator('main, [role=main]').count();
+  return mains === 1 ? [] : [`${mains} main landmarks, not one`];
+}
+
 /** Every websocket frame the page receives, parsed. */
 function recordFrames(p) {
   const frames = [];
@@ -313,6 +319,19 @@ describe('papertrade web app', { concurrency: false }, () => {
     assert.equal((await pending.locator('[data-testid=order-status]').textContent()).trim(), '미체결');
     await pending.locator('[data-testid=cancel-order]').click();
     await page.locator('[data-testid=order-row][data-status=CANCELLED]').first().waitFor({ timeout: 10000 });
+  });
+
+  it('follows an order the server cancels: an IOC limit below the market ends cancelled in the ticket, with the reason', async () => {
+    await go(page, `/i/${BTC}`);
+    await page.waitForSelector('[data-testid=quantity]');
+    await page.click('[data-testid=type-limit]');
+    await page.click('[data-testid=tif-IOC]');
+    await page.fill('[data-testid=limit-price]', '1000000');
+    await page.fill('[data-testid=quantity]', '0.01');
+    await page.click('[data-testid=submit-order]');
+    const result = page.locator('[data-testid=ticket-result][data-phase=cancelled]');
+    await result.waitFor({ timeout: 20000 });
+    assert.match(await result.textContent(), /주문이 취소됐어요: IOC 주문을 지금 체결할 수 없어 남은 수량을 취소했어요/);
   });
 
   it('places a stop and a trailing stop in the ticket, each with its own fields, and sees them rest', async () => {
@@ -749,6 +768,7 @@ describe('papertrade web app', { concurrency: false }, () => {
           await go(a, hash);
           await a.waitForSelector('[data-testid=auth-submit]');
           for (const v of await axeViolations(a)) problems.push(`${where} ${hash}: ${v}`);
+          for (const v of await landmarkProblems(a)) problems.push(`${where} ${hash}: ${v}`);
         }
         await anon.close();
         const c = await newContext(browser, { viewport, colorScheme, storageState });
@@ -767,6 +787,7 @@ describe('papertrade web app', { concurrency: false }, () => {
           await p.waitForSelector(ready, { timeout: 20000 });
           await p.waitForTimeout(700); // flashes settle
           for (const v of await axeViolations(p)) problems.push(`${where} ${hash}: ${v}`);
+          for (const v of await landmarkProblems(p)) problems.push(`${where} ${hash}: ${v}`);
         }
         // The new ticket views: a stop limit with both prices and an off-tick hint, a trailing stop,
         // a market buy by amount; the 미체결 tab with its 정정 form open.
