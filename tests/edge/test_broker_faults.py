@@ -1,7 +1,8 @@
 """Faults on the broker path, injected into real processes under load: the database read-only or
 stopped under an edge-mode daemon, a daemon killed again and again right after it starts
-consuming, RabbitMQ restarted and stalled. In each, every order the edge answered 202 ends
-FILLED or FAILED exactly once, none stays PENDING, nothing is dead-lettered, the books balance."""
+consuming, a database outage longer than RabbitMQ's consumer timeout, RabbitMQ restarted and
+stalled. In each, every order the edge answered 202 ends FILLED or FAILED exactly once, none
+stays PENDING, nothing is dead-lettered, the books balance."""
 
 from __future__ import annotations
 
@@ -237,3 +238,43 @@ async def test_a_blocked_broker_makes_edge_and_daemon_unready_and_the_503s_say_u
             assert (await edge.client.get("/readyz")).status_code == 200
             retried = await edge.post(buy(client_order_id="b"), headers)
             assert retried.status_code == 202
+
+
+def consumer_timed_out(rabbit: PrivateRabbit) -> bool:
+    """Whether the node has closed a channel for a delivery left unacknowledged too long."""
+    logs = (rabbit.root / "log").glob("*.log")
+    return any("delivery acknowledgement on channel" in p.read_text(errors="replace") for p in logs)
+
+
+@pytest.mark.timeout(300)
+async def test_a_pause_past_the_consumer_timeout_loses_nothing(queue: str, tmp_path: Path) -> None:
+    """Issue 16 item 1, for a database outage longer than RabbitMQ's consumer_timeout (15 min in
+    ops/rabbitmq/rabbitmq.conf, 3 s here): the broker closes the channel whose deliveries the
+    paused intake holds; the daemon reopens it, the messages come again, and once the database
+    takes writes every order the edge answered 202 settles once and the queue is empty."""
+    clock = LiveClock()
+    keys = Keys(tmp_path, clock)
+    with PrivatePostgres() as postgres, PrivateRabbit(consumer_timeout_ms=3000) as rabbit:
+        async with private_database(postgres) as (url, pool):
+            users = [await new_user(pool) for _ in range(4)]
+            daemon = edge_daemon(tmp_path, url, queue, rabbit.url)
+            await anyio.to_thread.run_sync(daemon.start)
+            try:
+                async with running_edge(queue, keys, clock, amqp_url=rabbit.url) as edge:
+                    load = Load(edge, keys, users)
+                    await load.post(40)
+                    await postgres.set_read_only(True)
+                    await load.post(80, lanes=4)
+                    await until_metric(daemon, "papertrade_intake_paused 1.0")
+                    await eventually(lambda: consumer_timed_out(rabbit), seconds=60)
+                    await load.post(40, lanes=4)  # taken while the intake waits on a new channel
+                    await postgres.set_read_only(False)
+                    await until_metric(daemon, "papertrade_intake_paused 0.0")
+                    assert load.answers == [202] * 160
+                    await assert_every_accepted_order_ended_once(
+                        pool, load, queue, amqp_url=rabbit.url
+                    )
+            finally:
+                daemon.stop()
+    assert not named(daemon, "intake_message_dead_lettered")
+    assert not named(daemon, "actor_crashed")
