@@ -17,7 +17,7 @@ from aio_pika import RobustConnection
 
 log = structlog.get_logger(__name__)
 
-# By logger, the templates of the records dropped (aio-pika 9, aiormq 6): one per reconnection
+# By logger, the templates of the records dropped (aio-pika 9 and 10, aiormq 6 and 7): one per reconnection
 # attempt, or the outage's start said again in other words; `amqp_connection_lost` says it once.
 _PER_ATTEMPT = {
     "aio_pika.robust_connection": (
