@@ -17,7 +17,7 @@ from aio_pika import RobustConnection
 
 log = structlog.get_logger(__name__)
 
-# By logger, the templates of the records dropped (aio-pika 9, aiormq 6): one per reconnection
+# By logger, the templates of the records dropped (aio-pika 9 and 10, aiormq 6 and 7): one per reconnection
 # attempt, or the outage's start said again in other words; `amqp_connection_lost` says it once.
 _PER_ATTEMPT = {
     "aio_pika.robust_connection": (
@@ -68,15 +68,31 @@ _install()
 
 
 class OutageLog:
-    """Logs `amqp_connection_lost` and `amqp_connection_restored` (with the outage's length)."""
+    """Logs `amqp_connection_lost` and `amqp_connection_restored` (with the outage's length).
+
+    One per connection name for the life of the process (`of`): when the broker closes a
+    connection that its owner then replaces (a declaration refused with INTERNAL_ERROR, and the
+    supervisor restarts the actor), the outage ends when the new connection of that name is up."""
+
+    _by_name: dict[str, OutageLog] = {}
 
     def __init__(self, name: str) -> None:
         self._name = name
         self._lost_at: float | None = None
 
+    @classmethod
+    def of(cls, name: str) -> OutageLog:
+        if name not in cls._by_name:
+            cls._by_name[name] = cls(name)
+        return cls._by_name[name]
+
     def watch(self, connection: RobustConnection) -> None:
         connection.close_callbacks.add(self._lost)
         connection.reconnect_callbacks.add(self._restored)
+
+    def connected(self) -> None:
+        """A new connection of this name is up (not a reconnection of the one watched)."""
+        self._restored()
 
     def _lost(self, _: object, error: BaseException | None = None) -> None:
         closed_by_us = error is None or isinstance(error, asyncio.CancelledError)

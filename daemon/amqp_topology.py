@@ -112,12 +112,14 @@ async def connect(url: str, name: str, reconnect_interval: float = 1.0) -> Robus
         fail_fast=False,
         reconnect_interval=reconnect_interval,
     )
-    OutageLog(name).watch(connection)
+    outage = OutageLog.of(name)
+    outage.watch(connection)
     try:
         await connection.connect()
     except BaseException:
         await close(connection)
         raise
+    outage.connected()
     return connection
 
 

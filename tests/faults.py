@@ -171,7 +171,10 @@ class PrivateRabbit:
     """A RabbitMQ node of its own (own node name, ports and data), in the foreground as a child
     process so that a test can stop it, kill -9 it and start it again on the same ports."""
 
-    def __init__(self) -> None:
+    def __init__(self, consumer_timeout_ms: int | None = None) -> None:
+        """`consumer_timeout_ms`: close a channel whose delivery stays unacknowledged this long
+        (checked every second instead of every minute); RabbitMQ's default otherwise."""
+        self.consumer_timeout_ms = consumer_timeout_ms
         self.root = _service_dir("pt-rabbit-")
         self.port = free_port()
         self.dist_port = free_port()
@@ -192,6 +195,7 @@ class PrivateRabbit:
             "RABBITMQ_MNESIA_BASE": str(self.root / "mnesia"),
             "RABBITMQ_LOG_BASE": str(self.root / "log"),
             "RABBITMQ_CONFIG_FILE": str(self.root / "rabbitmq.conf"),
+            "RABBITMQ_ADVANCED_CONFIG_FILE": str(self.root / "advanced.config"),
             "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.root / "enabled_plugins"),
             "RABBITMQ_CONF_ENV_FILE": str(empty),
             "RABBITMQ_SERVER_START_ARGS": f"-kernel inet_dist_listen_min {self.dist_port} "
@@ -206,6 +210,12 @@ class PrivateRabbit:
             f"listeners.tcp.default = 127.0.0.1:{self.port}\n"
             "loopback_users = none\n"
             "disk_free_limit.absolute = 1MB\n"
+        )
+        timeout = self.consumer_timeout_ms
+        (self.root / "advanced.config").write_text(
+            "[].\n"
+            if timeout is None
+            else f"[{{rabbit, [{{consumer_timeout, {timeout}}}, {{channel_tick_interval, 1000}}]}}].\n"
         )
         if self._user:
             subprocess.run(["chown", "-R", f"{self._user}:{self._user}", str(self.root)],

@@ -7,6 +7,7 @@ import msgspec
 from litestar import MediaType, Request, Response, get
 
 from daemon.api.context import ctx
+from daemon.api.errors import RETRY_AFTER_SECONDS
 
 FEED_FRESH_SECONDS = 30.0
 # Not ready for this long after the recorder's last group commit the database refused (unless
@@ -82,7 +83,9 @@ async def readyz(request: Request) -> Response[Readiness]:
         ready=ready, database=database, recording=recording, settlement=settlement, broker=broker,
         feeds=feeds, waiting_for_outside_fault=waiting,
     )  # fmt: skip
-    return Response(body, status_code=200 if ready else 503)
+    if ready:
+        return Response(body)
+    return Response(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 @get("/metrics", tags=["ops"], media_type=MediaType.TEXT, summary="Prometheus metrics")

@@ -94,6 +94,7 @@ async def test_every_route_answers_503_while_the_database_is_stopped(
         assert_unavailable(placed, "recorded")  # refused at auth or at the INSERT: not recorded
         ready = await api.client.get("/readyz")
         assert ready.status_code == 503
+        assert int(ready.headers["retry-after"]) > 0  # a dependency is down: when to look again
         assert ready.json()["database"] is False
         metrics = (await api.client.get("/metrics")).text
         assert "papertrade_database_writable 0.0" in metrics
