@@ -42,7 +42,7 @@ async def seed(url: str, players: int, days: int) -> None:
         await conn.execute(
             "INSERT INTO seasons (id, name, starts_at, ends_at, initial_cash_krw, markets, costs,"
             " resets_allowed, late_join, portfolio_visibility, status, started_at)"
-            " VALUES ($1, 'bench', $2, $3, $4, ARRAY['KRX','US','CRYPTO'], 'standard', 0, true,"
+            " VALUES ($1, 'bench', $2, $3, $4, ARRAY['KRX','US','CRYPTO'], 'kr-broker-2026', 0, true,"
             " 'after_end', 'running', $2)",
             season, start, NOW + timedelta(days=1), CASH,
         )  # fmt: skip
@@ -78,10 +78,11 @@ async def seed(url: str, players: int, days: int) -> None:
             ids, list(TICKERS[:2]),
         )  # fmt: skip
         await conn.execute(
-            "INSERT INTO orders (id, user_id, ticker_id, side, type, status, quantity, currency,"
-            " price, applied_exchange_rate, total_krw, fee_krw, created_at, filled_at)"
-            " SELECT gen_random_uuid(), id, 'CRYPTO-COIN-BTC', 'BUY', 'MARKET', 'FILLED', 0.001,"
-            " 'KRW-COIN', 100000000, 1, 100000, 50, t, t"
+            "INSERT INTO orders (id, user_id, ticker_id, side, type, time_in_force, status,"
+            " quantity, filled_quantity, currency, price, average_price, applied_exchange_rate,"
+            " total_krw, fee_krw, created_at, filled_at)"
+            " SELECT gen_random_uuid(), id, 'CRYPTO-COIN-BTC', 'BUY', 'MARKET', 'GTC', 'FILLED',"
+            " 0.001, 0.001, 'KRW-COIN', 100000000, 100000000, 1, 100000, 50, t, t"
             " FROM unnest($1::uuid[]) AS id,"
             " generate_series($2::timestamptz, $3::timestamptz, interval '4 hours') AS t",
             ids, start, NOW,
