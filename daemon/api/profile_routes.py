@@ -129,7 +129,7 @@ class ProfileController(Controller):
         season_row = None
         season = await current_season(pool)
         if season is not None and season.status == "running":
-            board = await platform.rankings.board("season", season, season.initial_cash_krw)
+            board = await platform.rankings.recent_board("season", season, season.initial_cash_krw)
             season_row = next((r for r in board if r.user_id == player_id), None)
         return ProfileView(
             user_id=player_id,
