@@ -286,8 +286,8 @@ class WebsocketHub:
             text = encode(OrderMessage(order_view(event.order), event_info(event.event)))
             for client in clients:
                 client.push(text, droppable=False)
-        others = len(self._by_user) - (owner in self._by_user)
-        if self._sights is not None and event.order.status == "FILLED" and others:
+        filled = event.event.kind == "filled" and event.order.status == "FILLED"  # once an order
+        if filled and self._sights is not None and len(self._by_user) > (owner in self._by_user):
             self._fills_in.send_nowait(event.order)
 
     def forget(self, user_ids: Iterable[UUID]) -> None:
