@@ -113,7 +113,9 @@ async def measure(url: str, requests: int) -> None:
         tg.start_soon(platform.serve)
         assert platform.http is not None
         await platform.http.serving.wait()
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{platform.http.port}") as client:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{platform.http.port}", timeout=120
+        ) as client:  # a cold 90-day board takes seconds
             times = []
             for _ in range(requests + 1):
                 t = time.perf_counter()
