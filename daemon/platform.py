@@ -198,6 +198,7 @@ class Platform:
         from daemon.api.access_log import access_log
         from daemon.api.app import create_app, find_web_dir
         from daemon.api.context import ApiContext
+        from daemon.api.ws_feed import FeedSights
         from daemon.api.ws_hub import WebsocketHub
         from daemon.edge.queue_gate import DatabaseOrders, QueueGate
         from daemon.http_limits import HttpLimits
@@ -209,7 +210,7 @@ class Platform:
 
         settings = self.settings
         key = load_or_create_private_key(settings.data_dir, settings.jwt_private_key)
-        self.ws_hub = WebsocketHub(self.book)
+        self.ws_hub = WebsocketHub(self.book, sights=FeedSights(self.pool))
         submit = None
         if settings.amqp_url:
             # One path for every order: the daemon's own POST /api/orders goes through the queue.
@@ -362,7 +363,11 @@ class Platform:
         return self._inboxes[partition_of(user_id, len(self._inboxes))]
 
     async def forget_users(self, user_ids: Iterable[UUID]) -> None:
-        """Tell settlement that these accounts (cash, positions, season) changed outside it."""
+        """Tell settlement that these accounts (cash, positions, season) changed outside it, and
+        the websocket hub that who sees their fills may have (a season's start or end)."""
+        user_ids = list(user_ids)
+        if self.http is not None:
+            self.ws_hub.forget(user_ids)
         owned: dict[int, set[UUID]] = {}
         for user_id in user_ids:
             owned.setdefault(partition_of(user_id, len(self._inboxes)), set()).add(user_id)

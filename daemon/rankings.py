@@ -3,7 +3,9 @@ drawdown, volatility, Sharpe ratio and trades, benchmark rows among them; a play
 
 What the equity snapshots say (each player's index at the period's start, its series folded
 into a `Summary`, trades so far) is cached until a newer snapshot is taken; the live part
-(equity now, the last link of the index, trades since) is computed on every request.
+(equity now, the last link of the index, trades since) is computed by `board()` every time.
+What the pages read (`recent_board`) is a board at most BOARD_MAX_AGE old, computed once for
+every request in that time; a season's start (`forget`) or end makes a new one at once.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
+import anyio
 import asyncpg
 import msgspec
 
@@ -47,6 +50,10 @@ BENCHMARKS: tuple[tuple[str, str | None], ...] = (
 )
 BEGINNING = datetime(2000, 1, 1, tzinfo=KST)  # before any account: the start of "all"
 _CACHE_SIZE = 32
+# How old a board the pages may be shown: its equity at prices of up to this long ago. One
+# board costs O(players) (1,000: tens of milliseconds of CPU), so it is computed once for all
+# the requests in this time instead of once each.
+BOARD_MAX_AGE = timedelta(seconds=5)
 
 
 class RankRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -164,11 +171,21 @@ class _History(msgspec.Struct, frozen=True):
     benchmarks: dict[str, Summary]
 
 
+class _Board(msgspec.Struct, frozen=True):
+    at: datetime  # when it was computed (the injected clock)
+    rows: list[RankRow]
+
+
 class Rankings:
     """Boards by period, their history cached per snapshot generation (one per platform)."""
 
     def __init__(
-        self, pool: asyncpg.Pool, book: PriceBook, clock: Clock, snapshot_interval: timedelta
+        self,
+        pool: asyncpg.Pool,
+        book: PriceBook,
+        clock: Clock,
+        snapshot_interval: timedelta,
+        board_max_age: timedelta = BOARD_MAX_AGE,
     ) -> None:
         self._pool = pool
         self._book = book
@@ -176,6 +193,43 @@ class Rankings:
         self._per_year = int(timedelta(days=365) / snapshot_interval)
         self._cache: dict[tuple, _History] = {}
         self._latest: tuple[datetime | None, dict[UUID, asyncpg.Record]] = (None, {})
+        self._board_max_age = board_max_age
+        self._boards: dict[tuple, _Board] = {}
+        self._building: dict[tuple, anyio.Event] = {}  # boards being computed: wait for them
+        self._forgets = 0  # a board whose computing began before a forget is not kept
+
+    async def recent_board(
+        self, period: Period, season: Season | None, initial_cash_krw: Decimal
+    ) -> list[RankRow]:
+        """`board()` as computed at most `board_max_age` ago (one computing at a time for all
+        the callers of a board). For the pages; what must be exact now (a season's frozen
+        standings, badges) asks `board()`."""
+        key = (
+            period,
+            None if season is None else (season.id, season.status, season.started_at),
+            initial_cash_krw,
+        )
+        while True:
+            now = self._clock.now()
+            kept = self._boards.get(key)
+            if kept is not None and kept.at <= now < kept.at + self._board_max_age:
+                return kept.rows
+            building = self._building.get(key)
+            if building is None:
+                break
+            await building.wait()
+        self._building[key] = done = anyio.Event()
+        forgets = self._forgets
+        try:
+            rows = await self.board(period, season, initial_cash_krw)
+            if forgets == self._forgets:
+                if len(self._boards) >= _CACHE_SIZE:
+                    self._boards.clear()
+                self._boards[key] = _Board(now, rows)
+            return rows
+        finally:
+            del self._building[key]
+            done.set()
 
     async def board(
         self, period: Period, season: Season | None, initial_cash_krw: Decimal
@@ -256,6 +310,8 @@ class Rankings:
         """Drop what is cached: snapshots were rewritten at an instant already seen (a start)."""
         self._cache.clear()
         self._latest = (None, {})
+        self._boards.clear()
+        self._forgets += 1
 
     async def _snapshots(self, end: datetime) -> dict[UUID, asyncpg.Record]:
         """Everyone's latest snapshot before `end`, kept until a newer snapshot is taken."""

@@ -16,19 +16,40 @@ from litestar import Response
 from litestar.serialization import default_serializer
 
 _DECIMAL = (Decimal,)
+_BRANCHES = (dict, list)  # what msgspec.to_builtins makes of Structs, lists, tuples, sets
 
 
 def plain(value: Decimal) -> str:
     """`value` without an exponent, and never a negative zero: "0.00000000", "0.00000001"."""
-    return format(value if value else abs(value), "f")
+    text = str(value)  # the common case, and cheaper than format()
+    if "E" in text or (not value and text[0] == "-"):
+        return format(value if value else abs(value), "f")
+    return text
 
 
 def _plain_tree(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _plain_tree(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain_tree(item) for item in value]
-    if isinstance(value, Decimal):
+    # Exact types, and the leaves done in the comprehensions: a board of 1,000 rows is
+    # 12,000 leaves, and a call per leaf cost more than msgspec's whole encoding.
+    kind = type(value)
+    if kind is dict:
+        return {
+            key: plain(item)
+            if type(item) is Decimal
+            else _plain_tree(item)
+            if type(item) in _BRANCHES
+            else item
+            for key, item in value.items()
+        }
+    if kind is list:
+        return [
+            plain(item)
+            if type(item) is Decimal
+            else _plain_tree(item)
+            if type(item) in _BRANCHES
+            else item
+            for item in value
+        ]
+    if kind is Decimal:
         return plain(value)
     return value
 

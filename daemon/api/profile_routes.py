@@ -17,6 +17,7 @@ from litestar.params import FromPath, JSONBody, Parameter
 from daemon.accounts import AccountError, visible_nickname
 from daemon.api.context import AUTHENTICATED, ctx
 from daemon.api.errors import ConflictError
+from daemon.api.views import TradeView
 from daemon.portfolios import load_portfolio
 from daemon.rankings import RankRow
 from daemon.seasons import current_season
@@ -25,20 +26,6 @@ from daemon.visibility import sight
 
 RECENT_TRADES = 20
 FEED_SCAN = 500  # newest shared trades looked at for one feed answer
-
-
-class TradeView(msgspec.Struct, frozen=True, kw_only=True):
-    id: UUID
-    user_id: UUID
-    nickname: str
-    ticker_id: str
-    side: Literal["BUY", "SELL"]
-    type: str
-    quantity: Decimal
-    price: Decimal
-    currency: str
-    total_krw: Decimal
-    filled_at: datetime
 
 
 class HoldingView(msgspec.Struct, frozen=True, kw_only=True):
@@ -142,7 +129,7 @@ class ProfileController(Controller):
         season_row = None
         season = await current_season(pool)
         if season is not None and season.status == "running":
-            board = await platform.rankings.board("season", season, season.initial_cash_krw)
+            board = await platform.rankings.recent_board("season", season, season.initial_cash_krw)
             season_row = next((r for r in board if r.user_id == player_id), None)
         return ProfileView(
             user_id=player_id,
@@ -199,7 +186,8 @@ class ProfileController(Controller):
 
     @staticmethod
     async def _settings(request: Request, user_id: UUID, data: SettingsRequest) -> SettingsView:
-        pool = ctx(request.app.state).platform.pool
+        context = ctx(request.app.state)
+        pool = context.platform.pool
         async with pool.acquire() as conn, conn.transaction():
             user = await conn.fetchrow(query("users_by_id"), user_id)
             if user is None:
@@ -215,6 +203,8 @@ class ProfileController(Controller):
                         f"nickname {data.nickname!r} is taken (letter case aside); choose another"
                     ) from None
             share = await conn.fetchval(query("season_settings_upsert"), user_id, data.share_trades)
+        if data != SettingsRequest():
+            context.hub.forget([user_id])  # committed: the live feed looks again at the next fill
         return SettingsView(
             id=user["id"],
             username=user["username"],

@@ -53,7 +53,9 @@ class RankingController(Controller):
         season = await _season(platform, period, season_id)
         if period == "season" and season is not None and season.status == "ended":
             return await frozen_standings(platform, season.id)
-        return await platform.rankings.board(period, season, platform.settings.initial_cash_krw)
+        return await platform.rankings.recent_board(
+            period, season, platform.settings.initial_cash_krw
+        )
 
     @get("/history", summary="A player's rank and equity over a period, oldest first")
     async def history(

@@ -55,7 +55,7 @@ async def season_standings(platform: Platform, season: Season) -> list[RankRow]:
     if season.status == "ended":
         return await frozen_standings(platform, season.id)
     if season.status == "running":
-        board = await platform.rankings.board("season", season, season.initial_cash_krw)
+        board = await platform.rankings.recent_board("season", season, season.initial_cash_krw)
         return [r for r in board if not r.benchmark]
     return []
 

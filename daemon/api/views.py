@@ -120,6 +120,41 @@ def event_info(event: EngineEvent) -> OrderEventInfo:
     )
 
 
+class TradeView(msgspec.Struct, frozen=True, kw_only=True):
+    """A filled order as the feed and profiles show it to other players (SPEC 6C)."""
+
+    id: UUID
+    user_id: UUID
+    nickname: str
+    ticker_id: str
+    side: Literal["BUY", "SELL"]
+    type: str
+    quantity: Decimal
+    price: Decimal
+    currency: str
+    total_krw: Decimal
+    filled_at: datetime
+
+
+def trade_view(order: Order, nickname: str) -> TradeView:
+    """The feed item of a FILLED `order` (as GET /api/feed shows its row)."""
+    assert order.price is not None  # a fill has both
+    assert order.filled_at is not None
+    return TradeView(
+        id=order.id,
+        user_id=order.user_id,
+        nickname=nickname,
+        ticker_id=order.ticker_id,
+        side=order.side,
+        type=order.type,
+        quantity=order.filled_quantity,
+        price=order.price,
+        currency=order.currency,
+        total_krw=order.total_krw,
+        filled_at=order.filled_at,
+    )
+
+
 class LevelView(msgspec.Struct, frozen=True):
     price: Decimal
     size: Decimal

@@ -8,6 +8,10 @@ a feed's round of ticks costs one wake-up and one write per client, not one per 
 Order books go to the clients that named their ticker (not to `*`: a markets list wants no
 books), at most BOOKS_PER_SECOND a second per ticker; a book that arrives sooner waits, and a
 newer one replaces it while it waits (the latest book wins).
+
+A fill of a player who shows their trades live (daemon/api/ws_feed.py) goes as a `feed` message
+to every other signed-in client: market data, dropped first for a slow one (GET /api/feed has
+it all). The owner gets the fill as their own order event.
 """
 
 from __future__ import annotations
@@ -24,9 +28,11 @@ import structlog
 from anyio.abc import ObjectReceiveStream
 
 from daemon.api import json_plain
-from daemon.api.views import event_info, order_view
+from daemon.api.views import event_info, order_view, trade_view
+from daemon.api.ws_feed import FeedSights
 from daemon.api.ws_messages import (
     BookMessage,
+    FeedMessage,
     OrderMessage,
     QuoteMessage,
     book_fields,
@@ -35,7 +41,8 @@ from daemon.api.ws_messages import (
     quote_fields,
 )
 from daemon.candles import for_the_wire
-from daemon.messages import CandleBar, FxRate, MarketData, OrderBook, OrderEvent, Quote
+from daemon.db_faults import database_unavailable
+from daemon.messages import CandleBar, FxRate, MarketData, Order, OrderBook, OrderEvent, Quote
 from daemon.price_book import PriceBook
 
 log = structlog.get_logger(__name__)
@@ -105,8 +112,12 @@ class WebsocketHub:
         backlog: int = 512,
         coalesce: float = COALESCE_SECONDS,
         books_per_second: float = BOOKS_PER_SECOND,
+        sights: FeedSights | None = None,  # None: no live feed (a hub without a database)
     ) -> None:
         self._book = book
+        self._sights = sights
+        # Fills for the feed, in order; a sight not cached yet is looked up on the way.
+        self._fills_in, self._fills = anyio.create_memory_object_stream[Order](math.inf)
         self._backlog = backlog
         self._coalesce = coalesce
         self.clients: set[WsClient] = set()
@@ -269,11 +280,38 @@ class WebsocketHub:
         self._fan_out(bar.ticker_id, encode(candle_message(for_the_wire(bar))))
 
     def on_order(self, event: OrderEvent) -> None:
-        clients = self._by_user.get(event.order.user_id)
+        owner = event.order.user_id
+        clients = self._by_user.get(owner)
         if clients:
             text = encode(OrderMessage(order_view(event.order), event_info(event.event)))
             for client in clients:
                 client.push(text, droppable=False)
+        filled = event.event.kind == "filled" and event.order.status == "FILLED"  # once an order
+        if filled and self._sights is not None and len(self._by_user) > (owner in self._by_user):
+            self._fills_in.send_nowait(event.order)
+
+    def forget(self, user_ids: Iterable[UUID]) -> None:
+        """These players' share_trades, nickname or season changed: their next fill looks again."""
+        if self._sights is not None:
+            self._sights.forget(user_ids)
+
+    async def _post_fills(self) -> None:
+        assert self._sights is not None
+        async for order in self._fills:
+            try:
+                shown = await self._sights.of(order.user_id)
+            except Exception as exc:
+                if not database_unavailable(exc):
+                    raise
+                log.warning("feed_fill_skipped", order_id=str(order.id), error=repr(exc))
+                continue
+            if shown is None or not shown.live:
+                continue
+            text = encode(FeedMessage(trade_view(order, shown.nickname)))
+            for user_id, clients in self._by_user.items():
+                if user_id != order.user_id:
+                    for client in clients:
+                        client.push(text, droppable=True)
 
     def dropped(self) -> int:
         return sum(client.dropped for client in self.clients)
@@ -293,5 +331,7 @@ class WebsocketHub:
             tg.start_soon(self._release_books)
             tg.start_soon(pump, market, self.on_market)
             tg.start_soon(pump, orders, self.on_order)
+            if self._sights is not None:
+                tg.start_soon(self._post_fills)
             if candles is not None:
                 tg.start_soon(pump, candles, self.on_candle)

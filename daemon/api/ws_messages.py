@@ -8,7 +8,7 @@ from typing import Literal
 
 import msgspec
 
-from daemon.api.views import OrderEventInfo, OrderView, QuoteView
+from daemon.api.views import OrderEventInfo, OrderView, QuoteView, TradeView
 from daemon.engine.market import BookLevel
 from daemon.messages import CandleBar, FxRate, OrderBook, Quote
 from daemon.price_book import PriceBook
@@ -60,6 +60,13 @@ class OrderMessage(msgspec.Struct, frozen=True, tag_field="type", tag="order"):
 
     order: OrderView
     event: OrderEventInfo
+
+
+class FeedMessage(msgspec.Struct, frozen=True, tag_field="type", tag="feed"):
+    """Another player's fill, live, to those allowed to see it now (SPEC 6C's feed): `trade` is
+    one item of GET /api/feed. Nested for the same reason as an order: a trade has a `type`."""
+
+    trade: TradeView
 
 
 class FxMessage(msgspec.Struct, frozen=True, tag_field="type", tag="fx"):

@@ -9,6 +9,7 @@ import pytest
 
 from daemon.accounts import reset_account
 from daemon.portfolios import day_start
+from daemon.rankings import BOARD_MAX_AGE
 from tests.api.conftest import Api
 
 pytestmark = pytest.mark.anyio
@@ -100,3 +101,26 @@ async def test_bad_periods_are_refused(api: Api) -> None:
     none_yet = await api.client.get("/api/rankings", params={"period": "season"})
     assert none_yet.status_code == 404
     assert "no season" in none_yet.json()["detail"]
+
+
+async def test_the_pages_board_is_computed_once_per_max_age_and_anew_after_a_forget(
+    api: Api,
+) -> None:
+    me = await _me(api, "cached_board")
+
+    async def equity() -> str:
+        rows = (await api.client.get("/api/rankings", params={"period": "all"})).json()
+        return next(r["equity_krw"] for r in rows if r["user_id"] == me)
+
+    assert await equity() == "10000000.00000000"
+    await _worth(api, me, 12_000_000)
+    assert await equity() == "10000000.00000000"  # the same board, BOARD_MAX_AGE long
+    api.clock.advance(BOARD_MAX_AGE.total_seconds())
+    assert await equity() == "12000000.00000000"
+    await _worth(api, me, 13_000_000)
+    api.platform.rankings.forget()  # what a season's start does
+    assert await equity() == "13000000.00000000"
+    # The exact board (a season's end freezes it, badges read it) is never the kept one.
+    await _worth(api, me, 14_000_000)
+    rows = await api.platform.rankings.board("all", None, Decimal(10_000_000))
+    assert next(r.equity_krw for r in rows if str(r.user_id) == me) == Decimal(14_000_000)

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { dec, toPlain } from '../src/lib/decimal';
-import type { Instrument, Order, Portfolio, Quote } from '../src/lib/types';
+import type { Instrument, Order, Portfolio, Quote, Trade } from '../src/lib/types';
 import {
+  addToFeed,
   applyQuotes,
   barFromPrice,
   changePct,
@@ -308,5 +309,35 @@ describe('markets', () => {
     ]);
     expect(msUntilNextBoundary(s, new Date('2025-11-26T20:00:00Z'))).toBe(3600000);
     expect(symbolOf('US-STOCK-BRK.B')).toBe('BRK.B');
+  });
+});
+
+describe('addToFeed', () => {
+  const trade = (id: string, filled_at: string): Trade => ({
+    id,
+    user_id: 'u1',
+    nickname: 'friend',
+    ticker_id: 'CRYPTO-COIN-BTC',
+    side: 'BUY',
+    type: 'MARKET',
+    quantity: '0.001',
+    price: '150000000',
+    currency: 'KRW',
+    total_krw: '150000',
+    filled_at,
+  });
+
+  it('puts a live trade first, keeps each once and at most the limit', () => {
+    const older = [trade('b', '2026-12-01T03:00:01Z'), trade('a', '2026-12-01T03:00:00Z')];
+    const live = trade('c', '2026-12-01T03:00:02.5Z');
+    expect(addToFeed(older, live, 20).map((t) => t.id)).toEqual(['c', 'b', 'a']);
+    expect(addToFeed(addToFeed(older, live, 20), live, 20).map((t) => t.id)).toEqual(['c', 'b', 'a']);
+    expect(addToFeed(older, live, 2).map((t) => t.id)).toEqual(['c', 'b']);
+  });
+
+  it('places a trade older than the list by its time, not its arrival', () => {
+    const list = [trade('b', '2026-12-01T03:00:02Z'), trade('a', '2026-12-01T03:00:00Z')];
+    expect(addToFeed(list, trade('m', '2026-12-01T03:00:01Z'), 20).map((t) => t.id)).toEqual(['b', 'm', 'a']);
+    expect(addToFeed([], trade('m', '2026-12-01T03:00:01Z'), 20).map((t) => t.id)).toEqual(['m']);
   });
 });

@@ -36,6 +36,12 @@ describe('websocket messages', () => {
     expect(parseMessage('{"type":"mystery"}')).toBeNull();
   });
 
+  it('reads a live feed trade, nested because a trade has a type of its own', () => {
+    const trade = { id: 't1', user_id: 'u1', nickname: 'friend', ticker_id: 'CRYPTO-COIN-BTC', side: 'BUY', type: 'MARKET' };
+    expect(parseMessage({ type: 'feed', trade })).toEqual({ type: 'feed', trade });
+    expect(parseMessage({ type: 'feed' })).toBeNull();
+  });
+
   it('reads order events in each shape the contract allows', () => {
     const nested = parseMessage({ type: 'order', order: { ...orderFields, type: 'LIMIT' } });
     expect(nested).toMatchObject({ type: 'order', order: { id: 'o1', type: 'LIMIT' } });

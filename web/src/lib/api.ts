@@ -108,6 +108,9 @@ async function request<T>(method: string, path: string, body?: unknown, timeoutM
   return parsed as T;
 }
 
+/** Trades the feed shows: the newest this many. */
+export const FEED_LIMIT = 20;
+
 export const api = {
   signup: (b: { username: string; password: string; nickname: string; invite_code?: string }) =>
     request<User>('POST', '/api/auth/signup', b),
@@ -145,7 +148,7 @@ export const api = {
   mySeasons: () => request<string[]>('GET', '/api/me/seasons'),
   joinSeason: (id: string) => request<{ season_id: string; joined: boolean; detail: string }>('POST', `/api/seasons/${encodeURIComponent(id)}/join`),
   profile: (id: string) => request<Profile>('GET', `/api/users/${encodeURIComponent(id)}`),
-  feed: () => request<Trade[]>('GET', '/api/feed?limit=20'),
+  feed: () => request<Trade[]>('GET', `/api/feed?limit=${FEED_LIMIT}`),
   settings: () => request<MySettings>('GET', '/api/me/settings'),
   saveSettings: (b: { share_trades?: boolean; nickname?: string }) => request<MySettings>('PATCH', '/api/me/settings', b),
   /**

@@ -8,7 +8,7 @@
  * The event that caused the message (SPEC 6A `event`: kind, at, reason) is read beside the
  * order or inside it, and kept on the order as `event`.
  */
-import type { Candle, FxRate, Order, OrderBook, OrderEventNote, OrderType, Quote } from './types';
+import type { Candle, FxRate, Order, OrderBook, OrderEventNote, OrderType, Quote, Trade } from './types';
 
 export type Message =
   | { type: 'quote'; quote: Quote }
@@ -16,6 +16,8 @@ export type Message =
   | { type: 'candle'; ticker_id: string; interval: string; candle: Candle }
   | { type: 'book'; book: OrderBook }
   | { type: 'order'; order: Order }
+  /** Another player's fill, live (SPEC 6C's feed): one item of GET /api/feed. */
+  | { type: 'feed'; trade: Trade }
   | { type: 'auth'; ok: boolean }
   | { type: 'error'; detail: string }
   | { type: 'pong' }
@@ -70,6 +72,8 @@ export function parseMessage(data: unknown, knownType: (orderId: string) => Orde
         : (knownType(id) ?? (fields.limit_price !== null && fields.limit_price !== undefined ? 'LIMIT' : 'MARKET'));
       return { type, order: { ...(fields as unknown as Order), type: ot } };
     }
+    case 'feed':
+      return rest.trade && typeof rest.trade === 'object' ? { type, trade: rest.trade as Trade } : null;
     case 'auth':
       return { type, ok: rest.ok !== false };
     case 'error':

@@ -4,13 +4,14 @@ import { useCallback, useEffect, useState } from 'react';
 import { Change, dirClass, Empty, Loading, TabList, tabPanelProps } from '../components/common';
 import { RankChart } from '../components/RankChart';
 import { SeasonBanner } from '../components/SeasonBanner';
-import { api } from '../lib/api';
+import { FEED_LIMIT, api } from '../lib/api';
 import { errorMessage } from '../lib/i18n';
 import { fixed, krw, qty, shortDateTime } from '../lib/format';
 import { href } from '../lib/router';
 import type { Period, RankingRow, RankPoint, Season, SeasonDetail, Trade } from '../lib/types';
 import { useT } from '../state/hooks';
-import { isMe } from '../state/logic';
+import { onFeed } from '../state/actions';
+import { addToFeed, isMe } from '../state/logic';
 import { useStore } from '../state/store';
 
 const PERIODS: readonly Period[] = ['day', 'week', 'month', 'season', 'all'];
@@ -190,8 +191,14 @@ export function RankingsPage() {
 
   useEffect(() => {
     void loadSeasons().catch(() => {});
-    void api.feed().then(setFeed).catch(() => setFeed([]));
+    void api
+      .feed()
+      .then((list) => setFeed((live) => (live ?? []).reduce((f, t) => addToFeed(f, t, FEED_LIMIT), list)))
+      .catch(() => setFeed((live) => live ?? []));
   }, [loadSeasons]);
+
+  // Fills shown live come on the websocket (a fill that came before the list stays in it).
+  useEffect(() => onFeed((trade) => setFeed((f) => addToFeed(f ?? [], trade, FEED_LIMIT))), []);
 
   const joined = !!season && mine.includes(season.id);
   return (

@@ -20,6 +20,7 @@ import {
   type OrderDetail,
   type Portfolio,
   type Quote,
+  type Trade,
   TERMINAL,
 } from '../lib/types';
 import { applyQuotes, fresherFx, isSettlement, mergeOrders, upsertOrder } from './logic';
@@ -222,6 +223,15 @@ export function onBook(tickerId: string, fn: BookListener): () => void {
   return () => set!.delete(fn);
 }
 
+type FeedListener = (t: Trade) => void;
+const feedListeners = new Set<FeedListener>();
+
+/** Listen to other players' fills as they happen (those the server lets us see live). */
+export function onFeed(fn: FeedListener): () => void {
+  feedListeners.add(fn);
+  return () => feedListeners.delete(fn);
+}
+
 function markFirstQuote(live: boolean): void {
   // Read by the e2e test for "time to first live price on a cold load".
   if (!sawFirstQuote) {
@@ -269,6 +279,10 @@ function onMessage(msg: Message): void {
     }
     case 'order': {
       receiveOrder(msg.order);
+      break;
+    }
+    case 'feed': {
+      for (const fn of feedListeners) fn(msg.trade);
       break;
     }
     case 'error':

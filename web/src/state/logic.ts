@@ -14,6 +14,7 @@ import {
   type Portfolio,
   type Quote,
   type RankingRow,
+  type Trade,
   type User,
   OPEN,
   TERMINAL,
@@ -283,6 +284,15 @@ export interface MarketStatus {
   isOpen: boolean;
   nextOpen: string | null;
   nextClose: string | null;
+}
+
+/** The feed with a live trade added: newest first, each trade once, at most `limit` kept. */
+export function addToFeed(feed: Trade[], trade: Trade, limit: number): Trade[] {
+  const rest = feed.filter((t) => t.id !== trade.id);
+  const at = timeMs(trade.filled_at);
+  const i = rest.findIndex((t) => timeMs(t.filled_at) <= at);
+  const merged = i < 0 ? [...rest, trade] : [...rest.slice(0, i), trade, ...rest.slice(i)];
+  return merged.slice(0, limit);
 }
 
 export const MARKETS: Market[] = ['KRX', 'US', 'CRYPTO'];
