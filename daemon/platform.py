@@ -18,6 +18,7 @@ import structlog
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from daemon.actors.badge_awarder import BadgeAwarder
+from daemon.actors.board_warmer import BoardWarmer
 from daemon.actors.candle_roller import CandleRoller
 from daemon.actors.equity_recorder import EquityRecorder
 from daemon.actors.http_server import HttpServer
@@ -163,6 +164,7 @@ class Platform:
             Actor("equity_recorder", self.equity.run),
             Actor("season_clock", self.season_clock.run),
             Actor("badge_awarder", self.badges.run),
+            Actor("board_warmer", BoardWarmer(self.rankings).run),
         ]
         if settings.discord_webhook_url:
             self.notifier = DiscordNotifier(

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import anyio
 import pytest
 
 from daemon.accounts import reset_account
 from daemon.portfolios import day_start
-from daemon.rankings import BOARD_MAX_AGE
+from daemon.rankings import BOARD_MAX_AGE, VIEWED_FOR
 from tests.api.conftest import Api
 
 pytestmark = pytest.mark.anyio
@@ -101,6 +102,34 @@ async def test_bad_periods_are_refused(api: Api) -> None:
     none_yet = await api.client.get("/api/rankings", params={"period": "season"})
     assert none_yet.status_code == 404
     assert "no season" in none_yet.json()["detail"]
+
+
+async def test_a_viewed_board_is_recomputed_ahead_of_the_pages(api: Api) -> None:
+    """The board warmer recomputes a board a page asked for once it is half its max age old, so
+    the next page reads it kept instead of computing it; a board nobody asked for in VIEWED_FOR
+    is left to go stale."""
+    me = await _me(api, "warm_board")
+
+    async def equity() -> str:
+        rows = (await api.client.get("/api/rankings", params={"period": "all"})).json()
+        return next(r["equity_krw"] for r in rows if r["user_id"] == me)
+
+    assert await equity() == "10000000.00000000"
+    await _worth(api, me, 12_000_000)
+    # Past half the max age (the injected clock stands still otherwise): only the warmer can
+    # compute the board anew before a page's request would.
+    api.clock.advance(BOARD_MAX_AGE.total_seconds() * 0.6)
+    with anyio.fail_after(20):
+        while await equity() != "12000000.00000000":  # noqa: ASYNC110 - polling the API
+            await anyio.sleep(0.1)
+
+    api.clock.advance((VIEWED_FOR + BOARD_MAX_AGE).total_seconds())
+    await anyio.sleep(1.5)  # three looks of the warmer: the view is over, nothing recomputed
+    await _worth(api, me, 13_000_000)
+    await anyio.sleep(1.5)
+    api.clock.advance(BOARD_MAX_AGE.total_seconds() * 0.1)
+    kept = api.platform.rankings._boards  # what the warmer keeps
+    assert all(board.at < api.clock.now() - VIEWED_FOR for board in kept.values())
 
 
 async def test_the_pages_board_is_computed_once_per_max_age_and_anew_after_a_forget(
