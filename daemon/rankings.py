@@ -178,6 +178,9 @@ class _Board(msgspec.Struct, frozen=True):
     at: datetime  # when it was computed (the injected clock)
     rows: list[RankRow]
 
+    def younger_than(self, age: timedelta, now: datetime) -> bool:
+        return self.at <= now < self.at + age
+
 
 class _Viewed(msgspec.Struct, frozen=True):
     at: datetime  # when a page last asked (the injected clock)
@@ -224,7 +227,7 @@ class Rankings:
         while True:
             now = self._clock.now()
             kept = self._boards.get(key)
-            if kept is not None and kept.at <= now < kept.at + self._board_max_age:
+            if kept is not None and kept.younger_than(self._board_max_age, now):
                 return kept.rows
             building = self._building.get(key)
             if building is None:
@@ -243,7 +246,7 @@ class Rankings:
                 continue
             kept = self._boards.get(key)
             if key in self._building or (
-                kept is not None and kept.at <= now < kept.at + self._board_max_age / 2
+                kept is not None and kept.younger_than(self._board_max_age / 2, now)
             ):
                 continue
             await self._rebuild(key, viewed.period, viewed.season, viewed.initial_cash_krw)

@@ -481,10 +481,10 @@ class SettlementActor:
         position = user.positions.get(order.ticker_id, NO_POSITION)
         sellable = None
         if order.side == "SELL":  # what the user's other open sells of it do not hold
-            others = self._ledger.reserved_quantity(order.user_id, order.ticker_id) - (
-                self._ledger.reservation(order.id).quantity
+            sellable = (
+                self._ledger.available_quantity(order.user_id, order.ticker_id, position.quantity)
+                + self._ledger.reservation(order.id).quantity
             )
-            sellable = position.quantity - others
         return Account(
             cash_krw=user.cash,
             available_cash_krw=self._ledger.available_cash(order.user_id, user.cash),
