@@ -259,6 +259,10 @@ describe('papertrade web app', { concurrency: false }, () => {
   });
 
   it('buys BTC, sees the fill arrive as a toast and the portfolio change', async () => {
+    // The last test clicked the best bid into the ticket (a LIMIT at the bid, which rests
+    // until the market comes down to it): this one buys at the market, so it fills now.
+    await page.click('[data-testid=type-market]');
+    assert.equal(await page.getAttribute('[data-testid=type-market]', 'aria-pressed'), 'true');
     await page.fill('[data-testid=quantity]', '0.001');
     assert.match(await page.textContent('[data-testid=est-total]'), /원/);
     assert.match(await page.textContent('[data-testid=est-fee]'), /^[\d,]+원$/); // the fee is in the preview
