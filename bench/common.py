@@ -69,6 +69,44 @@ async def bulk_users(
     return ids
 
 
+class DatabaseCpu:
+    """CPU seconds spent by the PostgreSQL backends serving one database, read from /proc (the
+    server on this host): `start()` when the measured part begins, `seconds()` when it ends,
+    while the connections are still open. Other databases' backends (another benchmark, a test
+    run) are not counted, unlike a whole-machine reading."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._start: dict[int, float] = {}
+
+    async def _backends(self) -> dict[int, float]:
+        conn = await asyncpg.connect(self._url)
+        try:
+            pids = await conn.fetch(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        finally:
+            await conn.close()
+        return {row["pid"]: cpu for row in pids if (cpu := _process_cpu(row["pid"])) is not None}
+
+    async def start(self) -> None:
+        self._start = await self._backends()
+
+    async def seconds(self) -> float:
+        now = await self._backends()
+        return sum(cpu - self._start.get(pid, 0.0) for pid, cpu in now.items())
+
+
+def _process_cpu(pid: int) -> float | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]

@@ -16,7 +16,13 @@ from decimal import Decimal
 
 import anyio
 
-from bench.common import bulk_users, percentile, pgbench_reference, scratch_database
+from bench.common import (
+    DatabaseCpu,
+    bulk_users,
+    percentile,
+    pgbench_reference,
+    scratch_database,
+)
 from daemon.config import load_settings
 from daemon.logs import configure_logging
 from daemon.messages import Order, Quote
@@ -75,6 +81,8 @@ async def bench(orders: int, users: int, clients: int, partitions: int) -> float
 
             tg.start_soon(collect)
             per_client = orders // clients
+            database_cpu = DatabaseCpu(url)
+            await database_cpu.start()
             t0 = time.perf_counter()
             cpu0 = time.process_time()
 
@@ -97,6 +105,7 @@ async def bench(orders: int, users: int, clients: int, partitions: int) -> float
             await done.wait()
             elapsed = time.perf_counter() - t0
             cpu = time.process_time() - cpu0
+            pg_cpu = await database_cpu.seconds()
             tg.cancel_scope.cancel()
     rate = orders / elapsed
     print(f"settled {orders} orders ({statuses}) from {users} users, {partitions} partitions, "
@@ -104,7 +113,8 @@ async def bench(orders: int, users: int, clients: int, partitions: int) -> float
     print(f"  rate: {rate:,.0f} orders/s")
     # CPU time of this process (submitters, recorder, settlement) per order: unlike the rate,
     # it barely moves with what else the machine runs.
-    print(f"  CPU: {cpu / orders * 1e6:.0f} us per order in this process")
+    print(f"  CPU: {cpu / orders * 1e6:.0f} us per order in this process, "
+          f"{pg_cpu / orders * 1e6:.0f} us in PostgreSQL (this database's backends)")  # fmt: skip
     print(f"  enqueue->commit: p50 {percentile(latencies, 0.5) * 1000:.1f} ms, "
           f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms")  # fmt: skip
     return rate

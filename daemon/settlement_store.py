@@ -158,7 +158,6 @@ class _PositionInsert(msgspec.Struct):
 class _FillRow(msgspec.Struct):
     order_id: UUID
     n: int  # 1, 2, ... for this order within the batch: seq continues the order's own
-    user_id: UUID
     side: str
     cash_delta: Decimal
     quantity: Decimal
@@ -189,7 +188,7 @@ class _EventRow(msgspec.Struct):
 
 
 class _Payload(msgspec.Struct):
-    """The JSON `settlement_commit` (sql/0010_settlement_commit.sql) reads."""
+    """The JSON `settlement_commit` (sql/0011_settlement_hot_path.sql) reads."""
 
     orders: list[_OrderRow]
     wallets: list[_WalletRow]
@@ -229,11 +228,15 @@ def _payload(batch: Batch) -> _Payload:
         ],
         fills=[
             _fill_row(order, fill, n)
-            for (order, fill), n in zip(batch.fills, _ordinals([o.id for o, _ in batch.fills]), strict=True)
+            for (order, fill), n in zip(
+                batch.fills, _ordinals([o.id for o, _ in batch.fills]), strict=True
+            )
         ],
         events=[
             _EventRow(e.order_id, n, e.event.kind, e.event.at, e.event.reason, e.detail)
-            for e, n in zip(batch.events, _ordinals([e.order_id for e in batch.events]), strict=True)
+            for e, n in zip(
+                batch.events, _ordinals([e.order_id for e in batch.events]), strict=True
+            )
         ],
     )
 
@@ -253,7 +256,7 @@ def _order_row(believed: Decimal, order: Order) -> _OrderRow:
 def _fill_row(order: Order, fill: EngineFill, n: int) -> _FillRow:
     quote = fill.quote
     return _FillRow(
-        order.id, n, order.user_id, order.side, fill.cash_delta, fill.quantity, fill.price,
+        order.id, n, order.side, fill.cash_delta, fill.quantity, fill.price,
         fill.rate, fill.total_krw, fill.fee_krw, fill.fees, fill.rule, fill.levels,
         quote.price, quote.bid, quote.ask, quote.source, quote.ts, quote.received_at,
         quote.age_seconds, fill.at,
