@@ -36,6 +36,7 @@ from daemon.database import create_pool, embedded_database_url
 from daemon.edge.publisher import OrderPublisher
 from daemon.engine.decide import EngineEvent
 from daemon.feeds import Feeder, build_feeders
+from daemon.heap import freeze_startup_objects
 from daemon.instruments import Instrument, load_instruments
 from daemon.market_hours import MarketHours
 from daemon.messages import (
@@ -456,6 +457,7 @@ async def open_platform(
         )
         if http:
             platform.enable_http()
+        freeze_startup_objects()  # start-up is done: what it built lives as long as the process
         yield platform
     finally:
         with anyio.move_on_after(10, shield=True):
