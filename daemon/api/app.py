@@ -16,7 +16,7 @@ from daemon.api.auth_routes import AuthController
 from daemon.api.context import ApiContext
 from daemon.api.docs_page import DocsPage
 from daemon.api.errors import HANDLERS, http_error
-from daemon.api.json_plain import PlainDecimalResponse
+from daemon.api.json_plain import SMALL_ANSWER, PlainDecimalResponse
 from daemon.api.market_routes import MarketController
 from daemon.api.ops_routes import healthz, metrics, readyz
 from daemon.api.order_routes import OrderController, costs
@@ -125,8 +125,9 @@ def create_app(context: ApiContext, web_dir: Path | None = None) -> Litestar:
         before_request=refuse_nul,
         before_send=[security_headers(content_security_policy(index_html))],
         # Answers under 1 KiB (an order, a quote) are sent as they are; gzip only pays above.
+        # Routes whose answer is always that small (placing an order) skip the middleware.
         compression_config=CompressionConfig(
-            backend="gzip", minimum_size=1024, gzip_compress_level=6
+            backend="gzip", minimum_size=1024, gzip_compress_level=6, exclude_opt_key=SMALL_ANSWER
         ),
         debug=False,
         logging_config=None,  # the daemon configures logging (structlog) itself

@@ -19,6 +19,7 @@ from daemon.api.errors import (
     database_away,
     order_not_recorded,
 )
+from daemon.api.json_plain import SMALL_ANSWER
 from daemon.api.views import (
     CostRuleView,
     CostsView,
@@ -69,6 +70,7 @@ class OrderController(Controller):
     @post(
         "/",
         status_code=202,
+        opt={SMALL_ANSWER: True},
         summary="Place an order; answered once it is durably recorded, settled after",
         description="quantity, amount_krw and the prices are decimal strings (at most 8 decimal "
         "places); types MARKET, LIMIT, STOP, STOP_LIMIT, TRAILING_STOP and time_in_force DAY, "

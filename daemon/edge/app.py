@@ -36,6 +36,7 @@ from daemon.edge.idempotency import EdgeOrders
 from daemon.edge.instruments import seeded_instruments
 from daemon.edge.publisher import OrderPublisher
 from daemon.edge.queue_gate import KnownOrders, QueueGate
+from daemon.heap import freeze_startup_objects
 from daemon.http_limits import HttpLimits
 from daemon.instruments import Instrument
 from daemon.order_requests import OrderRejected, OrderRequest, build_order
@@ -143,6 +144,7 @@ async def run_edge(settings: Settings) -> None:
     )
     server = HttpServer(access_log(app), settings.http_host, settings.http_port)
     server.limits = HttpLimits(exempt=parse_networks(settings.trusted_proxies))
+    freeze_startup_objects()
     policy = RestartPolicy(
         max_restarts=settings.max_restarts, window=settings.restart_window_seconds
     )

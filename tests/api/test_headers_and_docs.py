@@ -69,3 +69,21 @@ async def test_no_token_reaches_a_log(api: Api, caplog: pytest.LogCaptureFixture
     lines = [r.getMessage() for r in caplog.records if not r.name.startswith(client_loggers)]
     assert any("WebSocket" in line for line in lines), lines  # uvicorn did log the socket
     assert not [line for line in lines if token in line or token[:40] in line]
+
+
+async def test_large_answers_are_gzipped_and_an_order_placed_is_not(api: Api) -> None:
+    """Compression pays above 1 KiB; placing an order (always a small answer) skips the
+    middleware altogether, and its answer is the same JSON either way."""
+    headers = {**(await api.user()), "Accept-Encoding": "gzip"}
+    listing = await api.client.get("/api/instruments", headers=headers)
+    assert listing.status_code == 200
+    assert listing.headers["content-encoding"] == "gzip"
+    assert listing.json()  # httpx undid the gzip: the same JSON
+    placed = await api.client.post(
+        "/api/orders",
+        json={"ticker_id": "CRYPTO-COIN-BTC", "side": "BUY", "type": "MARKET", "quantity": "0.001"},
+        headers=headers,
+    )
+    assert placed.status_code == 202, placed.text
+    assert "content-encoding" not in placed.headers
+    assert placed.json()["status"] == "PENDING"
