@@ -393,16 +393,16 @@ class Platform:
     def announce_accepted(self, order: Order) -> None:
         """Log and publish a newly recorded PENDING order (from the API or the intake queue):
         the websocket's `accepted` event (settlement records it in the order's history)."""
-        log.info(
+        log.info(  # ids and decimals as they are: the log writer's thread renders them
             "order_accepted",
-            order_id=str(order.id),
-            user_id=str(order.user_id),
+            order_id=order.id,
+            user_id=order.user_id,
             ticker_id=order.ticker_id,
             side=order.side,
             type=order.type,
             time_in_force=order.time_in_force,
-            quantity=None if order.quantity is None else str(order.quantity),
-            amount_krw=None if order.amount_krw is None else str(order.amount_krw),
+            quantity=order.quantity,
+            amount_krw=order.amount_krw,
         )
         self.publish_order(OrderEvent(order, EngineEvent(kind="accepted", at=order.created_at)))
 

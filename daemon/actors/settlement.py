@@ -917,15 +917,16 @@ class SettlementActor:
         for order_id, order in batch.after.items():
             if order.is_open:
                 continue
+            # Ids and decimals as they are: the log writer's thread turns them into text.
             self._log.info(
                 "order_settled",
-                order_id=str(order_id),
-                user_id=str(order.user_id),
+                order_id=order_id,
+                user_id=order.user_id,
                 ticker_id=order.ticker_id,
                 side=order.side,
                 status=order.status,
-                price=None if order.price is None else str(order.price),
-                total_krw=str(order.total_krw),
+                price=order.price,
+                total_krw=order.total_krw,
                 reason=order.reason,
             )
         if self._publish_event is not None:
