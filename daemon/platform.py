@@ -387,7 +387,13 @@ class Platform:
         if created:
             self.announce_accepted(stored)
         if stored.status == "PENDING":
-            await self.inbox_of(stored.user_id).send(SettleOrder(stored))
+            inbox = self.inbox_of(stored.user_id)
+            try:
+                # Without a trip round the event loop when the partition has room (send() always
+                # yields first): the request already waited for its commit.
+                inbox.send_nowait(SettleOrder(stored))
+            except anyio.WouldBlock:
+                await inbox.send(SettleOrder(stored))
         return stored, created
 
     def announce_accepted(self, order: Order) -> None:
