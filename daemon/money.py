@@ -77,10 +77,7 @@ def parse_decimal(value: object, field: str = "value") -> Decimal:
 
 def check_fits(number: Decimal, field: str = "value") -> Decimal:
     """Return `number` unchanged if NUMERIC(20,8) stores it exactly, else raise MoneyError."""
-    if not number.is_finite():
-        raise MoneyError(f"{field} must be a finite number, not {number}")
-    if abs(number) >= MAX_ABS:
-        raise MoneyError(f"{field} is too large: at most 12 digits before the decimal point")
+    _check_size(number, field)
     # Below MAX_ABS the quantized value has at most 20 digits: exact in the wide context.
     if number != number.quantize(QUANTUM, context=MONEY_CONTEXT):
         raise MoneyError(f"{field} has more than {SCALE} decimal places")
@@ -89,7 +86,16 @@ def check_fits(number: Decimal, field: str = "value") -> Decimal:
 
 def round_money(amount: Decimal) -> Decimal:
     """Round a computed amount to 8 decimals (banker's rounding) and check it still fits."""
-    # In the wide context whatever the caller's: no digit is lost before the one rounding.
-    return check_fits(
-        amount.quantize(QUANTUM, rounding=ROUND_HALF_EVEN, context=MONEY_CONTEXT), "amount"
-    )
+    # In the wide context whatever the caller's: no digit is lost before the one rounding. The
+    # result has 8 places by construction, so only its size is left to check (check_fits would
+    # quantize it a second time).
+    rounded = amount.quantize(QUANTUM, rounding=ROUND_HALF_EVEN, context=MONEY_CONTEXT)
+    _check_size(rounded, "amount")
+    return rounded
+
+
+def _check_size(number: Decimal, field: str) -> None:
+    if not number.is_finite():
+        raise MoneyError(f"{field} must be a finite number, not {number}")
+    if abs(number) >= MAX_ABS:
+        raise MoneyError(f"{field} is too large: at most 12 digits before the decimal point")
