@@ -135,4 +135,6 @@ async def test_a_partly_filled_limit_fills_its_rest_when_the_book_comes_back(
         )
         assert len(rows) == 2
         assert sum(r["amount_krw"] for r in rows) == -(filled.total_krw + filled.fee_krw)
-        assert await wallet(platform, user) == Decimal(10_000_000) - filled.total_krw - filled.fee_krw
+        assert (
+            await wallet(platform, user) == Decimal(10_000_000) - filled.total_krw - filled.fee_krw
+        )
