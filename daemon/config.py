@@ -73,6 +73,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     slippage_reserve: Decimal = Decimal("0.05")  # held back above the price of market-type buys
     fx_reserve: Decimal = Decimal("0.02")  # held back above the USD/KRW rate of USD buys
     gtc_days: int = 90  # a GTC order still open after this many days is cancelled (expired)
+    # A trailing stop's moved mark is written at most this long after the tick that moved it
+    # (and when the daemon stops); a daemon killed meanwhile restarts from the last written mark.
+    trail_mark_write_seconds: float = 1.0
     equity_interval_seconds: int = 300  # how often equity is recorded for the history chart
     upbit_api_url: str | None = None
     upbit_ws_url: str | None = None
@@ -182,6 +185,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             )
     if settings.gtc_days < 1:
         raise ConfigError(f"{ENV_PREFIX}GTC_DAYS must be at least 1")
+    if not 0 < settings.trail_mark_write_seconds <= 60:
+        raise ConfigError(
+            f"{ENV_PREFIX}TRAIL_MARK_WRITE_SECONDS must be above 0 and at most 60 seconds"
+        )
     _check_key("JWT_PRIVATE_KEY", settings.jwt_private_key)
     _check_key("JWT_PUBLIC_KEY", settings.jwt_public_key)
     try:

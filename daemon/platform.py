@@ -123,6 +123,7 @@ class Platform:
                     market=self.subscribe_market(f"settlement_{index}", SETTLEMENT_QUOTES),
                     wake=send,
                     max_open_orders=settings.max_open_orders,
+                    mark_write_interval=settings.trail_mark_write_seconds,
                 )
             )
         self.feeders: list[Feeder] = []

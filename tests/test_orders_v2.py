@@ -174,6 +174,49 @@ async def test_trailing_stop_marks_follow_the_high_and_trigger(database_url: str
         assert (filled.status, filled.price) == ("FILLED", D("153990000"))  # the bid
 
 
+def open_order(platform, order_id):  # type: ignore[no-untyped-def]
+    """The order as its settlement partition holds it in memory."""
+    return next(a._open[order_id] for a in platform.settlement if order_id in a._open)
+
+
+async def test_trailing_marks_are_written_behind_the_ticks_and_when_the_daemon_stops(
+    database_url: str,
+) -> None:
+    clock = TestClock(KRX_OPEN)
+    slow = {"PAPERTRADE_TRAIL_MARK_WRITE_SECONDS": "60"}
+    async with running_platform(database_url, clock, **slow) as platform:
+        user = await new_user(platform)
+        platform.book.update(btc(clock, "150000000"))
+        await place(platform, user, BTC, "BUY", "0.01")
+        order = await submit_request(
+            platform, user, ticker_id=BTC, side="SELL", type="TRAILING_STOP", quantity="0.01",
+            trail_amount="1000000",
+        )  # fmt: skip
+        await changed(platform, order.id, "rested")
+        clock.advance(1)
+        await tick(platform, btc(clock, "152000000"))  # the first move after a quiet spell
+
+        async def stored_mark() -> Decimal | None:
+            return (await stored_order(platform, order.id)).trail_mark
+
+        await until(lambda: _equals(stored_mark(), D("152000000")))
+        clock.advance(1)
+        await tick(platform, btc(clock, "155000000"))  # within the interval: memory only
+        await eventually(lambda: open_order(platform, order.id).trail_mark == D("155000000"))
+        assert await stored_mark() == D("152000000")
+    async with running_platform(database_url, clock) as platform:
+        stored = await stored_order(platform, order.id)
+        assert (stored.trail_mark, stored.stop_price) == (D("155000000"), D("154000000"))
+        clock.advance(1)
+        await tick(platform, btc(clock, "154000000"))
+        filled = await outcome(platform, order.id)
+        assert (filled.status, filled.price) == ("FILLED", D("153990000"))
+
+
+async def _equals(value: Awaitable[Decimal | None], expected: Decimal) -> bool:
+    return await value == expected
+
+
 async def test_ioc_and_fok_not_marketable_end_at_once(database_url: str) -> None:
     clock = TestClock(KRX_OPEN)
     async with running_platform(database_url, clock) as platform:

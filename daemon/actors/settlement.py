@@ -88,6 +88,7 @@ _STALE_RETRIES = 3
 WAKE = WakeResting()
 _CURSOR_START = (datetime(1970, 1, 1, tzinfo=UTC), UUID(int=0))
 _MICROSECOND = timedelta(microseconds=1)
+_LAST_MARKS_SECONDS = 5.0  # how long a stopping actor tries to write its unwritten marks
 _CHANGED_FIELDS = ("quantity", "limit_price", "stop_price", "trail_percent", "trail_amount")
 
 
@@ -142,6 +143,7 @@ class SettlementActor:
         reconcile_interval: float = 5.0,
         reconcile_page: int = 500,
         orphan_after: timedelta = timedelta(seconds=5),
+        mark_write_interval: float = 1.0,
     ) -> None:
         self.index = index
         self._partitions = partitions
@@ -180,6 +182,12 @@ class SettlementActor:
         self._reconcile_page = reconcile_page
         self._orphan_after = orphan_after
         self._next_reconcile = 0.0
+        # Trailing stops whose marks ticks moved since their rows were written: written behind,
+        # at most every `mark_write_interval` seconds and when the actor stops (a daemon killed
+        # meanwhile restarts from the marks last written), or whole by a batch that writes them.
+        self._unwritten_marks: dict[UUID, None] = {}
+        self._mark_write_interval = mark_write_interval
+        self._next_mark_write = 0.0
         self._cursor = _CURSOR_START
         self._log = log.bind(partition=index)
         self.ready = anyio.Event()  # set once recovery is done (again after each restart)
@@ -205,14 +213,19 @@ class SettlementActor:
         self._opening.clear()
         self._taken.clear()
         self._wake_sent = False
+        self._unwritten_marks.clear()
         self._grace_until = self._clock.now() + self._start_grace
-        async with anyio.create_task_group() as tg:
-            if self._quotes is not None:
-                tg.start_soon(self._watch_market, self._quotes)
-            await self._recover()
-            self.ready.set()
-            await self._serve()
-            tg.cancel_scope.cancel()
+        try:
+            async with anyio.create_task_group() as tg:
+                if self._quotes is not None:
+                    tg.start_soon(self._watch_market, self._quotes)
+                await self._recover()
+                self.ready.set()
+                await self._serve()
+                tg.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(_LAST_MARKS_SECONDS):
+                await self._write_last_marks()
 
     async def _serve(self) -> None:
         while True:
@@ -227,6 +240,7 @@ class SettlementActor:
                 await self._expire()
                 await self._end_grace()
                 await self._reconcile()
+                await self._write_marks()
 
     async def _watch_market(self, market: ObjectReceiveStream[MarketData]) -> None:
         """Note each ticker quoted that has orders here (and a session's first quote of each
@@ -326,6 +340,7 @@ class SettlementActor:
 
     def _adopt(self, batch: _Batch) -> None:
         for order_id, order in batch.after.items():
+            self._unwritten_marks.pop(order_id, None)  # written whole, with its mark
             if order.is_open:
                 self._keep_open(order)
             else:
@@ -680,27 +695,19 @@ class SettlementActor:
     async def _decide_resting(
         self, work: list[tuple[UUID, Quote | None, bool]], marks: dict[UUID, Order] | None = None
     ) -> None:
-        """Decide again open orders (woken by a quote, or due to expire), as one batch, with the
-        trailing stops whose marks a quote moved (`marks`: written when the stop moved; a mark
-        that moved without moving the stop is kept in memory only)."""
-        marks = marks or {}
+        """Decide again open orders (woken by a quote, or due to expire), as one batch. `marks`:
+        trailing stops a quote re-marked, kept from now on and written behind (`_write_marks`)
+        unless this batch writes them whole."""
+        for order_id, order in (marks or {}).items():
+            if order_id in self._open:
+                self._open[order_id] = order
+                self._unwritten_marks[order_id] = None
         work = [w for w in work if w[0] in self._open]
-        decided = {order_id for order_id, _, _ in work}
-        moved = {}
-        for order_id, order in marks.items():
-            if order_id not in decided and order.stop_price != self._open[order_id].stop_price:
-                moved[order_id] = order
-            else:
-                self._open[order_id] = order  # decided below from here, or an unmoved stop
-        if not work and not moved:
+        if not work:
             return
-        users = {self._open[order_id].user_id for order_id in decided | moved.keys()}
+        users = {self._open[order_id].user_id for order_id, _, _ in work}
 
         def build(batch: _Batch) -> None:
-            for order_id, order in moved.items():
-                self._apply(
-                    batch, self._open[order_id], Decision(order=order, position=NO_POSITION)
-                )
             for order_id, quote, first in work:
                 current = batch.after.get(order_id) or self._open[order_id]
                 if current.is_open:
@@ -907,6 +914,29 @@ class SettlementActor:
                 "order_reconciled", order_id=str(order.id), user_id=str(order.user_id)
             )
         await self._settle([SettleOrder(o) for o in orphans])
+
+    async def _write_marks(self) -> None:
+        """Write the trailing marks ticks moved, once `mark_write_interval` has passed since the
+        last write (the first mark moved after a quiet spell is written at once)."""
+        now = anyio.current_time()
+        if not self._unwritten_marks or now < self._next_mark_write:
+            return
+        self._next_mark_write = now + self._mark_write_interval
+        orders = [self._open[i] for i in self._unwritten_marks if i in self._open]
+        async with self._pool.acquire() as conn:
+            await store.write_marks(conn, orders)
+        self._unwritten_marks.clear()
+
+    async def _write_last_marks(self) -> None:
+        """On the way out (stopped, or failed): the marks not yet written, if the database takes
+        them; otherwise the restart begins from the marks last written."""
+        self._next_mark_write = 0.0
+        try:
+            await self._write_marks()
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            self._log.warning(
+                "trail_marks_unwritten", orders=len(self._unwritten_marks), error=repr(exc)
+            )
 
     def _remember(self, order_id: UUID) -> None:
         self._recent[order_id] = None
