@@ -74,6 +74,10 @@ async function axeViolations(p) {
   // Evaluated over the devtools protocol: the daemon's CSP (script-src 'self') blocks an injected <script>.
   if (!(await p.evaluate(() => 'axe' in window))) await p.evaluate(AXE);
   const found = await p.evaluate(async () => {
+    // Colours mid-transition (a button just un-pressed fades its background for 0.15 s) are not
+    // what a reader sees: let running CSS transitions end first (animations may loop forever).
+    const transitions = document.getAnimations().filter((a) => a instanceof CSSTransition);
+    await Promise.race([Promise.all(transitions.map((a) => a.finished.catch(() => null))), new Promise((r) => setTimeout(r, 2000))]);
     const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
     return r.violations
       .filter((v) => v.impact === 'serious' || v.impact === 'critical')
