@@ -64,7 +64,6 @@ log = structlog.get_logger(__name__)
 
 MARKET_BUFFER = 10_000
 SETTLEMENT_BUFFER = 100_000
-SETTLEMENT_QUOTES = 10_000  # quotes a settlement actor may lag behind before the hub drops some
 
 
 class CancelNotRecorded(RuntimeError):
@@ -120,12 +119,12 @@ class Platform:
                     clock=clock,
                     inbox=receive,
                     publish=self.publish_order,
-                    market=self.subscribe_market(f"settlement_{index}", SETTLEMENT_QUOTES),
                     wake=send,
                     max_open_orders=settings.max_open_orders,
                     mark_write_interval=settings.trail_mark_write_seconds,
                 )
             )
+            self.hub.add_listener(self.settlement[-1].on_market)
         self.feeders: list[Feeder] = []
         if "sim" in settings.feeds:
             self.feeders.append(

@@ -176,7 +176,7 @@ async def test_trailing_stop_marks_follow_the_high_and_trigger(database_url: str
 
 def open_order(platform, order_id):  # type: ignore[no-untyped-def]
     """The order as its settlement partition holds it in memory."""
-    return next(a._open[order_id] for a in platform.settlement if order_id in a._open)
+    return next(o for a in platform.settlement if (o := a.open_order(order_id)) is not None)
 
 
 async def test_trailing_marks_are_written_behind_the_ticks_and_when_the_daemon_stops(
@@ -377,9 +377,7 @@ async def test_resting_orders_of_every_type_survive_a_restart(database_url: str)
     async with running_platform(database_url, clock) as platform:
         assert sum(a.resting_orders for a in platform.settlement) == 5
         assert reserved_cash(platform, user) == before
-        trailing = next(
-            a._open[orders[3].id] for a in platform.settlement if orders[3].id in a._open
-        )
+        trailing = open_order(platform, orders[3].id)
         assert (trailing.trail_mark, trailing.stop_price) == (D("155000000"), D("151900000"))
         clock.advance(1)
         await tick(platform, btc(clock, "151900000"))  # the trailing stop, not the plain stop

@@ -1,13 +1,15 @@
 """The market hub: every feeder's quotes land here, update the price book and fan out.
 
-Subscribers (websocket hub, candle roller, Redis mirror, limit-order watch) each get a
-bounded stream; a subscriber that falls behind loses quotes (counted), never stalls feeds.
-Order books (many a second per ticker) go only to the subscribers that asked for them.
+Subscribers (websocket hub, candle roller, Redis mirror) each get a bounded stream; a
+subscriber that falls behind loses quotes (counted), never stalls feeds. Listeners (the
+settlement partitions, which only note which tickers moved) are called with each quote as it
+passes, so they miss none and cost no task switch per tick. Order books (many a second per
+ticker) go only to the subscribers that asked for them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import anyio
 import structlog
@@ -29,6 +31,7 @@ class MarketHub:
         self.book = book
         self._inbox = inbox
         self._subscribers = [(name, stream, False) for name, stream in subscribers]
+        self._listeners: list[Callable[[MarketData], None]] = []
         self.received = 0
         self.books = 0
         self.dropped: dict[str, int] = {name: 0 for name, _ in subscribers}
@@ -39,12 +42,20 @@ class MarketHub:
         self._subscribers.append((name, stream, books))
         self.dropped.setdefault(name, 0)
 
+    def add_listener(self, listener: Callable[[MarketData], None]) -> None:
+        """Call `listener` with every quote and rate (not books) as it passes: it must be quick
+        and must not block (it runs on the hub's turn of the event loop)."""
+        self._listeners.append(listener)
+
     async def run(self) -> None:
         async for data in self._inbox:
             self.book.update(data)
             self.received += 1
             is_book = isinstance(data, OrderBook)
             self.books += is_book
+            if not is_book:
+                for listener in self._listeners:
+                    listener(data)
             for subscriber in tuple(self._subscribers):
                 name, stream, books = subscriber
                 if is_book and not books:

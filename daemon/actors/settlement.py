@@ -11,9 +11,10 @@ over (their request failed after the commit, say).
 
 An arrival is accepted here: its expiry from the calendars (`expires_at`), its reservation
 (`ReservationLedger`; over-committing FAILs it), then `decide()`. Resting orders are woken by
-the market, not by a timer: the actor watches every quote (a bounded stream from the market
-hub) and, after a tick of a ticker it has resting orders in, moves the trailing marks and
-decides again only the orders that tick crosses (`wake`, `RestingIndex`). The first quote of a
+the market, not by a timer: the market hub calls `on_market` with every quote, which notes the
+tickers that have resting orders here; after such a tick the actor moves the trailing marks (per
+group of orders sharing a mark, written behind) and decides again only the orders that tick
+crosses (`wake`, `RestingIndex`). The first quote of a
 session is kept and decided on before later ones (a gap through a limit at the open fills at
 that quote, OPG orders execute on it). Expiries come from a heap (`ExpiryQueue`), so nothing
 scans every resting order. Modify and cancel are commands in the same inbox, decided in order.
@@ -22,7 +23,7 @@ scans every resting order. Modify and cancel are commands in the same inbox, dec
 from __future__ import annotations
 
 import functools
-from collections import ChainMap, Counter, OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, localcontext
@@ -53,8 +54,8 @@ from daemon.engine.reservations import (
 )
 from daemon.engine.resting_index import RestingIndex
 from daemon.engine.time_in_force import DEFAULT_GTC_DAYS, expires_at
-from daemon.engine.triggers import advance_mark, index_keys
-from daemon.engine.wake import wake
+from daemon.engine.triggers import advance_mark, placement
+from daemon.engine.wake import as_marked, wake
 from daemon.messages import (
     CancelAnswer,
     CancelOrder,
@@ -132,7 +133,6 @@ class SettlementActor:
         clock: Clock,
         inbox: ObjectReceiveStream[SettlementCommand],
         publish: Callable[[OrderEvent], None] | None = None,
-        market: ObjectReceiveStream[MarketData] | None = None,
         wake: ObjectSendStream[SettlementCommand] | None = None,
         reserve: ReserveParams | None = None,
         gtc_days: int = DEFAULT_GTC_DAYS,
@@ -168,7 +168,6 @@ class SettlementActor:
         self._index = RestingIndex()  # open orders by the price that wakes them
         self._expiries = ExpiryQueue()
         self._ledger = ReservationLedger()
-        self._quotes = market
         self._wake = wake  # the sending end of this actor's own inbox, for WakeResting
         self._wake_sent = False  # a WakeResting is in the inbox, not yet taken
         self._moved: set[str] = set()  # tickers quoted since their resting orders were checked
@@ -182,10 +181,9 @@ class SettlementActor:
         self._reconcile_page = reconcile_page
         self._orphan_after = orphan_after
         self._next_reconcile = 0.0
-        # Trailing stops whose marks ticks moved since their rows were written: written behind,
+        # Trailing marks live in the index (moved per group by the ticks) and are written behind:
         # at most every `mark_write_interval` seconds and when the actor stops (a daemon killed
-        # meanwhile restarts from the marks last written), or whole by a batch that writes them.
-        self._unwritten_marks: dict[UUID, None] = {}
+        # meanwhile restarts from the marks last written); a batch writes an order's mark too.
         self._mark_write_interval = mark_write_interval
         self._next_mark_write = 0.0
         self._cursor = _CURSOR_START
@@ -195,6 +193,11 @@ class SettlementActor:
     @property
     def resting_orders(self) -> int:
         return len(self._open)
+
+    def open_order(self, order_id: UUID) -> Order | None:
+        """An open order of this partition as it stands, its trailing mark as the ticks moved it."""
+        order = self._open.get(order_id)
+        return None if order is None else self._marked(order)
 
     @property
     def ledger(self) -> ReservationLedger:
@@ -213,16 +216,11 @@ class SettlementActor:
         self._opening.clear()
         self._taken.clear()
         self._wake_sent = False
-        self._unwritten_marks.clear()
         self._grace_until = self._clock.now() + self._start_grace
         try:
-            async with anyio.create_task_group() as tg:
-                if self._quotes is not None:
-                    tg.start_soon(self._watch_market, self._quotes)
-                await self._recover()
-                self.ready.set()
-                await self._serve()
-                tg.cancel_scope.cancel()
+            await self._recover()
+            self.ready.set()
+            await self._serve()
         finally:
             with anyio.CancelScope(shield=True), anyio.move_on_after(_LAST_MARKS_SECONDS):
                 await self._write_last_marks()
@@ -242,26 +240,25 @@ class SettlementActor:
                 await self._reconcile()
                 await self._write_marks()
 
-    async def _watch_market(self, market: ObjectReceiveStream[MarketData]) -> None:
-        """Note each ticker quoted that has orders here (and a session's first quote of each
-        stock), and cut the wait short."""
-        async for data in market:
-            if not isinstance(data, Quote):
-                continue
-            ticker_id = data.ticker_id
-            if not ticker_id.startswith("CRYPTO-"):
-                session = self._calendar.session(ticker_id.split("-", 1)[0], data.received_at)
-                if session is not None and self._session_seen.get(ticker_id) != session[0]:
-                    self._session_seen[ticker_id] = session[0]
-                    self._opening[ticker_id] = data
-            if self._index.has_ticker(ticker_id):
-                self._moved.add(ticker_id)
-                if self._wake is not None and not self._wake_sent:
-                    try:
-                        self._wake.send_nowait(WAKE)
-                        self._wake_sent = True
-                    except anyio.WouldBlock:
-                        pass  # the inbox is full: moved tickers are looked at after that batch
+    def on_market(self, data: MarketData) -> None:
+        """Called by the market hub with every quote as it passes: note each ticker quoted that
+        has orders here (and a session's first quote of each stock), and cut the wait short."""
+        if not isinstance(data, Quote):
+            return
+        ticker_id = data.ticker_id
+        if not ticker_id.startswith("CRYPTO-"):
+            session = self._calendar.session(ticker_id.split("-", 1)[0], data.received_at)
+            if session is not None and self._session_seen.get(ticker_id) != session[0]:
+                self._session_seen[ticker_id] = session[0]
+                self._opening[ticker_id] = data
+        if self._index.has_ticker(ticker_id):
+            self._moved.add(ticker_id)
+            if self._wake is not None and not self._wake_sent:
+                try:
+                    self._wake.send_nowait(WAKE)
+                    self._wake_sent = True
+                except anyio.WouldBlock:
+                    pass  # the inbox is full: moved tickers are looked at after that batch
 
     async def _recover(self) -> None:
         rows = await self._pool.fetch(query("orders_open"))
@@ -340,7 +337,6 @@ class SettlementActor:
 
     def _adopt(self, batch: _Batch) -> None:
         for order_id, order in batch.after.items():
-            self._unwritten_marks.pop(order_id, None)  # written whole, with its mark
             if order.is_open:
                 self._keep_open(order)
             else:
@@ -358,12 +354,12 @@ class SettlementActor:
             self._per_user[order.user_id] += 1
         self._open[order.id] = order
         self._waiting.pop(order.id, None)
-        # Only what changed is touched: a trailing mark's move has re-keyed the index already.
+        # Only what changed is touched: a trailing mark the ticks moved is the index's already.
         if self._ledger.reservation(order.id) != reservation_of(order):
             self._ledger.hold(order)
-        keys = index_keys(order)
-        if order.id not in self._index or self._index.keys_of(order.id) != keys:
-            self._index.modify(order.id, order.ticker_id, keys)
+        placed = placement(order)
+        if order.id not in self._index or self._index.placement_of(order.id) != placed:
+            self._index.modify(order.id, order.ticker_id, *placed)
         if self._expiries.due_at(order.id) != order.expires_at:
             self._expiries.set(order.id, order.expires_at)
 
@@ -692,16 +688,9 @@ class SettlementActor:
             batch.opened[order.user_id] += 1
 
     # --- resting orders -------------------------------------------------------------------
-    async def _decide_resting(
-        self, work: list[tuple[UUID, Quote | None, bool]], marks: dict[UUID, Order] | None = None
-    ) -> None:
-        """Decide again open orders (woken by a quote, or due to expire), as one batch. `marks`:
-        trailing stops a quote re-marked, kept from now on and written behind (`_write_marks`)
-        unless this batch writes them whole."""
-        for order_id, order in (marks or {}).items():
-            if order_id in self._open:
-                self._open[order_id] = order
-                self._unwritten_marks[order_id] = None
+    async def _decide_resting(self, work: list[tuple[UUID, Quote | None, bool]]) -> None:
+        """Decide again open orders (woken by a quote, or due to expire), as one batch, each with
+        the trailing mark the ticks have moved it to."""
         work = [w for w in work if w[0] in self._open]
         if not work:
             return
@@ -709,7 +698,7 @@ class SettlementActor:
 
         def build(batch: _Batch) -> None:
             for order_id, quote, first in work:
-                current = batch.after.get(order_id) or self._open[order_id]
+                current = batch.after.get(order_id) or self._marked(self._open[order_id])
                 if current.is_open:
                     self._apply(batch, current, self._decide(batch, current, quote, first=first))
 
@@ -721,7 +710,6 @@ class SettlementActor:
         moved, self._moved = self._moved, set()
         arrivals: list[Order] = []
         work: list[tuple[UUID, Quote | None, bool]] = []
-        marks: dict[UUID, Order] = {}
         for ticker_id in moved:
             opening = self._opening.pop(ticker_id, None)
             latest = self._book.quote(ticker_id)
@@ -732,7 +720,6 @@ class SettlementActor:
             for quote, first in quotes:
                 ids = wake(
                     self._index,
-                    ChainMap(marks, self._open),  # type: ignore[arg-type]
                     ticker_id,
                     self._view(quote, self._clock.now()),
                     trails=market == "CRYPTO" or self._calendar.is_open(market, self._clock.now()),
@@ -746,7 +733,15 @@ class SettlementActor:
         for order in arrivals:
             self._drop(order.id)
         await self._decide_arrivals(arrivals)
-        await self._decide_resting(work, marks)
+        await self._decide_resting(work)
+
+    def _marked(self, order: Order) -> Order:
+        """An open order with the trailing mark (and stop) the ticks have moved it to."""
+        if order.type != "TRAILING_STOP":
+            return order
+        market = order.ticker_id.split("-", 1)[0]
+        table = table_for(parse_ticker(order.ticker_id), trade_date(market, self._clock.now()))
+        return as_marked(order, self._index, table)
 
     @staticmethod
     def _view(quote: Quote, now: datetime) -> QuoteView:
@@ -787,7 +782,8 @@ class SettlementActor:
 
     async def _own_open(self, user_id: UUID, order_id: UUID) -> Order | None:
         """The caller's order: ours in memory when open here, else as the database has it."""
-        order = self._open.get(order_id) or self._waiting.get(order_id)
+        order = self._open.get(order_id)
+        order = self._waiting.get(order_id) if order is None else self._marked(order)
         if order is not None and order.user_id == user_id:
             return order
         row = await self._pool.fetchrow(query("orders_get_own"), order_id, user_id)
@@ -919,13 +915,15 @@ class SettlementActor:
         """Write the trailing marks ticks moved, once `mark_write_interval` has passed since the
         last write (the first mark moved after a quiet spell is written at once)."""
         now = anyio.current_time()
-        if not self._unwritten_marks or now < self._next_mark_write:
+        if now < self._next_mark_write:
+            return
+        moved = self._index.take_moved_trails()
+        if not moved:
             return
         self._next_mark_write = now + self._mark_write_interval
-        orders = [self._open[i] for i in self._unwritten_marks if i in self._open]
+        orders = [self._marked(self._open[i]) for i in moved if i in self._open]
         async with self._pool.acquire() as conn:
             await store.write_marks(conn, orders)
-        self._unwritten_marks.clear()
 
     async def _write_last_marks(self) -> None:
         """On the way out (stopped, or failed): the marks not yet written, if the database takes
@@ -934,9 +932,7 @@ class SettlementActor:
         try:
             await self._write_marks()
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            self._log.warning(
-                "trail_marks_unwritten", orders=len(self._unwritten_marks), error=repr(exc)
-            )
+            self._log.warning("trail_marks_unwritten", error=repr(exc))
 
     def _remember(self, order_id: UUID) -> None:
         self._recent[order_id] = None

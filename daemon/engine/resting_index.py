@@ -2,10 +2,11 @@
 
 Each tick of a ticker looks only at the orders it crosses: BUY limits at or above the lower of
 ask and last, SELL limits at or below the higher of bid and last, BUY stops at or below the
-higher of ask and last, SELL stops at or above the lower of bid and last. Trailing stops also
-sit in a mark book (SELL: the high so far, BUY: the low) so a tick finds the marks it moves.
-add / remove / modify are O(log n); crossed / marks_moved are O(log n + k) for k orders found.
-Orders with no price key (an OPG waiting for the open) sit in the ticker's `every_tick` set.
+higher of ask and last, SELL stops at or above the lower of bid and last. Marked trailing stops
+sit in the ticker's trail books (daemon/engine/trail_book.py), grouped by mark, so a new high
+moves every mark it passes at once. add / remove / modify are O(log n); crossed is O(log n + k)
+for k orders found. Orders with no price key (an OPG waiting for the open) sit in the ticker's
+`every_tick` set.
 """
 
 from __future__ import annotations
@@ -19,37 +20,34 @@ from uuid import UUID
 
 from sortedcontainers import SortedList
 
-Book = Literal["buy_limit", "sell_limit", "buy_stop", "sell_stop", "buy_mark", "sell_mark"]
-BOOKS: Final[tuple[Book, ...]] = (
-    "buy_limit",
-    "sell_limit",
-    "buy_stop",
-    "sell_stop",
-    "buy_mark",
-    "sell_mark",
-)
+from daemon.engine.ticks import TickTable
+from daemon.engine.trail_book import Trail, TrailBook
+
+Book = Literal["buy_limit", "sell_limit", "buy_stop", "sell_stop"]
+BOOKS: Final[tuple[Book, ...]] = ("buy_limit", "sell_limit", "buy_stop", "sell_stop")
 # Books whose best order has the highest price store it negated, so every book reads best first
 # (then oldest first at one price) and every crossing is a head slice.
-_NEGATED: Final = frozenset({"buy_limit", "sell_stop", "buy_mark"})
-_BELOW: Final = -1  # sorts before every sequence number at the same price
+_NEGATED: Final = frozenset({"buy_limit", "sell_stop"})
 _ABOVE: Final = sys.maxsize  # sorts after every sequence number at the same price
 
 _Entry = tuple[Decimal, int, UUID]  # (price, arrival sequence, order id): price-time order
 
 
 class _Ticker:
-    __slots__ = ("books", "every_tick")
+    __slots__ = ("books", "every_tick", "trails")
 
     def __init__(self) -> None:
         self.books: dict[Book, SortedList] = {book: SortedList() for book in BOOKS}
         self.every_tick: dict[UUID, None] = {}  # insertion-ordered set
+        self.trails = {"BUY": TrailBook("BUY"), "SELL": TrailBook("SELL")}
 
 
 class RestingIndex:
     def __init__(self) -> None:
         self._tickers: dict[str, _Ticker] = {}
-        self._where: dict[UUID, tuple[str, dict[Book, _Entry]]] = {}
+        self._where: dict[UUID, tuple[str, dict[Book, _Entry], Trail | None]] = {}
         self._sequence = itertools.count()
+        self._trails_moved: set[str] = set()  # tickers with marks moved since `take_moved_trails`
 
     def __len__(self) -> int:
         return len(self._where)
@@ -61,11 +59,20 @@ class RestingIndex:
         """Whether any order of `ticker_id` is indexed (a tick of another ticker wakes nothing)."""
         ticker = self._tickers.get(ticker_id)
         return ticker is not None and (
-            bool(ticker.every_tick) or any(ticker.books[book] for book in BOOKS)
+            bool(ticker.every_tick)
+            or any(ticker.books[book] for book in BOOKS)
+            or any(ticker.trails.values())
         )
 
-    def add(self, order_id: UUID, ticker_id: str, keys: Mapping[Book, Decimal]) -> None:
-        """Index an order under `keys` (book → price); no keys: woken by every tick of the ticker."""
+    def add(
+        self,
+        order_id: UUID,
+        ticker_id: str,
+        keys: Mapping[Book, Decimal],
+        trail: Trail | None = None,
+    ) -> None:
+        """Index an order under `keys` (book → price) and, for a marked trailing stop, `trail`;
+        neither: woken by every tick of the ticker."""
         if order_id in self._where:
             raise ValueError(f"order {order_id} is already indexed; use modify")
         ticker = self._tickers.get(ticker_id)
@@ -77,32 +84,59 @@ class RestingIndex:
             entry = (-price if book in _NEGATED else price, sequence, order_id)
             ticker.books[book].add(entry)
             entries[book] = entry
-        if not entries:
+        if trail is not None:
+            ticker.trails[trail.side].add(order_id, sequence, trail)
+        elif not entries:
             ticker.every_tick[order_id] = None
-        self._where[order_id] = (ticker_id, entries)
+        self._where[order_id] = (ticker_id, entries, trail)
 
     def remove(self, order_id: UUID) -> bool:
         """Forget an order; False if it was not indexed."""
         found = self._where.pop(order_id, None)
         if found is None:
             return False
-        ticker_id, entries = found
+        ticker_id, entries, trail = found
         ticker = self._tickers[ticker_id]
         for book, entry in entries.items():
             ticker.books[book].remove(entry)
+        if trail is not None:
+            ticker.trails[trail.side].remove(order_id)
         ticker.every_tick.pop(order_id, None)
         return True
 
-    def modify(self, order_id: UUID, ticker_id: str, keys: Mapping[Book, Decimal]) -> None:
-        """Re-key an order (new prices, a trailing mark moved, a stop triggered into a limit)."""
+    def modify(
+        self,
+        order_id: UUID,
+        ticker_id: str,
+        keys: Mapping[Book, Decimal],
+        trail: Trail | None = None,
+    ) -> None:
+        """Re-key an order (new prices or trail, a stop triggered into a limit)."""
         self.remove(order_id)
-        self.add(order_id, ticker_id, keys)
+        self.add(order_id, ticker_id, keys, trail)
+
+    def move_marks(self, ticker_id: str, last: Decimal) -> None:
+        """A last trade of `last`: the trailing marks it improves become `last` (SELL: marks below
+        it, BUY: marks above it), per group of orders that share a mark."""
+        ticker = self._tickers.get(ticker_id)
+        if ticker is None:
+            return
+        for book in ticker.trails.values():
+            if book.move(last):
+                self._trails_moved.add(ticker_id)
 
     def crossed(
-        self, ticker_id: str, *, last: Decimal, bid: Decimal | None, ask: Decimal | None
+        self,
+        ticker_id: str,
+        *,
+        last: Decimal,
+        bid: Decimal | None,
+        ask: Decimal | None,
+        table: TickTable | None = None,
     ) -> list[UUID]:
-        """Orders of `ticker_id` this quote may fill or trigger, in price-time priority per book,
-        followed by the ticker's every-tick orders."""
+        """Orders of `ticker_id` this quote may fill or trigger, in price-time priority per book
+        (trailing stops after the plain stops of their side, their stops rounded with `table`,
+        needed when the ticker has any), followed by the ticker's every-tick orders."""
         ticker = self._tickers.get(ticker_id)
         if ticker is None:
             return []
@@ -111,35 +145,53 @@ class RestingIndex:
         low_sell = last if bid is None else min(bid, last)
         high_sell = last if bid is None else max(bid, last)
         books = ticker.books
-        found: list[_Entry] = [
-            *_head(books["buy_limit"], -low_buy),  # limit ≥ low_buy
-            *_head(books["sell_limit"], high_sell),  # limit ≤ high_sell
-            *_head(books["buy_stop"], high_buy),  # stop ≤ high_buy
-            *_head(books["sell_stop"], -low_sell),  # stop ≥ low_sell
-        ]
-        ids = list(dict.fromkeys(entry[2] for entry in found))
-        return ids + list(ticker.every_tick)
-
-    def marks_moved(self, ticker_id: str, last: Decimal) -> list[UUID]:
-        """Trailing stops whose mark `last` improves: SELL marks below it, BUY marks above it."""
-        ticker = self._tickers.get(ticker_id)
-        if ticker is None:
-            return []
-        sell = ticker.books["sell_mark"]  # marks < last
-        buy = ticker.books["buy_mark"]  # marks > last, stored negated: -mark < -last
+        trails = ticker.trails
+        if (trails["BUY"] or trails["SELL"]) and table is None:
+            raise ValueError(f"{ticker_id} has trailing stops: crossed() needs its tick table")
         found: Iterable[_Entry] = itertools.chain(
-            sell[: sell.bisect_left((last, _BELOW))], buy[: buy.bisect_left((-last, _BELOW))]
+            _head(books["buy_limit"], -low_buy),  # limit ≥ low_buy
+            _head(books["sell_limit"], high_sell),  # limit ≤ high_sell
+            _head(books["buy_stop"], high_buy),  # stop ≤ high_buy
+            trails["BUY"].triggered(high_buy, table) if trails["BUY"] else (),  # type: ignore[arg-type]
+            _head(books["sell_stop"], -low_sell),  # stop ≥ low_sell
+            trails["SELL"].triggered(low_sell, table) if trails["SELL"] else (),  # type: ignore[arg-type]
         )
-        return [entry[2] for entry in found]
+        ids = list(dict.fromkeys(entry[2] for entry in found))
+        return ids + list(ticker.every_tick) if ticker.every_tick else ids
 
-    def keys_of(self, order_id: UUID) -> dict[Book, Decimal]:
-        """The keys an order is indexed under (empty for every-tick orders)."""
-        _, entries = self._where[order_id]
-        return {
+    def mark_of(self, order_id: UUID) -> Decimal | None:
+        """A trailing stop's mark as the ticks have moved it (None: not a marked trailing stop)."""
+        ticker_id, _, trail = self._where[order_id]
+        if trail is None:
+            return None
+        return self._tickers[ticker_id].trails[trail.side].mark_of(order_id)
+
+    def placement_of(self, order_id: UUID) -> tuple[dict[Book, Decimal], Trail | None]:
+        """The keys an order is indexed under, and its trail with its current mark (none and
+        None for every-tick orders)."""
+        _, entries, trail = self._where[order_id]
+        keys = {
             book: -entry[0] if book in _NEGATED else entry[0] for book, entry in entries.items()
         }
+        if trail is not None:
+            mark = self.mark_of(order_id)
+            assert mark is not None
+            trail = trail._replace(mark=mark)
+        return keys, trail
+
+    def take_moved_trails(self) -> list[UUID]:
+        """The trailing stops whose marks moved since the last call (to be written)."""
+        moved, self._trails_moved = self._trails_moved, set()
+        return [
+            order_id
+            for ticker_id in moved
+            for book in self._tickers[ticker_id].trails.values()
+            for order_id in book.take_moved()
+        ]
 
 
 def _head(book: SortedList, bound: Decimal) -> list[_Entry]:
     """The entries whose stored price is at or below `bound`, best first."""
+    if not book or book[0] > (bound, _ABOVE):
+        return []  # most ticks cross nothing: one comparison instead of a bisection
     return book[: book.bisect_right((bound, _ABOVE))]

@@ -15,6 +15,7 @@ from daemon.engine.market import QuoteView
 from daemon.engine.orders import EngineOrder
 from daemon.engine.resting_index import Book
 from daemon.engine.ticks import TickTable
+from daemon.engine.trail_book import Trail, trail_stop
 
 # Which rule priced a fill: stable codes for the receipt (order_fills.rule).
 MARKETABLE_AT_ASK: Final = "marketable_at_ask"  # a BUY marketable on arrival pays the ask
@@ -62,14 +63,7 @@ def stop_reached(side: str, stop: Decimal, quote: QuoteView) -> bool:
 def trailing_stop_price(order: EngineOrder, mark: Decimal, table: TickTable) -> Decimal:
     """mark ∓ trail_amount, or mark × (1 ∓ trail_percent/100), on the tick away from the mark
     (a SELL's stop rounds down, a BUY's up): the stop never sits closer than the trail asked."""
-    if order.trail_amount is not None:
-        offset = order.trail_amount
-    else:
-        assert order.trail_percent is not None
-        offset = mark * order.trail_percent / HUNDRED
-    if order.side == "SELL":
-        return table.round_down(mark - offset)
-    return table.round_up(mark + offset)
+    return trail_stop(order.side, mark, order.trail_percent, order.trail_amount, table)
 
 
 def advance_mark(order: EngineOrder, last: Decimal, table: TickTable) -> EngineOrder:
@@ -84,18 +78,22 @@ def advance_mark(order: EngineOrder, last: Decimal, table: TickTable) -> EngineO
     )
 
 
-def index_keys(order: EngineOrder) -> dict[Book, Decimal]:
-    """Where an open order sits in the resting index: the price levels whose crossing matters."""
+Placement = tuple[dict[Book, Decimal], Trail | None]
+
+
+def placement(order: EngineOrder) -> Placement:
+    """Where an open order sits in the resting index: the price levels whose crossing matters,
+    or for a marked trailing stop its trail (the index moves its mark); neither: every quote."""
     buy = order.side == "BUY"
     live = order.live_type
     if order.time_in_force == "OPG":
-        return {}  # judged on the opening quote whatever its price
+        return {}, None  # judged on the opening quote whatever its price
     if live == "LIMIT":
         assert order.limit_price is not None
-        return {"buy_limit" if buy else "sell_limit": order.limit_price}
+        return {"buy_limit" if buy else "sell_limit": order.limit_price}, None
+    if live == "TRAILING_STOP" and order.trail_mark is not None:
+        trail = Trail(order.side, order.trail_mark, order.trail_percent, order.trail_amount)
+        return {}, trail
     if live in ("STOP", "STOP_LIMIT", "TRAILING_STOP") and order.stop_price is not None:
-        keys: dict[Book, Decimal] = {"buy_stop" if buy else "sell_stop": order.stop_price}
-        if live == "TRAILING_STOP" and order.trail_mark is not None:
-            keys["buy_mark" if buy else "sell_mark"] = order.trail_mark
-        return keys
-    return {}  # MARKET, OPG and unmarked trailing stops are decided on every quote they need
+        return {"buy_stop" if buy else "sell_stop": order.stop_price}, None
+    return {}, None  # MARKET, OPG and unmarked trailing stops are decided on every quote

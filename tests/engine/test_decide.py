@@ -13,6 +13,7 @@ from daemon.engine.costs import NO_COSTS
 from daemon.engine.decide import Account, Position
 from daemon.engine.exchange_rules import PriceLimits
 from daemon.engine.market import Session
+from daemon.engine.trail_book import Trail
 from tests.engine.scenario import CLOSED, T0, book, later, market, order, quote, run
 
 
@@ -154,7 +155,7 @@ def test_stop_limit_becomes_a_limit_when_triggered() -> None:
     assert kinds(d) == ["triggered"]
     assert d.fills == ()
     assert d.order.live_type == "LIMIT"
-    assert triggers.index_keys(d.order) == {"buy_limit": D(10150)}
+    assert triggers.placement(d.order) == ({"buy_limit": D(10150)}, None)
     # Now it is an ordinary resting limit: reached, it fills at the limit.
     d = run(d.order, market(quote("10150", bid="10140", ask="10150")))
     assert (d.fills[0].price, d.fills[0].rule) == (D(10150), triggers.LIMIT_REACHED_AT_LIMIT)
@@ -178,7 +179,7 @@ def test_trailing_sell_stop_follows_the_high_and_triggers() -> None:
     assert (d.order.trail_mark, d.order.stop_price) == (D(10500), D(9970))
     d = run(d.order, market(quote("10200", bid="10190", ask="10210")))
     assert d.order.trail_mark == D(10500)  # a lower price never lowers the mark
-    assert triggers.index_keys(d.order) == {"sell_stop": D(9970), "sell_mark": D(10500)}
+    assert triggers.placement(d.order) == ({}, Trail("SELL", D(10500), D(5), None))
     d = run(d.order, market(quote("9970", bid="9960", ask="9980")))
     assert (d.fills[0].price, d.fills[0].rule) == (D(9960), triggers.STOP_TRIGGERED_MARKET)
 

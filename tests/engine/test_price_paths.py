@@ -16,10 +16,10 @@ from daemon.engine.market import MarketSnapshot, QuoteView, Session
 from daemon.engine.orders import EngineOrder
 from daemon.engine.reservations import ReservationLedger, ReserveParams, cash_needed, reservation_of
 from daemon.engine.resting_index import RestingIndex
-from daemon.engine.ticks import KRX_STOCK_2023, US_STOCK
+from daemon.engine.ticks import KRX_STOCK_2023, US_STOCK, TickTable
 from daemon.engine.time_in_force import expires_at
-from daemon.engine.triggers import index_keys
-from daemon.engine.wake import wake
+from daemon.engine.triggers import placement
+from daemon.engine.wake import as_marked, wake
 from daemon.market_hours import MarketHours
 
 HOURS = MarketHours()
@@ -95,9 +95,9 @@ class Desk:
                 o, reservation_of(o), cash_krw=self.cash, held_quantity=self.position.quantity
             )
             if o.id in self.index:
-                self.index.modify(o.id, o.ticker_id, index_keys(o))
+                self.index.modify(o.id, o.ticker_id, *placement(o))
             else:
-                self.index.add(o.id, o.ticker_id, index_keys(o))
+                self.index.add(o.id, o.ticker_id, *placement(o))
             self.expiries.set(o.id, o.expires_at)
         else:
             self.orders.pop(o.id, None)
@@ -118,12 +118,17 @@ class Desk:
                 )
             )
         m = self.snapshot(at, q, fx)
-        table = KRX_STOCK_2023 if self.market == "KRX" else US_STOCK
-        for order_id in wake(
-            self.index, self.orders, ticker, q, trails=m.session.regular, table=table
-        ):
+        for order_id in wake(self.index, ticker, q, trails=m.session.regular, table=self.table):
             if order_id in self.orders:
-                self.apply(decide(self.orders[order_id], m, self.account(), costs=KR_BROKER_2026))
+                self.apply(decide(self.order(order_id), m, self.account(), costs=KR_BROKER_2026))
+
+    @property
+    def table(self) -> TickTable:
+        return KRX_STOCK_2023 if self.market == "KRX" else US_STOCK
+
+    def order(self, order_id: uuid.UUID) -> EngineOrder:
+        """An open order with the trailing mark the index has moved it to."""
+        return as_marked(self.orders[order_id], self.index, self.table)
 
 
 def quote(last: str, bid: str, ask: str, at: datetime) -> QuoteView:
@@ -176,7 +181,7 @@ def test_krx_path_with_limits_stops_and_a_trailing_stop() -> None:
         desk.tick(at, quote(last, str(D(last) - 100), last, at), ticker)
         if last == "71000":
             # 71,000 × 0.98 = 69,580 → down to the 100 tick: 69,500.
-            assert desk.orders[trail.id].stop_price == D(69500)
+            assert desk.order(trail.id).stop_price == D(69500)
     assert desk.ended[buy.id].status == "FILLED"
     assert desk.ended[buy.id].average_price == D(69500)  # at its limit, when the ask reached it
     assert desk.ended[trail.id].status == "FILLED"

@@ -3,35 +3,55 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from decimal import Decimal as D
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from daemon.engine.resting_index import BOOKS, RestingIndex
+from daemon.engine.ticks import TickBand, TickTable
+from daemon.engine.trail_book import Trail, TrailBook, trail_stop
 
 prices = st.integers(min_value=90, max_value=110).map(D)
+trails = st.one_of(
+    st.none(),
+    st.tuples(
+        st.sampled_from(["BUY", "SELL"]),
+        st.sampled_from([None, D(1), D("2.5"), D(5)]),  # percent (None: by amount)
+        st.integers(min_value=1, max_value=6).map(D),  # amount
+    ),
+)
 ops = st.lists(
     st.tuples(
-        st.sampled_from(["add", "add", "add", "remove", "modify"]),
+        st.sampled_from(["add", "add", "add", "remove", "modify", "tick"]),
         st.integers(min_value=0, max_value=30),  # which order
         st.sampled_from(["buy_limit", "sell_limit", "buy_stop", "sell_stop", "none"]),
         prices,
-        st.sampled_from(["buy_mark", "sell_mark", None]),
-        prices,
+        trails,
     ),
-    max_size=60,
+    max_size=80,
 )
 quotes = st.tuples(prices, st.none() | prices, st.none() | prices)
+TABLE = TickTable(
+    name="test: 1 below 100, 2 from 100",
+    effective_from=date(2020, 1, 1),
+    source="test",
+    bands=(TickBand(D(0), D(1)), TickBand(D(100), D(2))),
+)
+TICKERS = ("CRYPTO-COIN-BTC", "KRX-STOCK-005930", "US-STOCK-AAPL")
 
 
 def crossed_by_scan(model: dict, ticker: str, last: D, bid: D | None, ask: D | None) -> set:
     ask_or_last = last if ask is None else ask
     bid_or_last = last if bid is None else bid
     found = set()
-    for order_id, (t, keys) in model.items():
+    for order_id, (t, keys, trail) in model.items():
         if t != ticker:
             continue
+        if trail is not None:
+            stop = trail_stop(trail.side, trail.mark, trail.percent, trail.amount, TABLE)
+            keys = {"buy_stop" if trail.side == "BUY" else "sell_stop": stop}
         if not keys:
             found.add(order_id)
         for book, price in keys.items():
@@ -45,48 +65,86 @@ def crossed_by_scan(model: dict, ticker: str, last: D, bid: D | None, ask: D | N
     return found
 
 
-def marks_by_scan(model: dict, ticker: str, last: D) -> set:
-    return {
-        order_id
-        for order_id, (t, keys) in model.items()
-        if t == ticker
-        and (
-            ("sell_mark" in keys and keys["sell_mark"] < last)
-            or ("buy_mark" in keys and keys["buy_mark"] > last)
-        )
-    }
+def move_by_scan(model: dict, ticker: str, last: D) -> set:
+    """Each trailing stop's own mark, moved one by one: the ids whose mark moved."""
+    moved = set()
+    for order_id, (t, keys, trail) in model.items():
+        if t == ticker and trail is not None:
+            better = last > trail.mark if trail.side == "SELL" else last < trail.mark
+            if better:
+                model[order_id] = (t, keys, trail._replace(mark=last))
+                moved.add(order_id)
+    return moved
 
 
-@settings(max_examples=300)
+@settings(max_examples=400)
 @given(ops, st.lists(quotes, min_size=1, max_size=5))
 def test_crossed_and_marks_match_a_linear_scan(operations: list, ticks: list) -> None:
     index = RestingIndex()
     ids = [uuid.UUID(int=i) for i in range(31)]
     model: dict = {}
-    for op, which, book, price, mark_book, mark in operations:
+    moved: set = set()
+
+    def check(last: D, bid: D | None, ask: D | None) -> None:
+        for ticker in TICKERS:
+            index.move_marks(ticker, last)
+            moved.update(move_by_scan(model, ticker, last))
+            found = index.crossed(ticker, last=last, bid=bid, ask=ask, table=TABLE)
+            assert len(found) == len(set(found))
+            assert set(found) == crossed_by_scan(model, ticker, last, bid, ask)
+        for order_id, (_, keys, trail) in model.items():
+            assert index.placement_of(order_id) == (keys, trail)
+            assert index.mark_of(order_id) == (None if trail is None else trail.mark)
+
+    for op, which, book, price, trail_shape in operations:
         order_id = ids[which]
-        ticker = "CRYPTO-COIN-BTC" if which % 3 else "KRX-STOCK-005930"
-        keys = {} if book == "none" else {book: price}
-        if mark_book is not None and book != "none":
-            keys[mark_book] = mark
+        ticker = TICKERS[which % 2]
+        keys = {} if book == "none" or trail_shape else {book: price}
+        trail = None
+        if trail_shape is not None:
+            side, percent, amount = trail_shape
+            trail = Trail(side, price, percent, None if percent is not None else amount)
         if op == "add" and order_id not in model:
-            index.add(order_id, ticker, keys)
-            model[order_id] = (ticker, keys)
+            index.add(order_id, ticker, keys, trail)
+            model[order_id] = (ticker, keys, trail)
         elif op == "remove":
             assert index.remove(order_id) == (order_id in model)
             model.pop(order_id, None)
+            moved.discard(order_id)
         elif op == "modify" and order_id in model:
-            index.modify(order_id, model[order_id][0], keys)
-            model[order_id] = (model[order_id][0], keys)
+            index.modify(order_id, model[order_id][0], keys, trail)
+            model[order_id] = (model[order_id][0], keys, trail)
+            moved.discard(order_id)
+        elif op == "tick":
+            check(price, price - 1, price + 1)
     assert len(index) == len(model)
-    for order_id, (_, keys) in model.items():
-        assert index.keys_of(order_id) == keys
     for last, bid, ask in ticks:
-        for ticker in ("CRYPTO-COIN-BTC", "KRX-STOCK-005930", "US-STOCK-AAPL"):
-            found = index.crossed(ticker, last=last, bid=bid, ask=ask)
-            assert len(found) == len(set(found))
-            assert set(found) == crossed_by_scan(model, ticker, last, bid, ask)
-            assert set(index.marks_moved(ticker, last)) == marks_by_scan(model, ticker, last)
+        check(last, bid, ask)
+    # Every mark that moved is among those to be written (a group may bring along orders that
+    # already had the new mark).
+    taken = set(index.take_moved_trails())
+    assert moved & model.keys() <= taken
+    assert index.take_moved_trails() == []
+
+
+def test_a_new_high_moves_a_group_of_any_size_at_once() -> None:
+    book = TrailBook("SELL")
+    for n in range(1000):
+        book.add(uuid.UUID(int=n), n, Trail("SELL", D(100), D(n % 7 + 1), None))
+    book.add(uuid.UUID(int=5000), 5000, Trail("SELL", D(103), None, D(2)))
+    assert book.move(D(102))  # passes the 100 group, not the 103 one
+    assert book.mark_of(uuid.UUID(int=0)) == D(102)
+    assert book.mark_of(uuid.UUID(int=5000)) == D(103)
+    assert len(book._groups) == 2
+    assert book.move(D(104))  # both merge at 104
+    assert len(book._groups) == 1
+    assert book.mark_of(uuid.UUID(int=5000)) == D(104)
+    # 104 × 0.99 = 102.96 → 102 on the 2 tick; 104 - 2 = 102: both closest stops reached at 102.
+    found = book.triggered(D(102), TABLE)
+    assert {entry[2] for entry in found} == {uuid.UUID(int=5000)} | {
+        uuid.UUID(int=n) for n in range(1000) if n % 7 == 0
+    }
+    assert [entry[0] for entry in found] == sorted((entry[0] for entry in found), reverse=True)
 
 
 def test_price_time_priority_within_a_book() -> None:
