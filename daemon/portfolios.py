@@ -12,6 +12,8 @@ from decimal import Decimal
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+import anyio
+import anyio.to_thread
 import asyncpg
 import msgspec
 
@@ -117,6 +119,14 @@ async def standings(pool: asyncpg.Pool, book: PriceBook) -> list[Standing]:
         accounts = await conn.fetch(query("rankings_accounts"))
         rows = await conn.fetch(query("rankings_holdings"))
         valuer = await _valuer(conn, book)
+    # Valuing every holding of every account is long pure work (tens of thousands of holdings):
+    # a worker thread does it, so the event loop keeps serving ticks and orders meanwhile.
+    return await anyio.to_thread.run_sync(_standings, accounts, rows, valuer)
+
+
+def _standings(
+    accounts: list[asyncpg.Record], rows: list[asyncpg.Record], valuer: Valuer
+) -> list[Standing]:
     holdings: dict[UUID, list[ValuedHolding]] = {}
     for row in rows:
         holding = Holding(row["ticker_id"], row["quantity"], row["average_price"], row["currency"])

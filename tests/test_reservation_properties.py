@@ -110,7 +110,7 @@ async def test_reservations_are_what_open_orders_need(platform, steps) -> None: 
     held = await pool.fetchval(
         "SELECT coalesce(sum(quantity), 0) FROM portfolios WHERE user_id = $1", user.id
     )
-    rows = await pool.fetch(query("orders_open"))
+    rows = await pool.fetch(query("orders_open"), 1, 0)  # one partition: every open order
     mine = [o for o in map(order_from_row, rows) if o.user_id == user.id]
     params = ReserveParams()
     for order in mine:
