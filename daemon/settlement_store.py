@@ -212,9 +212,8 @@ async def commit(conn: asyncpg.Connection, batch: Batch, now: datetime) -> None:
         raise StaleState(exc.message, frozenset(_not_open_ids.decode(exc.detail))) from None
 
 
-async def write_marks(conn: asyncpg.Connection, orders: Iterable[Order]) -> None:
-    """Write trailing stops' marks and stops that ticks moved since their rows were written."""
-    rows = [(o.id, o.trail_mark, o.stop_price) for o in orders]
+async def write_marks(conn: asyncpg.Connection, rows: list[tuple[UUID, Decimal, Decimal]]) -> None:
+    """Write trailing stops' (id, mark, stop) that ticks moved since their rows were written."""
     if rows:
         ids, marks, stops = (list(column) for column in zip(*rows, strict=True))
         await conn.execute(query("orders_trail_marks"), ids, marks, stops)

@@ -12,6 +12,7 @@ import pytest
 
 from daemon.clock import TestClock
 from daemon.messages import OrderChanges
+from daemon.sqlfiles import query
 from tests.conftest import KRX_OPEN, quote, running_platform, tick, usd_krw
 from tests.fakes.waiting import eventually
 from tests.settlement_helpers import (
@@ -215,6 +216,65 @@ async def test_trailing_marks_are_written_behind_the_ticks_and_when_the_daemon_s
 
 async def _equals(value: Awaitable[Decimal | None], expected: Decimal) -> bool:
     return await value == expected
+
+
+def burst(platform, *quotes) -> None:  # type: ignore[no-untyped-def]
+    """Quotes that pass the market hub within one turn of the event loop: settlement hears each
+    before it looks at any of them."""
+    for data in quotes:
+        platform.book.update(data)
+        for actor in platform.settlement:
+            actor.on_market(data)
+
+
+async def test_a_dip_through_a_limit_and_back_within_one_turn_still_fills_it(
+    database_url: str,
+) -> None:
+    clock = TestClock(KRX_OPEN)
+    async with running_platform(database_url, clock) as platform:
+        user = await new_user(platform)
+        platform.book.update(btc(clock, "150000000"))
+        order = await submit_request(
+            platform, user, ticker_id=BTC, side="BUY", type="LIMIT", quantity="0.01",
+            limit_price="149000000",
+        )  # fmt: skip
+        await changed(platform, order.id, "rested")
+        clock.advance(1)
+        dip = btc(clock, "149000000")
+        burst(platform, dip, btc(clock, "151000000"))  # the ask of the second is far above
+        filled = await outcome(platform, order.id)
+        assert (filled.status, filled.price) == ("FILLED", D("149000000"))
+        row = await platform.pool.fetchrow(query("orders_fills"), order.id)
+        assert (row["rule"], row["quote_price"]) == ("limit_reached_at_limit", D("149000000"))
+
+
+async def test_a_trailing_stop_judges_each_tick_in_turn_rise_dip_and_rise(
+    database_url: str,
+) -> None:
+    clock = TestClock(KRX_OPEN)
+    async with running_platform(database_url, clock) as platform:
+        user = await new_user(platform)
+        platform.book.update(btc(clock, "150000000"))
+        await place(platform, user, BTC, "BUY", "0.01")
+        order = await submit_request(
+            platform, user, ticker_id=BTC, side="SELL", type="TRAILING_STOP", quantity="0.01",
+            trail_amount="1000000",
+        )  # fmt: skip
+        await changed(platform, order.id, "rested")
+        clock.advance(1)
+        # 155,000,000 moves the stop to 154,000,000; the dip to it triggers; the new high after
+        # it must neither undo the trigger nor be the mark the dip is judged against.
+        burst(
+            platform,
+            btc(clock, "155000000"),
+            btc(clock, "154000000"),
+            btc(clock, "157000000"),
+        )
+        filled = await outcome(platform, order.id)
+        assert filled.status == "FILLED"
+        assert filled.trail_mark == D("155000000")
+        row = await platform.pool.fetchrow(query("orders_fills"), order.id)
+        assert (row["rule"], row["quote_price"]) == ("stop_triggered_market", D("154000000"))
 
 
 async def test_ioc_and_fok_not_marketable_end_at_once(database_url: str) -> None:

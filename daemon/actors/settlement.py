@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 import itertools
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, localcontext
 from typing import Protocol
@@ -55,7 +55,8 @@ from daemon.engine.reservations import (
 )
 from daemon.engine.resting_index import RestingIndex
 from daemon.engine.time_in_force import DEFAULT_GTC_DAYS, expires_at
-from daemon.engine.triggers import advance_mark, placement
+from daemon.engine.trail_book import trail_stop
+from daemon.engine.triggers import Placement, advance_mark, placement
 from daemon.engine.wake import as_marked, wake
 from daemon.messages import (
     CancelAnswer,
@@ -92,6 +93,10 @@ _CURSOR_START = (datetime(1970, 1, 1, tzinfo=UTC), UUID(int=0))
 _MICROSECOND = timedelta(microseconds=1)
 _LAST_MARKS_SECONDS = 5.0  # how long a stopping actor tries to write its unwritten marks
 _MARK_ROWS_PER_WRITE = 500  # trailing marks written in one turn of the loop (~8 ms)
+_TICKS_KEPT = 10_000  # quotes of one ticker kept for the next look (then the latest replaces)
+# An open order to decide again: on which quote, whether it is a session's first, and a trailing
+# stop's mark as of that quote (None: as of now).
+_Work = tuple[UUID, Quote | None, bool, Decimal | None]
 _CHANGED_FIELDS = ("quantity", "limit_price", "stop_price", "trail_percent", "trail_amount")
 
 
@@ -172,7 +177,9 @@ class SettlementActor:
         self._ledger = ReservationLedger()
         self._wake = wake  # the sending end of this actor's own inbox, for WakeResting
         self._wake_sent = False  # a WakeResting is in the inbox, not yet taken
-        self._moved: set[str] = set()  # tickers quoted since their resting orders were checked
+        # Every quote of a ticker with orders here since the orders were last looked at, in order.
+        self._ticks: dict[str, list[Quote]] = {}
+        self.quotes_coalesced = 0  # quotes not looked at: a ticker's backlog was full
         self._session_seen: dict[str, datetime] = {}  # ticker -> the session its first quote is of
         self._opening: dict[str, Quote] = {}  # first quotes of a session, not yet decided on
         # What orders took from a ticker's displayed book: the book they walked and what is left
@@ -215,7 +222,7 @@ class SettlementActor:
         self._index = RestingIndex()
         self._expiries = ExpiryQueue()
         self._ledger = ReservationLedger()
-        self._moved.clear()
+        self._ticks.clear()
         self._marks_due.clear()
         self._opening.clear()
         self._taken.clear()
@@ -238,7 +245,7 @@ class SettlementActor:
             with anyio.CancelScope(shield=True):
                 # A batch in flight commits or rolls back whole, even during shutdown.
                 await self._handle(commands)
-                await self._wake_moved()
+                await self._wake_quoted()
                 await self._expire()
                 await self._end_grace()
                 await self._reconcile()
@@ -256,7 +263,12 @@ class SettlementActor:
                 self._session_seen[ticker_id] = session[0]
                 self._opening[ticker_id] = data
         if self._index.has_ticker(ticker_id):
-            self._moved.add(ticker_id)
+            quotes = self._ticks.setdefault(ticker_id, [])
+            if len(quotes) < _TICKS_KEPT:
+                quotes.append(data)
+            else:  # stuck for long (the database away): the latest replaces the one before it
+                quotes[-1] = data
+                self.quotes_coalesced += 1
             if self._wake is not None and not self._wake_sent:
                 try:
                     self._wake.send_nowait(WAKE)
@@ -280,15 +292,21 @@ class SettlementActor:
 
     async def _next_commands(self) -> list[SettlementCommand] | None:
         commands: list[SettlementCommand] = []
-        timeout = 0.0 if self._marks_due else self._idle_interval
-        due = self._expiries.next_due()
-        if due is not None:
-            timeout = max(0.0, min(timeout, (due - self._clock.now()).total_seconds()))
-        with anyio.move_on_after(timeout):
-            try:
-                commands.append(await self._inbox.receive())
-            except anyio.EndOfStream:
-                return None
+        try:
+            commands.append(self._inbox.receive_nowait())  # busy: no timer, no cancel scope
+        except anyio.EndOfStream:
+            return None
+        except anyio.WouldBlock:
+            timeout = 0.0 if self._marks_due else self._idle_interval
+            due = self._expiries.next_due()
+            if due is not None:
+                timeout = max(0.0, min(timeout, (due - self._clock.now()).total_seconds()))
+            if timeout > 0:
+                with anyio.move_on_after(timeout):
+                    try:
+                        commands.append(await self._inbox.receive())
+                    except anyio.EndOfStream:
+                        return None
         while len(commands) < self._max_batch:
             try:
                 commands.append(self._inbox.receive_nowait())
@@ -311,7 +329,7 @@ class SettlementActor:
                     run = []
                     await self._modify(command)
                 case WakeResting():
-                    self._wake_sent = False  # _wake_moved runs after this batch
+                    self._wake_sent = False  # _wake_quoted runs after this batch
                 case ForgetUsers():
                     await self._settle(run)
                     run = []
@@ -361,7 +379,9 @@ class SettlementActor:
         if self._ledger.reservation(order.id) != reservation_of(order):
             self._ledger.hold(order)
         placed = placement(order)
-        if order.id not in self._index or self._index.placement_of(order.id) != placed:
+        if order.id not in self._index:
+            self._index.add(order.id, order.ticker_id, *placed)
+        elif (held := self._index.placement_of(order.id)) != placed and not _moved_on(held, placed):
             self._index.modify(order.id, order.ticker_id, *placed)
         if self._expiries.due_at(order.id) != order.expires_at:
             self._expiries.set(order.id, order.expires_at)
@@ -691,60 +711,58 @@ class SettlementActor:
             batch.opened[order.user_id] += 1
 
     # --- resting orders -------------------------------------------------------------------
-    async def _decide_resting(self, work: list[tuple[UUID, Quote | None, bool]]) -> None:
-        """Decide again open orders (woken by a quote, or due to expire), as one batch, each with
-        the trailing mark the ticks have moved it to."""
+    async def _decide_resting(self, work: list[_Work]) -> None:
+        """Decide again open orders (woken by a quote, or due to expire), as one batch, in order:
+        each on its quote, a trailing stop with its mark as of that quote (None: as of now)."""
         work = [w for w in work if w[0] in self._open]
         if not work:
             return
-        users = {self._open[order_id].user_id for order_id, _, _ in work}
+        users = {self._open[w[0]].user_id for w in work}
 
         def build(batch: _Batch) -> None:
-            for order_id, quote, first in work:
-                current = batch.after.get(order_id) or self._marked(self._open[order_id])
+            for order_id, quote, first, mark in work:
+                current = batch.after.get(order_id) or self._open[order_id]
+                current = self._marked(current, mark)
                 if current.is_open:
                     self._apply(batch, current, self._decide(batch, current, quote, first=first))
 
         await self._transact(users, build)
 
-    async def _wake_moved(self) -> None:
-        """Move the trailing marks and decide the open orders that the latest quote of each
-        moved ticker crosses (after the first quote of a new session, if one is not yet seen)."""
-        moved, self._moved = self._moved, set()
-        arrivals: list[Order] = []
-        work: list[tuple[UUID, Quote | None, bool]] = []
-        for ticker_id in moved:
+    async def _wake_quoted(self) -> None:
+        """Judge every quote since the last look, one by one in the order they came (the first
+        quote of a new session first): each moves the trailing marks, then what it crosses is
+        decided on that quote (a trailing stop with its mark as of that quote), all in one
+        batch. So a dip through a limit and back between two looks still fills it."""
+        ticks, self._ticks = self._ticks, {}
+        arrivals: dict[UUID, Order] = {}
+        work: list[_Work] = []
+        now = self._clock.now()
+        for ticker_id, quotes in ticks.items():
             opening = self._opening.pop(ticker_id, None)
-            latest = self._book.quote(ticker_id)
-            quotes = [(opening, True)] if opening is not None else []
-            if latest is not None and latest is not opening:
-                quotes.append((latest, False))
             market = ticker_id.split("-", 1)[0]
-            for quote, first in quotes:
-                ids = wake(
-                    self._index,
-                    ticker_id,
-                    self._view(quote, self._clock.now()),
-                    trails=market == "CRYPTO" or self._calendar.is_open(market, self._clock.now()),
-                    table=table_for(parse_ticker(ticker_id), trade_date(market, quote.ts)),
-                )
-                for order_id in ids:
+            trails = market == "CRYPTO" or self._calendar.is_open(market, now)
+            ordered = [(opening, True)] if opening is not None else []
+            ordered += [(quote, False) for quote in quotes if quote is not opening]
+            table = table_for(parse_ticker(ticker_id), trade_date(market, ordered[-1][0].ts))
+            for quote, first in ordered:
+                for order_id in wake(self._index, ticker_id, quote, trails=trails, table=table):
                     if order_id in self._waiting:
-                        arrivals.append(self._waiting[order_id])
-                    else:
-                        work.append((order_id, quote, first))
-        for order in arrivals:
-            self._drop(order.id)
-        await self._decide_arrivals(arrivals)
+                        arrivals.setdefault(order_id, self._waiting[order_id])
+                    elif order_id in self._open:
+                        work.append((order_id, quote, first, self._index.mark_of(order_id)))
+        for order_id in arrivals:
+            self._drop(order_id)
+        await self._decide_arrivals(list(arrivals.values()))
         await self._decide_resting(work)
 
-    def _marked(self, order: Order) -> Order:
-        """An open order with the trailing mark (and stop) the ticks have moved it to."""
-        if order.type != "TRAILING_STOP":
+    def _marked(self, order: Order, mark: Decimal | None = None) -> Order:
+        """An open order with its trailing mark (and stop) as the ticks moved it: as of now, or
+        `mark` when given (the mark as of the quote it is judged on)."""
+        if order.type != "TRAILING_STOP" or order.id not in self._index:
             return order
         market = order.ticker_id.split("-", 1)[0]
         table = table_for(parse_ticker(order.ticker_id), trade_date(market, self._clock.now()))
-        return as_marked(order, self._index, table)
+        return as_marked(order, self._index, table, mark)
 
     @staticmethod
     def _view(quote: Quote, now: datetime) -> QuoteView:
@@ -762,7 +780,7 @@ class SettlementActor:
     async def _expire(self) -> None:
         due = self._expiries.pop_due(self._clock.now())
         await self._decide_resting(
-            [(order_id, self._book.quote(self._open[order_id].ticker_id), False)
+            [(order_id, self._book.quote(self._open[order_id].ticker_id), False, None)
              for order_id in due if order_id in self._open]
         )  # fmt: skip
 
@@ -927,11 +945,30 @@ class SettlementActor:
         if not self._marks_due:
             return
         ids = list(itertools.islice(self._marks_due, _MARK_ROWS_PER_WRITE))
-        orders = [self._marked(self._open[i]) for i in ids if i in self._open]
         async with self._pool.acquire() as conn:
-            await store.write_marks(conn, orders)
+            await store.write_marks(conn, self._mark_rows(ids))
         for order_id in ids:
             del self._marks_due[order_id]
+
+    def _mark_rows(self, ids: Iterable[UUID]) -> list[tuple[UUID, Decimal, Decimal]]:
+        """(id, mark, stop) of these open trailing stops as the ticks moved them; a stop is
+        worked out once per ticker, side, mark and trail (most of a group share a few trails)."""
+        now = self._clock.now()
+        stops: dict[tuple[str, str, Decimal, Decimal | None, Decimal | None], Decimal] = {}
+        rows = []
+        for order_id in ids:
+            order = self._open.get(order_id)
+            mark = None if order is None else self._index.mark_of(order_id)
+            if order is None or mark is None:
+                continue
+            shape = (order.ticker_id, order.side, mark, order.trail_percent, order.trail_amount)
+            stop = stops.get(shape)
+            if stop is None:
+                market = order.ticker_id.split("-", 1)[0]
+                table = table_for(parse_ticker(order.ticker_id), trade_date(market, now))
+                stop = stops[shape] = trail_stop(*shape[1:], table)
+            rows.append((order_id, mark, stop))
+        return rows
 
     async def _write_last_marks(self) -> None:
         """On the way out (stopped, or failed): the marks not yet written, if the database takes
@@ -968,6 +1005,15 @@ class SettlementActor:
         if self._publish_event is not None:
             for event in batch.published:
                 self._publish_event(event)
+
+
+def _moved_on(held: Placement, placed: Placement) -> bool:
+    """The index holds the same trailing stop with a mark at least as good as `placed`'s: the
+    ticks moved it on while the order was being decided (the index's mark stays)."""
+    trail, wanted = held[1], placed[1]
+    if trail is None or wanted is None or trail._replace(mark=wanted.mark) != wanted:
+        return False
+    return trail.mark >= wanted.mark if trail.side == "SELL" else trail.mark <= wanted.mark
 
 
 def _executes_now(order: Order) -> bool:

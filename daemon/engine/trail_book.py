@@ -59,7 +59,7 @@ _Entry = tuple[Decimal, int, UUID]  # (trail, arrival sequence, order id): close
 
 
 class _Group:
-    __slots__ = ("amount", "head", "mark", "number", "percent")
+    __slots__ = ("amount", "closest", "head", "mark", "number", "percent")
 
     def __init__(self, mark: Decimal, number: int) -> None:
         self.mark = mark
@@ -67,6 +67,20 @@ class _Group:
         self.percent: SortedList = SortedList()  # entries by trail_percent
         self.amount: SortedList = SortedList()  # entries by trail_amount
         self.head: tuple[Decimal, int] | None = None  # this group's entry in TrailBook._heads
+        # The closest stop, rounded with a table: (table, stop); None once the group changed.
+        self.closest: tuple[TickTable, Decimal] | None = None
+
+    def closest_stop(self, side: str, table: TickTable) -> Decimal:
+        """The stop of this group's closest order, rounded with `table` (kept until it changes)."""
+        if self.closest is None or self.closest[0] is not table:
+            stops = [
+                trail_stop(side, self.mark, entries[0][0] if by_percent else None,
+                           None if by_percent else entries[0][0], table)
+                for entries, by_percent in ((self.percent, True), (self.amount, False))
+                if entries
+            ]  # fmt: skip
+            self.closest = (table, max(stops) if side == "SELL" else min(stops))
+        return self.closest[1]
 
     def __len__(self) -> int:
         return len(self.percent) + len(self.amount)
@@ -121,9 +135,9 @@ class TrailBook:
         """A last trade of `last`: every mark it passes becomes `last` (SELL: marks below it, BUY:
         marks above it). Whether any moved."""
         key = self._sign * last
+        if not self._groups or self._groups.peekitem(0)[0] >= key:
+            return False  # most ticks pass no mark: one comparison
         passed = [self._groups[k] for k in self._groups.islice(stop=self._groups.bisect_left(key))]
-        if not passed:
-            return False
         at_last = self._groups.get(key)
         groups = passed if at_last is None else [*passed, at_last]
         for group in groups:
@@ -149,6 +163,8 @@ class TrailBook:
         sign = self._sign
         for _, number in self._heads:
             group = self._by_number[number]
+            if sign * (group.closest_stop(self._side, table) - reach) < 0:
+                break  # not even its closest stop is reached; later groups' are no closer
             before = len(found)
             for entries, by_percent in ((group.percent, True), (group.amount, False)):
                 for trail, sequence, order_id in entries:
@@ -180,6 +196,7 @@ class TrailBook:
 
     # --- groups -----------------------------------------------------------------------------
     def _rehead(self, group: _Group) -> None:
+        group.closest = None
         if group.head is not None:
             self._heads.remove(group.head)
         best = [
