@@ -1,5 +1,5 @@
 -- A page of PENDING orders created before $1, after the cursor ($2, $3), oldest first: what
--- settlement's reconciliation compares with the orders it holds (the orders_open index):
+-- settlement's reconciliation compares with the orders it holds (the orders_undecided index):
 -- open and never decided.
 SELECT id, user_id, client_order_id, ticker_id, side, type, status, quantity, limit_price, currency,
        created_at, applied_exchange_rate, total_krw, fee_krw, reason, filled_at, time_in_force,
