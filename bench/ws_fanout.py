@@ -463,7 +463,13 @@ async def run(args: argparse.Namespace) -> None:
     async with scratch_database() as url, contextlib.AsyncExitStack() as stack:
         data_dir = Path(tempfile.mkdtemp(prefix="ptbench-ws-"))
         stack.callback(shutil.rmtree, data_dir, ignore_errors=True)
-        env = {"PAPERTRADE_LOG_LEVEL": "warning", "PAPERTRADE_FEEDS": "sim"}
+        # Every client comes from 127.0.0.1: as the edge's address in two-host mode it is exempt
+        # from the per-address connection cap (64), which would turn the 65th client away.
+        env = {
+            "PAPERTRADE_LOG_LEVEL": "warning",
+            "PAPERTRADE_FEEDS": "sim",
+            "PAPERTRADE_TRUSTED_PROXIES": "127.0.0.1",
+        }
         fake = None
         if args.upbit_rate:
             fake = FakeUpbit({"KRW-BTC": "150000000", "KRW-ETH": "5000000", "KRW-XRP": "3000"})
