@@ -16,7 +16,7 @@ from websockets.exceptions import InvalidState
 from websockets.protocol import State
 
 from daemon.api.unfinished import answer_unfinished
-from daemon.api.ws_route import SEND_BATCH
+from daemon.api.ws_route import SEND_BATCH, WRITE_NOW
 from daemon.http_limits import HttpLimits, limited_http_protocol
 from daemon.startup import StartupError
 
@@ -57,7 +57,32 @@ class _WebSocketProtocol(WebSocketsSansIOProtocol):
 
     async def run_asgi(self) -> None:
         self.scope["extensions"][SEND_BATCH] = {}  # type: ignore[index]
+        self.scope["extensions"][WRITE_NOW] = {"write": self.write_now}  # type: ignore[index]
         await super().run_asgi()
+
+    def write_now(self, texts: Sequence[str]) -> bool:
+        """Write `texts` as frames now, without a task: only to an open, uncompressed socket
+        whose transport is not paused (flow control); False if nothing was written."""
+        if (
+            self.disconnected
+            or not self.handshake_complete
+            or self.close_sent
+            or self.conn.state is not State.OPEN
+            or self.conn.extensions
+            or not self.writable.is_set()
+        ):
+            return False
+        self.transport.write(self._frames(texts))
+        return True
+
+    @staticmethod
+    def _frames(texts: Sequence[str]) -> bytes:
+        cache = _WebSocketProtocol._framed  # the same burst goes to many clients in a row
+        if cache is None or cache[0] is not texts:
+            cache = _WebSocketProtocol._framed = (texts, _text_frames(texts))
+            if not isinstance(texts, tuple):  # a list may change: keep no copy of it
+                _WebSocketProtocol._framed = None
+        return cache[1]
 
     async def send(self, message):  # type: ignore[no-untyped-def]
         if message["type"] != SEND_BATCH:
@@ -78,13 +103,7 @@ class _WebSocketProtocol(WebSocketsSansIOProtocol):
                 raise ClientDisconnected() from None
             self.transport.write(b"".join(self.conn.data_to_send()))
         else:
-            texts = message["texts"]
-            cache = _WebSocketProtocol._framed  # the same burst goes to many clients in a row
-            if cache is None or cache[0] is not texts:
-                cache = _WebSocketProtocol._framed = (texts, _text_frames(texts))
-                if not isinstance(texts, tuple):  # a list may change: keep no copy of it
-                    _WebSocketProtocol._framed = None
-            self.transport.write(cache[1])
+            self.transport.write(self._frames(message["texts"]))
 
 
 class HttpServer:

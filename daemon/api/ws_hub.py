@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from uuid import UUID
 
 import anyio
@@ -65,6 +65,10 @@ class WsClient:
         self.priority: deque[str] = deque()  # order events and replies: never dropped
         self.dropped = 0
         self.wakeup = anyio.Event()
+        # The server's way to write frames at once (ws_route.WRITE_NOW), and whether the
+        # client's own task is sending a batch (then nothing may be written around it).
+        self.write_now: Callable[[Sequence[str]], bool] | None = None
+        self.sending = False
         # The hub's own tuple when the queue holds exactly one burst and nothing else: handed
         # back as it is, so the server can frame it once for every client that gets it.
         self._shared: tuple[str, ...] | None = None
@@ -80,12 +84,15 @@ class WsClient:
         self.wakeup.set()
 
     def push_market(self, texts: tuple[str, ...]) -> None:
-        """`push(text, droppable=True)` for each of `texts`, with one wake-up."""
+        """`push(text, droppable=True)` for each of `texts`, with one wake-up; or written at
+        once when nothing is queued or being sent and the socket takes it."""
         room = self.quotes.maxlen or 0
+        whole = not self.quotes and not self.priority and len(texts) <= room
+        if whole and not self.sending and self.write_now is not None and self.write_now(texts):
+            return
         overflow = len(self.quotes) + len(texts) - room
         if overflow > 0:
             self.dropped += overflow
-        whole = not self.quotes and not self.priority and len(texts) <= room
         self._shared = texts if whole else None
         self.quotes.extend(texts)
         self.wakeup.set()
