@@ -149,14 +149,10 @@ async def test_stop_limit_triggered_and_marketable_fills_at_the_ask(database_url
 async def test_trailing_stop_marks_follow_the_high_and_trigger(database_url: str) -> None:
     clock = TestClock(KRX_OPEN)
     async with running_platform(database_url, clock) as platform:
-        user = await new_user(platform)
-        platform.book.update(btc(clock, "150000000"))
-        await place(platform, user, BTC, "BUY", "0.01")
-        order = await submit_request(
-            platform, user, ticker_id=BTC, side="SELL", type="TRAILING_STOP", quantity="0.01",
-            trail_amount="1000000",
-        )  # fmt: skip
-        rested = await changed(platform, order.id, "rested")
+        rested = await resting_btc_sell(
+            platform, clock, type="TRAILING_STOP", trail_amount="1000000"
+        )
+        order = rested
         assert (rested.trail_mark, rested.stop_price) == (D("150000000"), D("149000000"))
         for last in ("152000000", "151500000", "155000000"):  # stop 151,000,000 not reached
             clock.advance(1)
@@ -186,14 +182,9 @@ async def test_trailing_marks_are_written_behind_the_ticks_and_when_the_daemon_s
     clock = TestClock(KRX_OPEN)
     slow = {"PAPERTRADE_TRAIL_MARK_WRITE_SECONDS": "60"}
     async with running_platform(database_url, clock, **slow) as platform:
-        user = await new_user(platform)
-        platform.book.update(btc(clock, "150000000"))
-        await place(platform, user, BTC, "BUY", "0.01")
-        order = await submit_request(
-            platform, user, ticker_id=BTC, side="SELL", type="TRAILING_STOP", quantity="0.01",
-            trail_amount="1000000",
-        )  # fmt: skip
-        await changed(platform, order.id, "rested")
+        order = await resting_btc_sell(
+            platform, clock, type="TRAILING_STOP", trail_amount="1000000"
+        )
         clock.advance(1)
         await tick(platform, btc(clock, "152000000"))  # the first move after a quiet spell
 
@@ -216,6 +207,18 @@ async def test_trailing_marks_are_written_behind_the_ticks_and_when_the_daemon_s
 
 async def _equals(value: Awaitable[Decimal | None], expected: Decimal) -> bool:
     return await value == expected
+
+
+async def resting_btc_sell(platform, clock, **fields):  # type: ignore[no-untyped-def]
+    """A new user who bought 0.01 BTC at 150,000,000, and their SELL of it (`fields`) as it
+    rested."""
+    user = await new_user(platform)
+    platform.book.update(btc(clock, "150000000"))
+    await place(platform, user, BTC, "BUY", "0.01")
+    order = await submit_request(
+        platform, user, ticker_id=BTC, side="SELL", quantity="0.01", **fields
+    )
+    return await changed(platform, order.id, "rested")
 
 
 def burst(platform, *quotes) -> None:  # type: ignore[no-untyped-def]
@@ -253,14 +256,9 @@ async def test_a_trailing_stop_judges_each_tick_in_turn_rise_dip_and_rise(
 ) -> None:
     clock = TestClock(KRX_OPEN)
     async with running_platform(database_url, clock) as platform:
-        user = await new_user(platform)
-        platform.book.update(btc(clock, "150000000"))
-        await place(platform, user, BTC, "BUY", "0.01")
-        order = await submit_request(
-            platform, user, ticker_id=BTC, side="SELL", type="TRAILING_STOP", quantity="0.01",
-            trail_amount="1000000",
-        )  # fmt: skip
-        await changed(platform, order.id, "rested")
+        order = await resting_btc_sell(
+            platform, clock, type="TRAILING_STOP", trail_amount="1000000"
+        )
         clock.advance(1)
         # 155,000,000 moves the stop to 154,000,000; the dip to it triggers; the new high after
         # it must neither undo the trigger nor be the mark the dip is judged against.
