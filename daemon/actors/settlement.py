@@ -381,8 +381,11 @@ class SettlementActor:
         placed = placement(order)
         if order.id not in self._index:
             self._index.add(order.id, order.ticker_id, *placed)
-        elif (held := self._index.placement_of(order.id)) != placed and not _moved_on(held, placed):
-            self._index.modify(order.id, order.ticker_id, *placed)
+        elif (held := self._index.placement_of(order.id)) != placed:
+            if _moved_on(held, placed):  # the row has an older mark than the index: write it
+                self._marks_due[order.id] = None
+            else:
+                self._index.modify(order.id, order.ticker_id, *placed)
         if self._expiries.due_at(order.id) != order.expires_at:
             self._expiries.set(order.id, order.expires_at)
 
