@@ -6,7 +6,8 @@ process (its `sim` feed pricing BTC), its intake consuming the queue, so that it
 order can be measured as well: the machine's other load moves the rates, that figure less.
 
 1. live: wrk for --seconds against the edge while the daemon runs. Prints the rate of 202s, and
-   the rate and latency from each order's recording by the intake (created_at, the daemon's) to its fill.
+   the rate and latency from each order's recording by the intake (created_at, the daemon's) to its fill,
+   and the filled rate as a ratio of the pgbench reference measured next (PT_PERF_REFERENCE).
 2. backlog: the daemon stopped, wrk queues orders for --seconds (the edge alone); then the daemon
    starts and the time until every queued order is FILLED gives the drain rate (target: 2,000/s).
 
@@ -34,7 +35,13 @@ import aio_pika
 import anyio
 import httpx
 
-from bench.common import bulk_users, percentile, scratch_database, write_wrk_orders_script
+from bench.common import (
+    bulk_users,
+    percentile,
+    pgbench_reference,
+    scratch_database,
+    write_wrk_orders_script,
+)
 from daemon.amqp_topology import Topology
 from daemon.clock import LiveClock
 from daemon.config import load_settings
@@ -158,9 +165,14 @@ async def bench(clients: int, seconds: int, users: int, prefetch: int) -> None:
                     last = await fills(platform, accepted, latencies)
             print(f"1. live, {seconds} s: {accepted} orders answered 202 at {rate:,.0f}/s "
                   f"(p99 of the 202: {p99})")  # fmt: skip
-            print(f"   edge POST -> FILLED: {accepted / (last - started):,.0f} orders/s; "
+            filled = accepted / (last - started)
+            print(f"   edge POST -> FILLED: {filled:,.0f} orders/s; "
                   f"latency p50 {percentile(latencies, 0.5) * 1000:.1f} ms, "
                   f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms")  # fmt: skip
+            reference = await anyio.to_thread.run_sync(pgbench_reference)
+            if reference:
+                print(f"   pgbench reference (1 order/transaction, 8 clients): {reference:,.0f} "
+                      f"tps; ratio {filled / reference:.2f}x (target >= 0.5x)")  # fmt: skip
 
             rate, accepted, _ = await anyio.to_thread.run_sync(
                 wrk, edge.url, script, clients, seconds
