@@ -3,7 +3,9 @@ queue for its own order events (never dropped), so a slow browser stalls nobody 
 
 Every message is encoded once and the same text is queued to each interested client. Market
 data is gathered for a moment after a burst starts and then handed to every client at once, so
-a feed's round of ticks costs one wake-up and one write per client, not one per client per tick.
+a feed's round of ticks costs one write per client, not one per client per tick; a client with
+nothing else queued or being sent gets it written to its socket by the hub itself (framed once
+for all), with no wake-up of its send task at all.
 
 Order books go to the clients that named their ticker (not to `*`: a markets list wants no
 books), at most BOOKS_PER_SECOND a second per ticker; a book that arrives sooner waits, and a
