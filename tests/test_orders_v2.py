@@ -11,7 +11,8 @@ import anyio
 import pytest
 
 from daemon.clock import TestClock
-from daemon.messages import OrderChanges
+from daemon.messages import OrderChanges, SettleOrder
+from daemon.order_requests import OrderRequest, build_order
 from daemon.sqlfiles import query
 from tests.conftest import KRX_OPEN, quote, running_platform, tick, usd_krw
 from tests.fakes.waiting import eventually
@@ -22,6 +23,7 @@ from tests.settlement_helpers import (
     fill_rules,
     new_user,
     outcome,
+    outcomes,
     place,
     stored_order,
     submit_request,
@@ -273,6 +275,28 @@ async def test_a_trailing_stop_judges_each_tick_in_turn_rise_dip_and_rise(
         assert filled.trail_mark == D("155000000")
         row = await platform.pool.fetchrow(query("orders_fills"), order.id)
         assert (row["rule"], row["quote_price"]) == ("stop_triggered_market", D("154000000"))
+
+
+async def test_an_order_that_waited_for_a_price_is_not_overtaken_by_its_users_next_one(
+    database_url: str,
+) -> None:
+    clock = TestClock(KRX_OPEN)
+    async with running_platform(database_url, clock) as platform:
+        user = await new_user(platform)
+        buy = await submit_request(
+            platform, user, ticker_id=BTC, side="BUY", type="MARKET", quantity="0.01"
+        )  # no BTC price yet: it waits out the start-up grace for one
+        await eventually(lambda: any(buy.id in a._waiting for a in platform.settlement))
+        request = OrderRequest(ticker_id=BTC, side="SELL", type="MARKET", quantity="0.01")
+        sell, _ = await platform.recorder.record(
+            build_order(request, user.id, platform.instruments, clock.now())
+        )
+        # The first price and the SELL reach settlement in the same turn: the BUY, older,
+        # must settle first, or the SELL finds nothing to sell.
+        burst(platform, btc(clock, "150000000"))
+        platform.inbox_of(user.id).send_nowait(SettleOrder(sell))
+        ended = await outcomes(platform, {buy.id, sell.id})
+        assert (ended[buy.id].status, ended[sell.id].status) == ("FILLED", "FILLED")
 
 
 async def test_ioc_and_fok_not_marketable_end_at_once(database_url: str) -> None:

@@ -243,9 +243,13 @@ class SettlementActor:
                 self._log.info("settlement_inbox_closed")
                 return
             with anyio.CancelScope(shield=True):
-                # A batch in flight commits or rolls back whole, even during shutdown.
-                await self._handle(commands)
+                # A batch in flight commits or rolls back whole, even during shutdown. The quotes
+                # noted so far go first: they wake orders older than anything in `commands` (an
+                # arrival that waited for a price must not be overtaken by its user's later
+                # orders); quotes noted meanwhile ring again (the doorbell is reset here).
+                self._wake_sent = False
                 await self._wake_quoted()
+                await self._handle(commands)
                 await self._expire()
                 await self._end_grace()
                 await self._reconcile()
@@ -329,7 +333,7 @@ class SettlementActor:
                     run = []
                     await self._modify(command)
                 case WakeResting():
-                    self._wake_sent = False  # _wake_quoted runs after this batch
+                    pass  # the doorbell: the quotes were judged before these commands
                 case ForgetUsers():
                     await self._settle(run)
                     run = []
