@@ -270,6 +270,10 @@ class Platform:
         for name, dropped in self.hub.dropped.items():
             yield ("papertrade_market_dropped", "Quotes a slow subscriber missed",
                    {"subscriber": name}, dropped)  # fmt: skip
+        for actor in self.settlement:
+            yield ("papertrade_settlement_quotes_coalesced",
+                   "Quotes a settlement partition did not judge (its backlog of a ticker was full)",
+                   {"partition": str(actor.index)}, actor.quotes_coalesced)  # fmt: skip
         for feeder in self.feeders:
             age = (
                 -1.0

@@ -980,9 +980,8 @@ class SettlementActor:
     async def _write_last_marks(self) -> None:
         """On the way out (stopped, or failed): the marks not yet written, if the database takes
         them; otherwise the restart begins from the marks last written."""
-        self._next_mark_write = 0.0
+        self._marks_due.update(dict.fromkeys(self._index.take_moved_trails()))
         try:
-            await self._write_marks()
             while self._marks_due:
                 await self._write_marks()
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
