@@ -54,6 +54,7 @@ from daemon.engine.reservations import (
     reservation_of,
 )
 from daemon.engine.resting_index import RestingIndex
+from daemon.engine.shared_values import SharedValues
 from daemon.engine.time_in_force import DEFAULT_GTC_DAYS, expires_at
 from daemon.engine.trail_book import trail_stop
 from daemon.engine.triggers import Placement, advance_mark, placement
@@ -175,6 +176,7 @@ class SettlementActor:
         self._index = RestingIndex()  # open orders by the price that wakes them
         self._expiries = ExpiryQueue()
         self._ledger = ReservationLedger()
+        self._shared = SharedValues()  # one object per repeated value of the orders held
         self._wake = wake  # the sending end of this actor's own inbox, for WakeResting
         self._wake_sent = False  # a WakeResting is in the inbox, not yet taken
         # Every quote of a ticker with orders here since the orders were last looked at, in order.
@@ -222,6 +224,7 @@ class SettlementActor:
         self._index = RestingIndex()
         self._expiries = ExpiryQueue()
         self._ledger = ReservationLedger()
+        self._shared = SharedValues()
         self._ticks.clear()
         self._marks_due.clear()
         self._opening.clear()
@@ -375,6 +378,7 @@ class SettlementActor:
 
     def _keep_open(self, order: Order) -> None:
         """`order` (open, committed) rests: reservation, index, expiry, counts."""
+        order = self._shared.order(order)
         if order.id not in self._open:
             self._per_user[order.user_id] += 1
         self._open[order.id] = order
