@@ -277,6 +277,46 @@ async def test_a_trailing_stop_judges_each_tick_in_turn_rise_dip_and_rise(
         assert (row["rule"], row["quote_price"]) == ("stop_triggered_market", D("154000000"))
 
 
+async def test_quotes_that_come_during_a_commit_are_judged_in_order_before_later_ones(
+    database_url: str,
+) -> None:
+    """Between turns settlement judges each quote as it comes; while a batch is in flight it
+    notes them, and judges them when the batch is done, before any quote that comes after."""
+    clock = TestClock(KRX_OPEN)
+    async with running_platform(database_url, clock) as platform:
+        order = await resting_btc_sell(
+            platform, clock, type="TRAILING_STOP", trail_amount="1000000"
+        )
+        async with platform.pool.acquire() as holder, holder.transaction():
+            # The user's wallet row held: their next batch waits in its commit.
+            await holder.execute(
+                "SELECT 1 FROM wallets WHERE user_id = $1 FOR UPDATE", order.user_id
+            )
+            request = OrderRequest(ticker_id=BTC, side="BUY", type="MARKET", quantity="0.001")
+            buy, _ = await platform.recorder.record(
+                build_order(request, order.user_id, platform.instruments, clock.now())
+            )
+            platform.inbox_of(order.user_id).send_nowait(SettleOrder(buy))
+            await until(lambda: _a_commit_waits_for_a_lock(platform))
+            clock.advance(1)
+            burst(platform, btc(clock, "155000000"), btc(clock, "154000000"))  # noted
+        assert (await outcome(platform, buy.id)).status == "FILLED"
+        await eventually(lambda: not any(a._in_turn for a in platform.settlement))
+        burst(platform, btc(clock, "157000000"))  # after that turn: judged after the two
+        filled = await outcome(platform, order.id)
+        assert (filled.status, filled.trail_mark) == ("FILLED", D("155000000"))
+        row = await platform.pool.fetchrow(query("orders_fills"), order.id)
+        assert (row["rule"], row["quote_price"]) == ("stop_triggered_market", D("154000000"))
+
+
+async def _a_commit_waits_for_a_lock(platform) -> bool:  # type: ignore[no-untyped-def]
+    waiting = await platform.pool.fetchval(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    return bool(waiting)
+
+
 async def test_an_order_that_waited_for_a_price_is_not_overtaken_by_its_users_next_one(
     database_url: str,
 ) -> None:

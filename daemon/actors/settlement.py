@@ -179,8 +179,14 @@ class SettlementActor:
         self._shared = SharedValues()  # one object per repeated value of the orders held
         self._wake = wake  # the sending end of this actor's own inbox, for WakeResting
         self._wake_sent = False  # a WakeResting is in the inbox, not yet taken
-        # Every quote of a ticker with orders here since the orders were last looked at, in order.
+        # Between turns of the loop the index is as committed, so `on_market` judges each quote
+        # as it comes and rings only when it woke an order (most ticks wake none: no turn at
+        # all). During a turn (a batch in flight) quotes are noted in order, per ticker, and
+        # judged when the turn ends, before any later quote.
+        self._in_turn = True
         self._ticks: dict[str, list[Quote]] = {}
+        self._woken: list[_Work] = []  # judged, not yet decided: (open order, its quote, ...)
+        self._woken_arrivals: dict[UUID, Order] = {}  # arrivals waiting in the grace, woken
         self.quotes_coalesced = 0  # quotes not looked at: a ticker's backlog was full
         self._session_seen: dict[str, datetime] = {}  # ticker -> the session its first quote is of
         self._opening: dict[str, Quote] = {}  # first quotes of a session, not yet decided on
@@ -225,7 +231,10 @@ class SettlementActor:
         self._expiries = ExpiryQueue()
         self._ledger = ReservationLedger()
         self._shared = SharedValues()
+        self._in_turn = True
         self._ticks.clear()
+        self._woken.clear()
+        self._woken_arrivals.clear()
         self._marks_due.clear()
         self._opening.clear()
         self._taken.clear()
@@ -241,13 +250,16 @@ class SettlementActor:
 
     async def _serve(self) -> None:
         while True:
+            self._judge_noted()  # what came during the turn, before any quote that comes next
+            self._in_turn = False
             commands = await self._next_commands()
+            self._in_turn = True
             if commands is None:
                 self._log.info("settlement_inbox_closed")
                 return
             with anyio.CancelScope(shield=True):
-                # A batch in flight commits or rolls back whole, even during shutdown. The quotes
-                # noted so far go first: they wake orders older than anything in `commands` (an
+                # A batch in flight commits or rolls back whole, even during shutdown. The orders
+                # woken so far go first: their quotes came before anything in `commands` (an
                 # arrival that waited for a price must not be overtaken by its user's later
                 # orders); quotes noted meanwhile ring again (the doorbell is reset here).
                 self._wake_sent = False
@@ -259,8 +271,9 @@ class SettlementActor:
                 await self._write_marks()
 
     def on_market(self, data: MarketData) -> None:
-        """Called by the market hub with every quote as it passes: note each ticker quoted that
-        has orders here (and a session's first quote of each stock), and cut the wait short."""
+        """Called by the market hub with every quote as it passes (and a session's first quote
+        of each stock is noted): between turns, judge it at once and ring if it woke an order;
+        during a turn, note it for the turn's end and ring."""
         if not isinstance(data, Quote):
             return
         ticker_id = data.ticker_id
@@ -269,19 +282,30 @@ class SettlementActor:
             if session is not None and self._session_seen.get(ticker_id) != session[0]:
                 self._session_seen[ticker_id] = session[0]
                 self._opening[ticker_id] = data
-        if self._index.has_ticker(ticker_id):
-            quotes = self._ticks.setdefault(ticker_id, [])
-            if len(quotes) < _TICKS_KEPT:
-                quotes.append(data)
-            else:  # stuck for long (the database away): the latest replaces the one before it
-                quotes[-1] = data
-                self.quotes_coalesced += 1
-            if self._wake is not None and not self._wake_sent:
-                try:
-                    self._wake.send_nowait(WAKE)
-                    self._wake_sent = True
-                except anyio.WouldBlock:
-                    pass  # the inbox is full: moved tickers are looked at after that batch
+        if not self._index.has_ticker(ticker_id):
+            return
+        if not self._in_turn:
+            try:
+                if self._judge(ticker_id, [data]):
+                    self._ring()
+                return
+            except Exception:  # not the hub's to carry: noted, the turn judges it and fails
+                self._log.exception("settlement_judge_failed", ticker_id=ticker_id)
+        quotes = self._ticks.setdefault(ticker_id, [])
+        if len(quotes) < _TICKS_KEPT:
+            quotes.append(data)
+        else:  # stuck for long (the database away): the latest replaces the one before it
+            quotes[-1] = data
+            self.quotes_coalesced += 1
+        self._ring()
+
+    def _ring(self) -> None:
+        if self._wake is not None and not self._wake_sent:
+            try:
+                self._wake.send_nowait(WAKE)
+                self._wake_sent = True
+            except anyio.WouldBlock:
+                pass  # the inbox is full: what woke is decided after that batch
 
     async def _recover(self) -> None:
         rows = await self._pool.fetch(query("orders_open"), self._partitions, self.index)
@@ -740,31 +764,40 @@ class SettlementActor:
         await self._transact(users, build)
 
     async def _wake_quoted(self) -> None:
-        """Judge every quote since the last look, one by one in the order they came (the first
-        quote of a new session first): each moves the trailing marks, then what it crosses is
-        decided on that quote (a trailing stop with its mark as of that quote), all in one
-        batch. So a dip through a limit and back between two looks still fills it."""
-        ticks, self._ticks = self._ticks, {}
-        arrivals: dict[UUID, Order] = {}
-        work: list[_Work] = []
-        now = self._clock.now()
-        for ticker_id, quotes in ticks.items():
-            opening = self._opening.pop(ticker_id, None)
-            market = ticker_id.split("-", 1)[0]
-            trails = market == "CRYPTO" or self._calendar.is_open(market, now)
-            ordered = [(opening, True)] if opening is not None else []
-            ordered += [(quote, False) for quote in quotes if quote is not opening]
-            table = table_for(parse_ticker(ticker_id), trade_date(market, ordered[-1][0].ts))
-            for quote, first in ordered:
-                for order_id in wake(self._index, ticker_id, quote, trails=trails, table=table):
-                    if order_id in self._waiting:
-                        arrivals.setdefault(order_id, self._waiting[order_id])
-                    elif order_id in self._open:
-                        work.append((order_id, quote, first, self._index.mark_of(order_id)))
+        """Decide what the quotes since the last look woke, all in one batch: each order on the
+        quote that woke it (a trailing stop with its mark as of that quote). So a dip through a
+        limit and back between two looks still fills it."""
+        self._judge_noted()
+        arrivals, self._woken_arrivals = self._woken_arrivals, {}
+        work, self._woken = self._woken, []
         for order_id in arrivals:
             self._drop(order_id)
         await self._decide_arrivals(list(arrivals.values()))
         await self._decide_resting(work)
+
+    def _judge_noted(self) -> None:
+        ticks, self._ticks = self._ticks, {}
+        for ticker_id, quotes in ticks.items():
+            self._judge(ticker_id, quotes)
+
+    def _judge(self, ticker_id: str, quotes: list[Quote]) -> bool:
+        """Judge `quotes` of a ticker one by one in the order they came (a new session's first
+        quote first): each moves the trailing marks, then what it crosses is woken, to be
+        decided on that quote. True if any order woke."""
+        woken = len(self._woken) + len(self._woken_arrivals)
+        opening = self._opening.pop(ticker_id, None)
+        market = ticker_id.split("-", 1)[0]
+        trails = market == "CRYPTO" or self._calendar.is_open(market, self._clock.now())
+        ordered = [(opening, True)] if opening is not None else []
+        ordered += [(quote, False) for quote in quotes if quote is not opening]
+        table = table_for(parse_ticker(ticker_id), trade_date(market, ordered[-1][0].ts))
+        for quote, first in ordered:
+            for order_id in wake(self._index, ticker_id, quote, trails=trails, table=table):
+                if order_id in self._waiting:
+                    self._woken_arrivals.setdefault(order_id, self._waiting[order_id])
+                elif order_id in self._open:
+                    self._woken.append((order_id, quote, first, self._index.mark_of(order_id)))
+        return len(self._woken) + len(self._woken_arrivals) > woken
 
     def _marked(self, order: Order, mark: Decimal | None = None) -> Order:
         """An open order with its trailing mark (and stop) as the ticks moved it: as of now, or
