@@ -36,7 +36,7 @@ from daemon.database import create_pool, embedded_database_url
 from daemon.edge.publisher import OrderPublisher
 from daemon.engine.decide import EngineEvent
 from daemon.feeds import Feeder, build_feeders
-from daemon.heap import freeze_startup_objects
+from daemon.heap import freeze_recovered_objects, freeze_startup_objects
 from daemon.instruments import Instrument, load_instruments
 from daemon.market_hours import MarketHours
 from daemon.messages import (
@@ -357,8 +357,14 @@ class Platform:
             with rest_scope:
                 await supervise(rest, policy, self.faults)
 
+        async def freeze_when_recovered() -> None:
+            for actor in self.settlement:
+                await actor.ready.wait()
+            freeze_recovered_objects()
+
         async with anyio.create_task_group() as tg:
             tg.start_soon(run_rest)
+            tg.start_soon(freeze_when_recovered)
             try:
                 await supervise(drained_first, policy, self.faults)
             finally:

@@ -93,7 +93,7 @@ WAKE = WakeResting()
 _CURSOR_START = (datetime(1970, 1, 1, tzinfo=UTC), UUID(int=0))
 _MICROSECOND = timedelta(microseconds=1)
 _LAST_MARKS_SECONDS = 5.0  # how long a stopping actor tries to write its unwritten marks
-_MARK_ROWS_PER_WRITE = 500  # trailing marks written in one turn of the loop (~8 ms)
+_MARK_ROWS_PER_WRITE = 100  # trailing marks written in one turn of the loop
 _TICKS_KEPT = 10_000  # quotes of one ticker kept for the next look (then the latest replaces)
 # An open order to decide again: on which quote, whether it is a session's first, and a trailing
 # stop's mark as of that quote (None: as of now).
@@ -281,16 +281,21 @@ class SettlementActor:
             session = self._calendar.session(ticker_id.split("-", 1)[0], data.received_at)
             if session is not None and self._session_seen.get(ticker_id) != session[0]:
                 self._session_seen[ticker_id] = session[0]
-                self._opening[ticker_id] = data
-        if not self._index.has_ticker(ticker_id):
-            return
+                if self._index.has_ticker(ticker_id):  # an order placed later arrives on its own
+                    self._opening[ticker_id] = data
         if not self._in_turn:
+            if ticker_id not in self._opening and self._index.quiet(
+                ticker_id, last=data.price, bid=data.bid, ask=data.ask
+            ):
+                return  # most ticks: nothing to move or cross
             try:
                 if self._judge(ticker_id, [data]):
                     self._ring()
                 return
             except Exception:  # not the hub's to carry: noted, the turn judges it and fails
                 self._log.exception("settlement_judge_failed", ticker_id=ticker_id)
+        if not self._index.has_ticker(ticker_id):
+            return
         quotes = self._ticks.setdefault(ticker_id, [])
         if len(quotes) < _TICKS_KEPT:
             quotes.append(data)
@@ -786,13 +791,18 @@ class SettlementActor:
         decided on that quote. True if any order woke."""
         woken = len(self._woken) + len(self._woken_arrivals)
         opening = self._opening.pop(ticker_id, None)
-        market = ticker_id.split("-", 1)[0]
-        trails = market == "CRYPTO" or self._calendar.is_open(market, self._clock.now())
         ordered = [(opening, True)] if opening is not None else []
         ordered += [(quote, False) for quote in quotes if quote is not opening]
-        table = table_for(parse_ticker(ticker_id), trade_date(market, ordered[-1][0].ts))
+        index = self._index
+        table = None
         for quote, first in ordered:
-            for order_id in wake(self._index, ticker_id, quote, trails=trails, table=table):
+            if index.quiet(ticker_id, last=quote.price, bid=quote.bid, ask=quote.ask):
+                continue  # it would move and cross nothing
+            if table is None:
+                market = ticker_id.split("-", 1)[0]
+                trails = market == "CRYPTO" or self._calendar.is_open(market, self._clock.now())
+                table = table_for(parse_ticker(ticker_id), trade_date(market, ordered[-1][0].ts))
+            for order_id in wake(index, ticker_id, quote, trails=trails, table=table):
                 if order_id in self._waiting:
                     self._woken_arrivals.setdefault(order_id, self._waiting[order_id])
                 elif order_id in self._open:

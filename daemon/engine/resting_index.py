@@ -33,13 +33,36 @@ _ABOVE: Final = sys.maxsize  # sorts after every sequence number at the same pri
 _Entry = tuple[Decimal, int, UUID]  # (price, arrival sequence, order id): price-time order
 
 
+_UP: Final = Decimal("Infinity")
+_DOWN: Final = Decimal("-Infinity")
+
+
 class _Ticker:
-    __slots__ = ("books", "every_tick", "trails")
+    __slots__ = ("books", "bounds", "every_tick", "trails")
 
     def __init__(self) -> None:
         self.books: dict[Book, SortedList] = {book: SortedList() for book in BOOKS}
         self.every_tick: dict[UUID, None] = {}  # insertion-ordered set
         self.trails = {"BUY": TrailBook("BUY"), "SELL": TrailBook("SELL")}
+        self.bounds: tuple[Decimal, ...] | None = None  # `_reach()`, until the ticker changes
+
+    def reach(self) -> tuple[Decimal, ...]:
+        """What a quote must reach to wake anything: the best BUY limit, SELL limit, BUY stop,
+        SELL stop, then the trail books' (stop, mark) bounds, BUY then SELL (±Infinity where a
+        book is empty). Cached until an order of the ticker changes or a mark moves."""
+        if self.bounds is None:
+            books = self.books
+            buy_limit, sell_limit = books["buy_limit"], books["sell_limit"]
+            buy_stop, sell_stop = books["buy_stop"], books["sell_stop"]
+            self.bounds = (
+                -buy_limit[0][0] if buy_limit else _DOWN,
+                sell_limit[0][0] if sell_limit else _UP,
+                buy_stop[0][0] if buy_stop else _UP,
+                -sell_stop[0][0] if sell_stop else _DOWN,
+                *self.trails["BUY"].reach(),
+                *self.trails["SELL"].reach(),
+            )
+        return self.bounds
 
 
 class RestingIndex:
@@ -64,6 +87,36 @@ class RestingIndex:
             or any(ticker.trails.values())
         )
 
+    def quiet(
+        self, ticker_id: str, *, last: Decimal, bid: Decimal | None, ask: Decimal | None
+    ) -> bool:
+        """Whether this quote can neither move a trailing mark nor cross any order of the
+        ticker (most ticks): a few comparisons with the ticker's cached bounds. Never True when
+        `wake` would find anything; may be False when it finds nothing (stops are bounded
+        before rounding)."""
+        ticker = self._tickers.get(ticker_id)
+        if ticker is None:
+            return True
+        if ticker.every_tick:
+            return False
+        buy_limit, sell_limit, buy_stop, sell_stop, buy_trail, buy_mark, sell_trail, sell_mark = (
+            ticker.reach()
+        )
+        low_buy = last if ask is None else min(ask, last)
+        high_buy = last if ask is None else max(ask, last)
+        low_sell = last if bid is None else min(bid, last)
+        high_sell = last if bid is None else max(bid, last)
+        return not (
+            low_buy <= buy_limit
+            or high_sell >= sell_limit
+            or high_buy >= buy_stop
+            or low_sell <= sell_stop
+            or high_buy >= buy_trail
+            or last < buy_mark
+            or low_sell <= sell_trail
+            or last > sell_mark
+        )
+
     def add(
         self,
         order_id: UUID,
@@ -78,6 +131,7 @@ class RestingIndex:
         ticker = self._tickers.get(ticker_id)
         if ticker is None:
             ticker = self._tickers[ticker_id] = _Ticker()
+        ticker.bounds = None
         sequence = next(self._sequence)
         entries: dict[Book, _Entry] = {}
         for book, price in keys.items():
@@ -97,6 +151,7 @@ class RestingIndex:
             return False
         ticker_id, entries, trail = found
         ticker = self._tickers[ticker_id]
+        ticker.bounds = None
         for book, entry in entries.items():
             ticker.books[book].remove(entry)
         if trail is not None:
@@ -124,6 +179,7 @@ class RestingIndex:
         for book in ticker.trails.values():
             if book.move(last):
                 self._trails_moved.add(ticker_id)
+                ticker.bounds = None
 
     def crossed(
         self,

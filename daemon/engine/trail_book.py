@@ -25,6 +25,10 @@ from daemon.engine.ticks import TickTable
 
 Side = Literal["BUY", "SELL"]
 HUNDRED: Final = Decimal(100)
+_NEVER: Final = {
+    "SELL": Decimal("-Infinity"),
+    "BUY": Decimal("Infinity"),
+}  # a stop no quote reaches
 
 
 class Trail(NamedTuple):
@@ -182,6 +186,16 @@ class TrailBook:
                 break  # groups later in the heads have stops no closer than this one's
         found.sort(key=lambda entry: (-sign * entry[0], entry[1]))
         return found
+
+    def reach(self) -> tuple[Decimal, Decimal]:
+        """(stop, mark) bounds of what a quote can do here, before any rounding: SELL, a quote
+        at or below the highest unrounded stop may trigger and a last above the lowest mark
+        moves one; BUY, at or above the lowest stop, below the highest mark. (A rounded stop
+        lies beyond its unrounded one, so nothing outside these bounds is ever missed.) Empty:
+        bounds no quote reaches."""
+        if not self._groups:
+            return (_NEVER[self._side], -_NEVER[self._side])
+        return (-self._sign * self._heads[0][0], self._sign * self._groups.peekitem(0)[0])
 
     def take_moved(self) -> list[UUID]:
         """The orders whose marks moved since the last call (to be written)."""

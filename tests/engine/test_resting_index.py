@@ -87,11 +87,14 @@ def test_crossed_and_marks_match_a_linear_scan(operations: list, ticks: list) ->
 
     def check(last: D, bid: D | None, ask: D | None) -> None:
         for ticker in TICKERS:
+            quiet = index.quiet(ticker, last=last, bid=bid, ask=ask)
             index.move_marks(ticker, last)
-            moved.update(move_by_scan(model, ticker, last))
+            moved_now = move_by_scan(model, ticker, last)
+            moved.update(moved_now)
             found = index.crossed(ticker, last=last, bid=bid, ask=ask, table=TABLE)
             assert len(found) == len(set(found))
             assert set(found) == crossed_by_scan(model, ticker, last, bid, ask)
+            assert not (quiet and (found or moved_now))  # a quiet quote wakes nothing
         for order_id, (_, keys, trail) in model.items():
             assert index.placement_of(order_id) == (keys, trail)
             assert index.mark_of(order_id) == (None if trail is None else trail.mark)
@@ -177,3 +180,19 @@ def test_has_ticker_only_while_an_order_of_it_is_indexed() -> None:
     assert not index.has_ticker("CRYPTO-COIN-BTC")
     index.add(order_id, "CRYPTO-COIN-BTC", {})  # an every-tick order
     assert index.has_ticker("CRYPTO-COIN-BTC")
+
+
+def test_a_quote_between_every_order_and_mark_is_quiet() -> None:
+    index = RestingIndex()
+    index.add(uuid.uuid4(), "T", {"buy_limit": D(95)})
+    index.add(uuid.uuid4(), "T", {"sell_stop": D(90)})
+    index.add(uuid.uuid4(), "T", {}, Trail("SELL", D(100), None, D(4)))  # stop 96
+    assert index.quiet("T", last=D(98), bid=D(97), ask=D(99))
+    assert index.quiet("U", last=D(1), bid=None, ask=None)  # no orders of U
+    assert not index.quiet("T", last=D(101), bid=D(100), ask=D(102))  # a new high: the mark
+    assert not index.quiet("T", last=D(98), bid=D(96), ask=D(99))  # the bid at the trail's stop
+    assert not index.quiet("T", last=D(98), bid=D(97), ask=D(95))  # the ask at the limit
+    index.move_marks("T", D(99))  # below the mark: nothing moves, the bounds stay
+    assert index.quiet("T", last=D(98), bid=D(97), ask=D(99))
+    index.add(uuid.uuid4(), "T", {})  # an every-tick order: every quote of T wakes it
+    assert not index.quiet("T", last=D(98), bid=D(97), ask=D(99))
