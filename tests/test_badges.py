@@ -38,7 +38,7 @@ async def test_a_badge_is_awarded_once_even_across_a_restart(database_url: str) 
         await tick(platform, quote(clock, BTC, "100000000"))
         for _ in range(2):
             assert (await place(platform, player, BTC, "BUY", "0.001")).status == "FILLED"
-        await platform.badges.check_orders(player.id)  # what the fill events did, once more
+        await platform.badges.check_orders({player.id})  # what the fill events did, once more
         assert await held(platform, player.id) == ["first_trade"]
         first = await platform.pool.fetchval(
             "SELECT awarded_at FROM badges_awarded WHERE user_id = $1", player.id

@@ -2,13 +2,15 @@
 (fills), equity (the boards, looked at once per snapshot interval) and season events.
 
 A badge is held once, ever: the table's key says so and an award of one already held does
-nothing. Recovery is the same path as a check: at start it looks at every player's orders and
+nothing; so the awarder remembers who holds what it has awarded or seen held, and asks the
+database only about the others. Fills are looked at in batches: the events waiting when one is
+taken are taken too, and their players' facts come from one query. Recovery is the same path as a check: at start it looks at every player's orders and
 the boards, so what happened while it was down is awarded late rather than never.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import timedelta
 from decimal import Decimal
 from uuid import UUID
@@ -58,6 +60,7 @@ class BadgeAwarder:
         self._initial_cash = initial_cash_krw
         self._interval = interval
         self.awarded = 0
+        self._held: set[tuple[UUID, str]] = set()  # (player, badge): held for good
 
     async def run(self) -> None:
         await self.check_orders(None)
@@ -68,9 +71,10 @@ class BadgeAwarder:
                 await self.check_equity()
                 await anyio.sleep(self._interval.total_seconds())
 
-    async def check_orders(self, user_id: UUID | None) -> None:
-        """Award the order badges `user_id` (None: everyone) has earned."""
-        facts = await self._pool.fetch(query("badge_order_facts"), user_id)
+    async def check_orders(self, user_ids: Collection[UUID] | None) -> None:
+        """Award the order badges `user_ids` (None: everyone) have earned."""
+        ids = None if user_ids is None else list(user_ids)
+        facts = await self._pool.fetch(query("badge_order_facts"), ids)
         for badge, fact, threshold in _ORDER_BADGES:
             await self.award(badge, [r["user_id"] for r in facts if (r[fact] or 0) >= threshold])
 
@@ -109,12 +113,13 @@ class BadgeAwarder:
         self, badge: str, users: Iterable[UUID | None], season_id: UUID | None = None
     ) -> list[UUID]:
         """Award `badge` to `users` who do not hold it yet; returns those newly awarded."""
-        players = [u for u in users if u is not None]
+        players = [u for u in users if u is not None and (u, badge) not in self._held]
         if not players:
             return []
         rows = await self._pool.fetch(
             query("badge_award"), players, badge, self._clock.now(), season_id
         )
+        self._held.update((u, badge) for u in players)  # newly awarded, or held before
         for row in rows:
             log.info("badge_awarded", badge=badge, user_id=str(row["user_id"]))
         self.awarded += len(rows)
@@ -122,8 +127,17 @@ class BadgeAwarder:
 
     async def _on_orders(self) -> None:
         async for event in self._orders:
-            if event.order.status == "FILLED":
-                await self.check_orders(event.order.user_id)
+            events = [event]
+            try:
+                while True:
+                    events.append(self._orders.receive_nowait())
+            except anyio.WouldBlock:
+                pass
+            except anyio.EndOfStream:
+                await self.check_orders(_filled_by(events))
+                return
+            if filled := _filled_by(events):
+                await self.check_orders(filled)
 
     async def _on_seasons(self) -> None:
         async for event in self._seasons:
@@ -148,3 +162,7 @@ class BadgeAwarder:
                     [r.user_id for r in standings if r.return_pct >= 10],
                     season.id,
                 )
+
+
+def _filled_by(events: Iterable[OrderEvent]) -> set[UUID]:
+    return {e.order.user_id for e in events if e.order.status == "FILLED"}

@@ -315,6 +315,8 @@ class SettlementActor:
     async def _recover(self) -> None:
         rows = await self._pool.fetch(query("orders_open"), self._partitions, self.index)
         mine = [order_from_row(r) for r in rows]
+        # Their owners' cash and positions too: the first fill after a restart pays no load.
+        await self._load_users({o.user_id for o in mine})
         undecided = [o for o in mine if o.resting_since is None]
         for order in mine:
             if order.resting_since is not None:

@@ -1,10 +1,10 @@
--- Per player (all of them if $1 is NULL, else only $1): filled orders, markets traded, and the
+-- Per player (all of them if $1 is NULL, else those of $1): filled orders, markets traded, and the
 -- longest run of consecutive KST days with a fill (gaps and islands over the distinct days).
 WITH fills AS (
     SELECT user_id, split_part(ticker_id, '-', 1) AS market,
            (filled_at AT TIME ZONE 'Asia/Seoul')::date AS day
     FROM orders
-    WHERE status = 'FILLED' AND ($1::uuid IS NULL OR user_id = $1)
+    WHERE status = 'FILLED' AND ($1::uuid[] IS NULL OR user_id = ANY ($1::uuid[]))
 ), days AS (
     SELECT DISTINCT user_id, day FROM fills
 ), islands AS (
