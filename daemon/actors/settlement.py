@@ -988,11 +988,12 @@ class SettlementActor:
             )
         await self._settle([SettleOrder(o) for o in orphans])
 
-    async def _write_marks(self) -> None:
+    async def _write_marks(self, *, stopping: bool = False) -> None:
         """Write the trailing marks ticks moved, once `mark_write_interval` has passed since the
         last round (the first mark moved after a quiet spell is written at once), at most
         `_MARK_ROWS_PER_WRITE` a turn of the loop, so a round of thousands never holds up the
-        orders behind it for long."""
+        orders behind it for long; and none while quotes have woken orders, unless the round
+        has taken longer than the interval (or the actor is `stopping`): fills first."""
         now = anyio.current_time()
         if not self._marks_due and now >= self._next_mark_write:
             self._marks_due = dict.fromkeys(self._index.take_moved_trails())
@@ -1000,6 +1001,10 @@ class SettlementActor:
                 self._next_mark_write = now + self._mark_write_interval
         if not self._marks_due:
             return
+        self._judge_noted()
+        woken = bool(self._woken or self._woken_arrivals)
+        if woken and not stopping and now < self._next_mark_write:
+            return  # the next turn decides them, then goes on with the round
         ids = list(itertools.islice(self._marks_due, _MARK_ROWS_PER_WRITE))
         async with self._pool.acquire() as conn:
             await store.write_marks(conn, self._mark_rows(ids))
@@ -1032,7 +1037,7 @@ class SettlementActor:
         self._marks_due.update(dict.fromkeys(self._index.take_moved_trails()))
         try:
             while self._marks_due:
-                await self._write_marks()
+                await self._write_marks(stopping=True)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             self._log.warning("trail_marks_unwritten", error=repr(exc))
 
