@@ -143,10 +143,10 @@ def _without_password(url: str) -> str:
 async def _session_kept(conn: asyncpg.Connection) -> None:
     """What a connection goes back to the pool with: asyncpg still rolls back a transaction left
     open and drops listener callbacks; the rest of its default reset (a round trip of
-    pg_advisory_unlock_all, CLOSE ALL, UNLISTEN *, RESET ALL on every release: a fifth of the
-    settlement commit's cost) has nothing to undo, for papertrade leaves no session state on a
-    pooled connection (no SET, LISTEN, cursor outside a transaction or advisory lock held past
-    the call that took it: migrate unlocks in `finally`)."""
+    pg_advisory_unlock_all, CLOSE ALL, UNLISTEN *, RESET ALL on every release) has nothing to
+    undo, for papertrade leaves no session state on a pooled connection (no SET, LISTEN, cursor
+    outside a transaction or advisory lock held past the call that took it: migrate unlocks in
+    `finally`)."""
 
 
 async def create_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:

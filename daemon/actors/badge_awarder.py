@@ -5,8 +5,9 @@ A badge is held once, ever: the table's key says so and an award of one already 
 nothing; so the awarder remembers who holds what it has awarded or seen held, and asks the
 database only about the others. Fills are looked at in batches: a second after a fill, every
 fill event since is taken, and their players' facts come from one query (at a hundred fills a
-second, one query a second instead of one per fill, beside settlement's commits). Recovery is the same path as a check: at start it looks at every player's orders and
-the boards, so what happened while it was down is awarded late rather than never.
+second, one query a second instead of three or four per fill, beside settlement's commits).
+Recovery is the same path as a check: at start it looks at every player's orders and the
+boards, so what happened while it was down is awarded late rather than never.
 """
 
 from __future__ import annotations
@@ -130,17 +131,18 @@ class BadgeAwarder:
     async def _on_orders(self) -> None:
         async for event in self._orders:
             await anyio.sleep(_FILLS_GATHERED_SECONDS)
-            events = [event]
+            events, ended = [event], False
             try:
                 while True:
                     events.append(self._orders.receive_nowait())
             except anyio.WouldBlock:
                 pass
             except anyio.EndOfStream:
-                await self.check_orders(_filled_by(events))
-                return
+                ended = True
             if filled := _filled_by(events):
                 await self.check_orders(filled)
+            if ended:
+                return
 
     async def _on_seasons(self) -> None:
         async for event in self._seasons:

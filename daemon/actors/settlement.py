@@ -808,7 +808,7 @@ class SettlementActor:
                 if order_id in self._waiting:
                     self._woken_arrivals.setdefault(order_id, self._waiting[order_id])
                 elif order_id in self._open:
-                    self._woken.append((order_id, quote, first, self._index.mark_of(order_id)))
+                    self._woken.append((order_id, quote, first, index.mark_of(order_id)))
         return len(self._woken) + len(self._woken_arrivals) > woken
 
     def _marked(self, order: Order, mark: Decimal | None = None) -> Order:

@@ -44,7 +44,7 @@ class _Ticker:
         self.books: dict[Book, SortedList] = {book: SortedList() for book in BOOKS}
         self.every_tick: dict[UUID, None] = {}  # insertion-ordered set
         self.trails = {"BUY": TrailBook("BUY"), "SELL": TrailBook("SELL")}
-        self.bounds: tuple[Decimal, ...] | None = None  # `_reach()`, until the ticker changes
+        self.bounds: tuple[Decimal, ...] | None = None  # `reach()`, until the ticker changes
 
     def reach(self) -> tuple[Decimal, ...]:
         """What a quote must reach to wake anything: the best BUY limit, SELL limit, BUY stop,

@@ -25,10 +25,8 @@ from daemon.engine.ticks import TickTable
 
 Side = Literal["BUY", "SELL"]
 HUNDRED: Final = Decimal(100)
-_NEVER: Final = {
-    "SELL": Decimal("-Infinity"),
-    "BUY": Decimal("Infinity"),
-}  # a stop no quote reaches
+# A stop no quote reaches, per side.
+_NEVER: Final = {"SELL": Decimal("-Infinity"), "BUY": Decimal("Infinity")}
 
 
 class Trail(NamedTuple):
