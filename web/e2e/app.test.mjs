@@ -415,7 +415,8 @@ describe('papertrade web app', { concurrency: false }, () => {
     await form.locator('[data-testid=modify-stop_price]').fill(String(moved));
     await form.locator('[data-testid=modify-save]').click();
     await until(async () => (await stopRow.locator('[data-testid=order-stop]').textContent()).includes(moved.toLocaleString('en-US')), 10000, 'the new stop price');
-    assert.equal(await stopRow.locator('[data-testid=modify-form]').count(), 0);
+    // The order's websocket event can redraw the row before the PATCH answer closes the form.
+    await until(async () => (await stopRow.locator('[data-testid=modify-form]').count()) === 0, 10000, 'the modify form to close');
   });
 
   it('shows on Home what the open orders hold, then cancels the trailing stop (취소), which releases its BTC', async () => {
