@@ -67,6 +67,41 @@ async def test_a_badge_is_awarded_once_even_across_a_restart(database_url: str) 
         )
 
 
+async def filled_on(platform, user_id, ticker_id: str, at: datetime) -> None:  # type: ignore[no-untyped-def]
+    await platform.pool.execute(
+        "INSERT INTO orders (id, user_id, ticker_id, side, type, time_in_force, status, quantity,"
+        " filled_quantity, currency, price, applied_exchange_rate, total_krw, fee_krw, created_at,"
+        " filled_at) VALUES (gen_random_uuid(), $1, $2, 'BUY', 'MARKET', 'GTC', 'FILLED', 1, 1,"
+        " 'KRW', 1, 1, 1, 0, $3, $3)",
+        user_id, ticker_id, at,
+    )  # fmt: skip
+
+
+async def test_a_start_looks_at_every_player_page_by_page_counting_kst_day_streaks(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thirty KST days in a row earn streak_30 (29 UTC days: a fill at 15:30 UTC is on the next
+    KST day), a day without a fill breaks the run; trades and markets are counted per player, and
+    every player is looked at."""
+    monkeypatch.setattr("daemon.actors.badge_awarder._PLAYERS_PAGE", 1)
+    clock = TestClock(datetime(2026, 11, 30, 12, tzinfo=UTC))
+    async with running_platform(database_url, clock) as platform:
+        streaker, broken, idle = [await new_user(platform) for _ in range(3)]
+        start = datetime(2026, 10, 1, 15, 30, tzinfo=UTC)  # 00:30 KST on 2 October
+        markets = (BTC, "KRX-STOCK-005930", "US-STOCK-AAPL")
+        await filled_on(platform, streaker.id, BTC, start - timedelta(hours=1))  # 1 Oct, 23:30 KST
+        for day in range(29):  # 2-30 October KST
+            await filled_on(platform, streaker.id, markets[day % 3], start + timedelta(days=day))
+        for day in (*range(29), *range(30, 40)):  # 29 days, a day without a fill, 10 more
+            await filled_on(platform, broken.id, BTC, start + timedelta(days=day))
+        await platform.badges.check_orders(None)
+        assert await held(platform, streaker.id) == [
+            "first_trade", "streak_30", "ten_trades", "three_markets",
+        ]  # fmt: skip
+        assert await held(platform, broken.id) == ["first_trade", "ten_trades"]
+        assert await held(platform, idle.id) == []
+
+
 async def test_a_season_end_awards_the_podium(database_url: str) -> None:
     clock = TestClock(datetime.now(UTC))
     async with running_platform(database_url, clock) as platform:

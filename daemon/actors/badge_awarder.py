@@ -41,6 +41,7 @@ _ORDER_BADGES = (
 )
 _PODIUM = 3
 _FILLS_GATHERED_SECONDS = 1.0  # how long fill events gather before their players are looked at
+_PLAYERS_PAGE = 500  # players looked at in one query at start
 
 
 class BadgeAwarder:
@@ -75,11 +76,23 @@ class BadgeAwarder:
                 await anyio.sleep(self._interval.total_seconds())
 
     async def check_orders(self, user_ids: Collection[UUID] | None) -> None:
-        """Award the order badges `user_ids` (None: everyone) have earned."""
-        ids = None if user_ids is None else list(user_ids)
+        """Award the order badges `user_ids` (None: everyone, a page of players at a time) have
+        earned; players who hold them all already are not looked at."""
+        if user_ids is not None:
+            await self._check_players(user_ids)
+            return
+        after = UUID(int=0)
+        while page := await self._pool.fetch(query("badge_players_page"), after, _PLAYERS_PAGE):
+            await self._check_players([r["id"] for r in page])
+            after = page[-1]["id"]
+
+    async def _check_players(self, user_ids: Iterable[UUID]) -> None:
+        ids = [u for u in user_ids if any((u, b) not in self._held for b, _, _ in _ORDER_BADGES)]
+        if not ids:
+            return
         facts = await self._pool.fetch(query("badge_order_facts"), ids)
         for badge, fact, threshold in _ORDER_BADGES:
-            await self.award(badge, [r["user_id"] for r in facts if (r[fact] or 0) >= threshold])
+            await self.award(badge, [r["user_id"] for r in facts if r[fact] >= threshold])
 
     async def check_equity(self) -> None:
         """Award the badges the boards say are earned: all-time, last week's, the season's."""

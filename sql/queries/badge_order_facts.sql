@@ -1,19 +1,24 @@
--- Per player (all of them if $1 is NULL, else those of $1): filled orders, markets traded, and the
+-- Per player of $1: filled orders, markets traded, and the
 -- longest run of consecutive KST days with a fill (gaps and islands over the distinct days).
+-- Each step is grouped by player and joined once: linear in the fills read (a subquery per
+-- player over every player's islands was quadratic: 600 ms for 1,000 players of 20 fills).
+-- Always a list, never "everyone": the plan PostgreSQL keeps for a prepared statement then
+-- reads each player's orders by index instead of scanning all of them.
 WITH fills AS (
     SELECT user_id, split_part(ticker_id, '-', 1) AS market,
            (filled_at AT TIME ZONE 'Asia/Seoul')::date AS day
     FROM orders
-    WHERE status = 'FILLED' AND ($1::uuid[] IS NULL OR user_id = ANY ($1::uuid[]))
-), days AS (
-    SELECT DISTINCT user_id, day FROM fills
-), islands AS (
+    WHERE user_id = ANY ($1::uuid[]) AND status = 'FILLED'
+), counts AS (
+    SELECT user_id, count(*) AS trades, count(DISTINCT market) AS markets
+    FROM fills
+    GROUP BY user_id
+), runs AS (
     SELECT user_id, count(*) AS run
-    FROM (SELECT user_id, day, day - (row_number() OVER (PARTITION BY user_id ORDER BY day))::int AS island
-          FROM days) AS d
+    FROM (SELECT user_id, day - (row_number() OVER (PARTITION BY user_id ORDER BY day))::int AS island
+          FROM (SELECT DISTINCT user_id, day FROM fills) AS days) AS d
     GROUP BY user_id, island
 )
-SELECT f.user_id, count(*) AS trades, count(DISTINCT f.market) AS markets,
-       (SELECT max(run) FROM islands AS i WHERE i.user_id = f.user_id) AS streak
-FROM fills AS f
-GROUP BY f.user_id
+SELECT c.user_id, c.trades, c.markets, s.streak
+FROM counts AS c
+JOIN (SELECT user_id, max(run) AS streak FROM runs GROUP BY user_id) AS s USING (user_id)
