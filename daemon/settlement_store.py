@@ -109,7 +109,7 @@ async def load_users(conn: asyncpg.Connection, user_ids: Iterable[UUID]) -> dict
     return users
 
 
-class _OrderRow(msgspec.Struct):
+class _OrderRow(msgspec.Struct, array_like=True):
     id: UUID
     old_filled_quantity: Decimal
     status: str
@@ -133,13 +133,13 @@ class _OrderRow(msgspec.Struct):
     filled_at: datetime | None
 
 
-class _WalletRow(msgspec.Struct):
+class _WalletRow(msgspec.Struct, array_like=True):
     user_id: UUID
     old_balance: Decimal
     new_balance: Decimal
 
 
-class _PositionUpdate(msgspec.Struct):
+class _PositionUpdate(msgspec.Struct, array_like=True):
     user_id: UUID
     ticker_id: str
     old_quantity: Decimal
@@ -147,7 +147,7 @@ class _PositionUpdate(msgspec.Struct):
     average_price: Decimal
 
 
-class _PositionInsert(msgspec.Struct):
+class _PositionInsert(msgspec.Struct, array_like=True):
     user_id: UUID
     ticker_id: str
     quantity: Decimal
@@ -155,7 +155,7 @@ class _PositionInsert(msgspec.Struct):
     currency: str
 
 
-class _FillRow(msgspec.Struct):
+class _FillRow(msgspec.Struct, array_like=True):
     order_id: UUID
     n: int  # 1, 2, ... for this order within the batch: seq continues the order's own
     side: str
@@ -178,7 +178,7 @@ class _FillRow(msgspec.Struct):
     decided_at: datetime
 
 
-class _EventRow(msgspec.Struct):
+class _EventRow(msgspec.Struct, array_like=True):
     order_id: UUID
     n: int
     kind: str
@@ -188,7 +188,9 @@ class _EventRow(msgspec.Struct):
 
 
 class _Payload(msgspec.Struct):
-    """The JSON `settlement_commit` (sql/0011_settlement_hot_path.sql) reads."""
+    """The JSON `settlement_commit` (sql/0014_settlement_rows_as_arrays.sql) reads: each row an
+    array of its struct's fields in their order, which is the order the function reads them in
+    (tests/test_settlement_store.py holds the two to each other)."""
 
     orders: list[_OrderRow]
     wallets: list[_WalletRow]

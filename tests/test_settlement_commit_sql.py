@@ -1,4 +1,4 @@
-"""`settlement_commit` (sql/0011_settlement_hot_path.sql) on the real PostgreSQL: the checks that
+"""`settlement_commit` (sql/0014_settlement_rows_as_arrays.sql) on the real PostgreSQL: the checks that
 stand in for the foreign keys to `orders` it no longer has, and its compare-and-set."""
 
 from __future__ import annotations
@@ -10,6 +10,15 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
+from daemon.settlement_store import (
+    _EventRow,
+    _FillRow,
+    _OrderRow,
+    _Payload,
+    _PositionInsert,
+    _WalletRow,
+    encode_json,
+)
 from daemon.sqlfiles import query
 
 pytestmark = pytest.mark.anyio
@@ -73,25 +82,21 @@ def _event(order_id: uuid.UUID, n: int, kind: str) -> dict:
 
 
 def _batch(user_id: uuid.UUID, orders: list[dict], fills: list[dict], events: list[dict]) -> str:
-    return json.dumps(
-        {
-            "orders": orders,
-            "wallets": [
-                {"user_id": str(user_id), "old_balance": "1000000", "new_balance": "849925"}
-            ],
-            "position_updates": [],
-            "position_inserts": [
-                {
-                    "user_id": str(user_id),
-                    "ticker_id": BTC,
-                    "quantity": "0.001",
-                    "average_price": "150000000",
-                    "currency": "KRW-COIN",
-                }
-            ],
-            "fills": fills,
-            "events": events,
-        }
+    """The batch as settlement encodes it (rows by field name here, as arrays on the wire)."""
+    wallet = {"user_id": user_id, "old_balance": "1000000", "new_balance": "849925"}
+    position = {
+        "user_id": user_id, "ticker_id": BTC, "quantity": "0.001",
+        "average_price": "150000000", "currency": "KRW-COIN",
+    }  # fmt: skip
+    return encode_json(
+        _Payload(
+            orders=[_OrderRow(**o) for o in orders],
+            wallets=[_WalletRow(**wallet)],
+            position_updates=[],
+            position_inserts=[_PositionInsert(**position)],
+            fills=[_FillRow(**f) for f in fills],
+            events=[_EventRow(**e) for e in events],
+        )
     )
 
 
