@@ -6,6 +6,10 @@
 -- Semantics are 0011's, unchanged: compare-and-set writes, P0001 with HINT 'settlement_stale'
 -- (DETAIL: the order ids no longer open, as JSON) or 'settlement_unowned', nothing written.
 -- A JSON null reads as SQL NULL (->> of null; nullif for the one nullable jsonb column).
+-- New here: an order decided for the first time (its "accepted" event in the batch) numbers
+-- its receipts and events from 1 without looking up the highest seq it has (it has none), which
+-- was a twentieth of PostgreSQL's time per market order. Were that ever wrong, the primary
+-- keys (order_id, seq) refuse the batch whole.
 CREATE OR REPLACE FUNCTION settlement_commit(batch jsonb, at_time timestamptz) RETURNS void
 LANGUAGE plpgsql AS $fn$
 DECLARE
@@ -13,6 +17,10 @@ DECLARE
     not_open jsonb;
     written_ids uuid[];
     written_users uuid[];
+    -- Orders decided for the first time in this batch (their "accepted" event is in it): they
+    -- have no receipt or event yet, so their seq starts at 1 without a look at the tables.
+    first_ids uuid[] := ARRAY(SELECT (r->>0)::uuid FROM jsonb_array_elements(batch -> 'events') AS r
+                              WHERE r->>2 = 'accepted');
 BEGIN
     WITH v AS (
         SELECT (r->>0)::uuid AS id, (r->>1)::numeric AS old_filled_quantity, r->>2 AS status,
@@ -112,11 +120,12 @@ BEGIN
                (r->>18)::numeric AS quote_age_seconds, (r->>19)::timestamptz AS decided_at
         FROM jsonb_array_elements(batch -> 'fills') AS r
     ), numbered AS (
-        SELECT v.*, w.user_id, coalesce(m.top, 0) + v.n AS seq
+        SELECT v.*, w.user_id,
+               v.n + CASE WHEN v.order_id = ANY (first_ids) THEN 0
+                          ELSE coalesce((SELECT max(f.seq) FROM order_fills AS f
+                                         WHERE f.order_id = v.order_id), 0) END AS seq
         FROM v
         JOIN unnest(written_ids, written_users) AS w(id, user_id) ON w.id = v.order_id
-        LEFT JOIN LATERAL (SELECT max(f.seq) AS top FROM order_fills AS f
-                           WHERE f.order_id = v.order_id) AS m ON true
     ), fills AS (
         INSERT INTO order_fills (order_id, seq, quantity, price, rate, total_krw, fee_krw, fees,
                                  rule, levels, quote_price, quote_bid, quote_ask, quote_source,
@@ -140,11 +149,13 @@ BEGIN
         FROM jsonb_array_elements(batch -> 'events') AS r
     )
     INSERT INTO order_events (order_id, seq, kind, at, reason, detail)
-    SELECT v.order_id, coalesce(m.top, 0) + v.n, v.kind, v.at, v.reason, v.detail
+    SELECT v.order_id,
+           v.n + CASE WHEN v.order_id = ANY (first_ids) THEN 0
+                      ELSE coalesce((SELECT max(e.seq) FROM order_events AS e
+                                     WHERE e.order_id = v.order_id), 0) END,
+           v.kind, v.at, v.reason, v.detail
     FROM v
-    JOIN unnest(written_ids) AS w(id) ON w.id = v.order_id
-    LEFT JOIN LATERAL (SELECT max(e.seq) AS top FROM order_events AS e
-                       WHERE e.order_id = v.order_id) AS m ON true;
+    JOIN unnest(written_ids) AS w(id) ON w.id = v.order_id;
     GET DIAGNOSTICS touched = ROW_COUNT;
     IF touched <> jsonb_array_length(batch -> 'events') THEN
         RAISE EXCEPTION 'an event for an order this batch did not write'

@@ -176,3 +176,46 @@ async def test_an_order_no_longer_open_is_stale_and_named(pool: asyncpg.Pool) ->
     assert raised.value.hint == "settlement_stale"
     assert json.loads(raised.value.detail) == [str(order_id)]
     assert await _counts(pool) == (0, 0, 0, 0)
+
+
+async def test_receipts_and_events_continue_an_orders_seq_across_batches(
+    pool: asyncpg.Pool,
+) -> None:
+    """A first decision numbers from 1 (its "accepted" event is in the batch); a later batch of
+    the same order continues from the highest seq written."""
+    user_id = await _user(pool)
+    order_id = await _pending(pool, user_id)
+    rested = {**_filled(order_id), "status": "PENDING", "filled_quantity": "0",
+              "average_price": None, "total_krw": None, "fee_krw": None, "fees": [],
+              "filled_at": None, "resting_since": NOW.isoformat()}  # fmt: skip
+    batch = _Payload(
+        orders=[_OrderRow(**rested)], wallets=[], position_updates=[], position_inserts=[],
+        fills=[], events=[_EventRow(**_event(order_id, 1, "accepted")),
+                          _EventRow(**_event(order_id, 2, "rested"))],
+    )  # fmt: skip
+    await pool.execute(query("settlement_commit"), encode_json(batch), NOW)
+    half = {**_filled(order_id), "status": "PARTIALLY_FILLED", "filled_quantity": "0.0005"}
+    batch = _Payload(
+        orders=[_OrderRow(**half)], wallets=[], position_updates=[], position_inserts=[],
+        fills=[_FillRow(**_fill(order_id)), _FillRow(**{**_fill(order_id), "n": 2})],
+        events=[_EventRow(**_event(order_id, 1, "partially_filled"))],
+    )  # fmt: skip
+    await pool.execute(query("settlement_commit"), encode_json(batch), NOW)
+    rest = {**_filled(order_id), "old_filled_quantity": "0.0005"}
+    batch = _Payload(
+        orders=[_OrderRow(**rest)], wallets=[], position_updates=[], position_inserts=[],
+        fills=[_FillRow(**_fill(order_id))], events=[_EventRow(**_event(order_id, 1, "filled"))],
+    )  # fmt: skip
+    await pool.execute(query("settlement_commit"), encode_json(batch), NOW)
+    events = await pool.fetch(
+        "SELECT seq, kind FROM order_events WHERE order_id = $1 ORDER BY seq", order_id
+    )
+    assert [(r["seq"], r["kind"]) for r in events] == [
+        (1, "accepted"), (2, "rested"), (3, "partially_filled"), (4, "filled"),
+    ]  # fmt: skip
+    fills = await pool.fetch(
+        "SELECT f.seq, l.fill_seq FROM order_fills AS f JOIN cash_ledger AS l"
+        " ON l.order_id = f.order_id AND l.fill_seq = f.seq WHERE f.order_id = $1 ORDER BY f.seq",
+        order_id,
+    )
+    assert [(r["seq"], r["fill_seq"]) for r in fills] == [(1, 1), (2, 2), (3, 3)]
