@@ -1,15 +1,28 @@
--- The settlement batch's rows come as JSON arrays, not objects: column by position, as
--- daemon/settlement_store.py's row structs list them (array_like). Turning the batch's text into
--- jsonb was a seventh of PostgreSQL's time per settled order (measured on bench.settle's
--- batches: 18.5 us per order for objects, 7.3 for the same rows as arrays, which also read back
--- in a third of the time: no key to look up per column, 40 % fewer bytes to parse).
--- Semantics are 0011's, unchanged: compare-and-set writes, P0001 with HINT 'settlement_stale'
+-- Two changes to the settlement commit, both measured on bench.settle and bench.resting.
+--
+-- 1. The batch's rows come as JSON arrays, not objects: column by position, as
+--    daemon/settlement_store.py's row structs list them (array_like). Turning the batch's text
+--    into jsonb was a seventh of PostgreSQL's time per settled order (18.5 us per order for
+--    objects, 7.3 for the same rows as arrays, which also read back in a third of the time: no
+--    key to look up per column, 40 % fewer bytes to parse).
+-- 2. Each order row keeps the highest seq of its receipts and of its events, so a batch numbers
+--    new ones from there, read off the row it updates anyway, instead of looking up max(seq) in
+--    order_fills and order_events per row. Those look-ups were planned on the tables' statistics:
+--    with them stale (autovacuum off, or a burst since the last ANALYZE) PostgreSQL kept a
+--    sequential scan per row (seen: 40-60 ms per commit, bench.resting's p99 26 -> 150 ms).
+--
+-- Semantics are 0011's otherwise: compare-and-set writes, P0001 with HINT 'settlement_stale'
 -- (DETAIL: the order ids no longer open, as JSON) or 'settlement_unowned', nothing written.
 -- A JSON null reads as SQL NULL (->> of null; nullif for the one nullable jsonb column).
--- New here: an order decided for the first time (its "accepted" event in the batch) numbers
--- its receipts and events from 1 without looking up the highest seq it has (it has none), which
--- was a twentieth of PostgreSQL's time per market order. Were that ever wrong, the primary
--- keys (order_id, seq) refuse the batch whole.
+ALTER TABLE orders ADD COLUMN last_fill_seq integer NOT NULL DEFAULT 0,
+                   ADD COLUMN last_event_seq integer NOT NULL DEFAULT 0;
+UPDATE orders AS o SET last_fill_seq = f.top
+FROM (SELECT order_id, max(seq) AS top FROM order_fills GROUP BY order_id) AS f
+WHERE o.id = f.order_id;
+UPDATE orders AS o SET last_event_seq = e.top
+FROM (SELECT order_id, max(seq) AS top FROM order_events GROUP BY order_id) AS e
+WHERE o.id = e.order_id;
+
 CREATE OR REPLACE FUNCTION settlement_commit(batch jsonb, at_time timestamptz) RETURNS void
 LANGUAGE plpgsql AS $fn$
 DECLARE
@@ -17,10 +30,8 @@ DECLARE
     not_open jsonb;
     written_ids uuid[];
     written_users uuid[];
-    -- Orders decided for the first time in this batch (their "accepted" event is in it): they
-    -- have no receipt or event yet, so their seq starts at 1 without a look at the tables.
-    first_ids uuid[] := ARRAY(SELECT (r->>0)::uuid FROM jsonb_array_elements(batch -> 'events') AS r
-                              WHERE r->>2 = 'accepted');
+    fill_bases integer[];  -- per written order: the highest seq of its receipts before this batch
+    event_bases integer[];  -- and of its events
 BEGIN
     WITH v AS (
         SELECT (r->>0)::uuid AS id, (r->>1)::numeric AS old_filled_quantity, r->>2 AS status,
@@ -34,6 +45,12 @@ BEGIN
                (r->>18)::timestamptz AS resting_since, r->>19 AS reason,
                (r->>20)::timestamptz AS filled_at
         FROM jsonb_array_elements(batch -> 'orders') AS r
+    ), fill_counts AS (  -- n runs 1, 2, ... per order: the highest is how many seqs it takes
+        SELECT (r->>0)::uuid AS order_id, max((r->>1)::integer) AS n
+        FROM jsonb_array_elements(batch -> 'fills') AS r GROUP BY 1
+    ), event_counts AS (
+        SELECT (r->>0)::uuid AS order_id, max((r->>1)::integer) AS n
+        FROM jsonb_array_elements(batch -> 'events') AS r GROUP BY 1
     ), written AS (
         UPDATE orders AS o
         SET status = v.status, filled_quantity = v.filled_quantity,
@@ -43,20 +60,27 @@ BEGIN
             stop_price = v.stop_price, quantity = v.quantity, limit_price = v.limit_price,
             trail_percent = v.trail_percent, trail_amount = v.trail_amount,
             triggered_at = v.triggered_at, expires_at = v.expires_at,
-            resting_since = v.resting_since, reason = v.reason, filled_at = v.filled_at
+            resting_since = v.resting_since, reason = v.reason, filled_at = v.filled_at,
+            last_fill_seq = o.last_fill_seq + coalesce(fc.n, 0),
+            last_event_seq = o.last_event_seq + coalesce(ec.n, 0)
         FROM v
+        LEFT JOIN fill_counts AS fc ON fc.order_id = v.id
+        LEFT JOIN event_counts AS ec ON ec.order_id = v.id
         WHERE o.id = ANY (ARRAY(SELECT id FROM v)) AND o.id = v.id
           -- Open, said as "not closed" so that the planner never reaches the row through the
           -- open-orders index (its dead entries pile up between vacuums).
           AND o.status NOT IN ('FILLED', 'CANCELLED', 'FAILED')
           AND o.filled_quantity = v.old_filled_quantity
-        RETURNING o.id, o.user_id
+        RETURNING o.id, o.user_id, o.last_fill_seq - coalesce(fc.n, 0) AS fill_base,
+                  o.last_event_seq - coalesce(ec.n, 0) AS event_base
     ), kept AS (
-        SELECT array_agg(id) AS ids, array_agg(user_id) AS users FROM written
+        SELECT array_agg(id) AS ids, array_agg(user_id) AS users,
+               array_agg(fill_base) AS fill_bases, array_agg(event_base) AS event_bases
+        FROM written
     )
-    SELECT kept.ids, kept.users,
+    SELECT kept.ids, kept.users, kept.fill_bases, kept.event_bases,
            (SELECT jsonb_agg(v.id) FROM v WHERE v.id <> ALL (coalesce(kept.ids, '{}')))
-    INTO written_ids, written_users, not_open
+    INTO written_ids, written_users, fill_bases, event_bases, not_open
     FROM kept;
     IF not_open IS NOT NULL THEN
         RAISE EXCEPTION 'orders no longer as settlement believed'
@@ -107,7 +131,7 @@ BEGIN
 
     -- Receipts, history and the ledger, each for an order written above (the join), the
     -- ledger's user the order's own. seq continues each order's own (n is 1, 2, ... within the
-    -- batch); a fill's ledger row carries the fill's seq.
+    -- batch, after the highest seq the row had); a fill's ledger row carries the fill's seq.
     WITH v AS (
         SELECT (r->>0)::uuid AS order_id, (r->>1)::integer AS n, r->>2 AS side,
                (r->>3)::numeric AS cash_delta, (r->>4)::numeric AS quantity,
@@ -120,12 +144,10 @@ BEGIN
                (r->>18)::numeric AS quote_age_seconds, (r->>19)::timestamptz AS decided_at
         FROM jsonb_array_elements(batch -> 'fills') AS r
     ), numbered AS (
-        SELECT v.*, w.user_id,
-               v.n + CASE WHEN v.order_id = ANY (first_ids) THEN 0
-                          ELSE coalesce((SELECT max(f.seq) FROM order_fills AS f
-                                         WHERE f.order_id = v.order_id), 0) END AS seq
+        SELECT v.*, w.user_id, w.base + v.n AS seq
         FROM v
-        JOIN unnest(written_ids, written_users) AS w(id, user_id) ON w.id = v.order_id
+        JOIN unnest(written_ids, written_users, fill_bases) AS w(id, user_id, base)
+          ON w.id = v.order_id
     ), fills AS (
         INSERT INTO order_fills (order_id, seq, quantity, price, rate, total_krw, fee_krw, fees,
                                  rule, levels, quote_price, quote_bid, quote_ask, quote_source,
@@ -149,13 +171,9 @@ BEGIN
         FROM jsonb_array_elements(batch -> 'events') AS r
     )
     INSERT INTO order_events (order_id, seq, kind, at, reason, detail)
-    SELECT v.order_id,
-           v.n + CASE WHEN v.order_id = ANY (first_ids) THEN 0
-                      ELSE coalesce((SELECT max(e.seq) FROM order_events AS e
-                                     WHERE e.order_id = v.order_id), 0) END,
-           v.kind, v.at, v.reason, v.detail
+    SELECT v.order_id, w.base + v.n, v.kind, v.at, v.reason, v.detail
     FROM v
-    JOIN unnest(written_ids) AS w(id) ON w.id = v.order_id;
+    JOIN unnest(written_ids, event_bases) AS w(id, base) ON w.id = v.order_id;
     GET DIAGNOSTICS touched = ROW_COUNT;
     IF touched <> jsonb_array_length(batch -> 'events') THEN
         RAISE EXCEPTION 'an event for an order this batch did not write'

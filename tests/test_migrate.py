@@ -76,3 +76,56 @@ async def test_old_reset_rows_become_a_withdrawal_and_a_deposit(template_db: str
     finally:
         await conn.close()
         await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def test_0014_numbers_on_from_the_receipts_and_events_an_order_has(template_db: str) -> None:
+    """0014 keeps each order's highest receipt and event seq on its row: existing orders start
+    from what their tables hold, and the next batch continues from there."""
+    import uuid
+
+    from tests.conftest import _admin, db_url
+
+    name = f"pt_mig_{uuid.uuid4().hex[:10]}"
+    await _admin(f'CREATE DATABASE "{name}"')
+    conn = await asyncpg.connect(db_url(name))
+    try:
+        for version, _, sql in migrations():
+            if version < 14:
+                await conn.execute(sql)
+        user, order, quiet = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+        await conn.execute(
+            "INSERT INTO users (id, username, nickname, password_hash) VALUES ($1, 'old', 'o', 'x')",
+            user,
+        )
+        await conn.execute(
+            "INSERT INTO orders (id, user_id, ticker_id, side, type, status, quantity, currency,"
+            " time_in_force) SELECT id, $2, 'CRYPTO-COIN-BTC', 'BUY', 'MARKET', 'PENDING', 1,"
+            " 'KRW-COIN', 'GTC' FROM unnest($1::uuid[]) AS id",
+            [order, quiet],
+            user,
+        )
+        await conn.execute(
+            "INSERT INTO order_events (order_id, seq, kind, at) SELECT $1, s, 'accepted', now()"
+            " FROM generate_series(1, 3) AS s",
+            order,
+        )
+        await conn.execute(
+            "INSERT INTO order_fills (order_id, seq, quantity, price, rate, total_krw, fee_krw,"
+            " fees, rule, quote_price, quote_source, quote_ts, quote_received_at,"
+            " quote_age_seconds, decided_at) SELECT $1, s, 0.25, 1, 1, 1, 0, '[]', 'at_limit', 1,"
+            " 'x', now(), now(), 0, now() FROM generate_series(1, 2) AS s",
+            order,
+        )
+        [sql] = [sql for version, _, sql in migrations() if version == 14]
+        await conn.execute(sql)
+        rows = await conn.fetch(
+            "SELECT id, last_fill_seq, last_event_seq FROM orders WHERE id = ANY($1::uuid[])",
+            [order, quiet],
+        )
+        assert {r["id"]: (r["last_fill_seq"], r["last_event_seq"]) for r in rows} == {
+            order: (2, 3),
+            quiet: (0, 0),
+        }
+    finally:
+        await conn.close()
+        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -3,13 +3,13 @@
 -- (a position_closures row), the cash held withdrawn and $2 deposited, at $4 (NULL: now).
 -- balance = sum(ledger) holds, and the ledger says what happened.
 WITH cancelled AS (
-    UPDATE orders SET status = 'CANCELLED', reason = 'account_reset', reserved_krw = 0
+    UPDATE orders SET status = 'CANCELLED', reason = 'account_reset', reserved_krw = 0,
+                      last_event_seq = last_event_seq + 1
     WHERE user_id = $1 AND status IN ('PENDING', 'PARTIALLY_FILLED')
-    RETURNING id
+    RETURNING id, last_event_seq
 ), cancel_events AS (
     INSERT INTO order_events (order_id, seq, kind, at, reason)
-    SELECT c.id, coalesce((SELECT max(e.seq) FROM order_events AS e WHERE e.order_id = c.id), 0) + 1,
-           'cancelled', coalesce($4::timestamptz, now()), 'account_reset'
+    SELECT c.id, c.last_event_seq, 'cancelled', coalesce($4::timestamptz, now()), 'account_reset'
     FROM cancelled AS c
 ), removed AS (
     DELETE FROM portfolios WHERE user_id = $1
