@@ -1,5 +1,8 @@
 """Migrations apply once, re-run as a no-op, and leave the seeded instruments in place."""
 
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import asyncpg
@@ -7,8 +10,39 @@ import pytest
 
 from daemon.migrate import migrate
 from daemon.sqlfiles import migrations, query
+from tests.conftest import _admin, db_url
 
 pytestmark = pytest.mark.anyio
+
+
+@asynccontextmanager
+async def _before(version: int) -> AsyncIterator[asyncpg.Connection]:
+    """A scratch database with the migrations before `version` applied, dropped afterwards."""
+    name = f"pt_mig_{uuid.uuid4().hex[:10]}"
+    await _admin(f'CREATE DATABASE "{name}"')
+    conn = await asyncpg.connect(db_url(name))
+    try:
+        for number, _, sql in migrations():
+            if number < version:
+                await conn.execute(sql)
+        yield conn
+    finally:
+        await conn.close()
+        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _old_user(conn: asyncpg.Connection) -> uuid.UUID:
+    user = uuid.uuid4()
+    await conn.execute(
+        "INSERT INTO users (id, username, nickname, password_hash) VALUES ($1, 'old', 'o', 'x')",
+        user,
+    )
+    return user
+
+
+async def _apply(conn: asyncpg.Connection, version: int) -> None:
+    [sql] = [sql for number, _, sql in migrations() if number == version]
+    await conn.execute(sql)
 
 
 async def test_rerun_is_a_no_op(database_url: str) -> None:
@@ -38,30 +72,15 @@ async def test_ticker_format_enforced_by_the_database(pool: asyncpg.Pool) -> Non
 
 async def test_old_reset_rows_become_a_withdrawal_and_a_deposit(template_db: str) -> None:
     """0005 rewrites a RESET row (initial - cash) as the cash withdrawn and the initial deposited."""
-    import uuid
-
-    from tests.conftest import _admin, db_url
-
-    name = f"pt_mig_{uuid.uuid4().hex[:10]}"
-    await _admin(f'CREATE DATABASE "{name}"')
-    conn = await asyncpg.connect(db_url(name))
-    try:
-        for version, _, sql in migrations():
-            if version < 5:
-                await conn.execute(sql)
-        user = uuid.uuid4()
-        await conn.execute(
-            "INSERT INTO users (id, username, nickname, password_hash) VALUES ($1, 'old', 'o', 'x')",
-            user,
-        )
+    async with _before(5) as conn:
+        user = await _old_user(conn)
         await conn.execute(
             "INSERT INTO cash_ledger (user_id, kind, amount_krw, created_at) VALUES"
             " ($1, 'DEPOSIT', 10000000, '2026-11-01Z'), ($1, 'RESET', 1500000, '2026-11-02Z'),"
             " ($1, 'RESET', -200000, '2026-11-03Z')",
             user,
         )
-        [sql] = [sql for version, _, sql in migrations() if version == 5]
-        await conn.execute(sql)
+        await _apply(conn, 5)
         rows = await conn.fetch("SELECT kind, amount_krw FROM cash_ledger ORDER BY id")
         assert [(r["kind"], int(r["amount_krw"])) for r in rows] == [
             ("DEPOSIT", 10_000_000),
@@ -73,30 +92,13 @@ async def test_old_reset_rows_become_a_withdrawal_and_a_deposit(template_db: str
         await conn.execute("INSERT INTO wallets (user_id, balance_krw) VALUES ($1, 11300000)", user)
         books = await conn.fetchrow(query("portfolio_books"), user, datetime.now(UTC))
         assert books["deposits_at_day_start_krw"] == 11_300_000  # the run since the latest reset
-    finally:
-        await conn.close()
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def test_0014_numbers_on_from_the_receipts_and_events_an_order_has(template_db: str) -> None:
     """0014 keeps each order's highest receipt and event seq on its row: existing orders start
-    from what their tables hold, and the next batch continues from there."""
-    import uuid
-
-    from tests.conftest import _admin, db_url
-
-    name = f"pt_mig_{uuid.uuid4().hex[:10]}"
-    await _admin(f'CREATE DATABASE "{name}"')
-    conn = await asyncpg.connect(db_url(name))
-    try:
-        for version, _, sql in migrations():
-            if version < 14:
-                await conn.execute(sql)
-        user, order, quiet = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-        await conn.execute(
-            "INSERT INTO users (id, username, nickname, password_hash) VALUES ($1, 'old', 'o', 'x')",
-            user,
-        )
+    from what their tables hold (tests/test_settlement_commit_sql.py: batches continue it)."""
+    async with _before(14) as conn:
+        user, order, quiet = await _old_user(conn), uuid.uuid4(), uuid.uuid4()
         await conn.execute(
             "INSERT INTO orders (id, user_id, ticker_id, side, type, status, quantity, currency,"
             " time_in_force) SELECT id, $2, 'CRYPTO-COIN-BTC', 'BUY', 'MARKET', 'PENDING', 1,"
@@ -116,8 +118,7 @@ async def test_0014_numbers_on_from_the_receipts_and_events_an_order_has(templat
             " 'x', now(), now(), 0, now() FROM generate_series(1, 2) AS s",
             order,
         )
-        [sql] = [sql for version, _, sql in migrations() if version == 14]
-        await conn.execute(sql)
+        await _apply(conn, 14)
         rows = await conn.fetch(
             "SELECT id, last_fill_seq, last_event_seq FROM orders WHERE id = ANY($1::uuid[])",
             [order, quiet],
@@ -126,6 +127,3 @@ async def test_0014_numbers_on_from_the_receipts_and_events_an_order_has(templat
             order: (2, 3),
             quiet: (0, 0),
         }
-    finally:
-        await conn.close()
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -178,35 +178,37 @@ async def test_an_order_no_longer_open_is_stale_and_named(pool: asyncpg.Pool) ->
     assert await _counts(pool) == (0, 0, 0, 0)
 
 
+async def _commit_order(
+    pool: asyncpg.Pool, order: dict, fills: list[dict], events: list[dict]
+) -> None:
+    """One order's row, receipts and events as a batch of their own (no cash or position)."""
+    batch = _Payload(
+        orders=[_OrderRow(**order)], wallets=[], position_updates=[], position_inserts=[],
+        fills=[_FillRow(**f) for f in fills], events=[_EventRow(**e) for e in events],
+    )  # fmt: skip
+    await pool.execute(query("settlement_commit"), encode_json(batch), NOW)
+
+
 async def test_receipts_and_events_continue_an_orders_seq_across_batches(
     pool: asyncpg.Pool,
 ) -> None:
-    """A first decision numbers from 1 (its "accepted" event is in the batch); a later batch of
-    the same order continues from the highest seq written."""
+    """A first decision numbers from 1; a later batch of the same order continues from the
+    highest seq its row keeps."""
     user_id = await _user(pool)
     order_id = await _pending(pool, user_id)
     rested = {**_filled(order_id), "status": "PENDING", "filled_quantity": "0",
               "average_price": None, "total_krw": None, "fee_krw": None, "fees": [],
               "filled_at": None, "resting_since": NOW.isoformat()}  # fmt: skip
-    batch = _Payload(
-        orders=[_OrderRow(**rested)], wallets=[], position_updates=[], position_inserts=[],
-        fills=[], events=[_EventRow(**_event(order_id, 1, "accepted")),
-                          _EventRow(**_event(order_id, 2, "rested"))],
-    )  # fmt: skip
-    await pool.execute(query("settlement_commit"), encode_json(batch), NOW)
+    await _commit_order(
+        pool, rested, [], [_event(order_id, 1, "accepted"), _event(order_id, 2, "rested")]
+    )
     half = {**_filled(order_id), "status": "PARTIALLY_FILLED", "filled_quantity": "0.0005"}
-    batch = _Payload(
-        orders=[_OrderRow(**half)], wallets=[], position_updates=[], position_inserts=[],
-        fills=[_FillRow(**_fill(order_id)), _FillRow(**{**_fill(order_id), "n": 2})],
-        events=[_EventRow(**_event(order_id, 1, "partially_filled"))],
+    await _commit_order(
+        pool, half, [_fill(order_id), {**_fill(order_id), "n": 2}],
+        [_event(order_id, 1, "partially_filled")],
     )  # fmt: skip
-    await pool.execute(query("settlement_commit"), encode_json(batch), NOW)
     rest = {**_filled(order_id), "old_filled_quantity": "0.0005"}
-    batch = _Payload(
-        orders=[_OrderRow(**rest)], wallets=[], position_updates=[], position_inserts=[],
-        fills=[_FillRow(**_fill(order_id))], events=[_EventRow(**_event(order_id, 1, "filled"))],
-    )  # fmt: skip
-    await pool.execute(query("settlement_commit"), encode_json(batch), NOW)
+    await _commit_order(pool, rest, [_fill(order_id)], [_event(order_id, 1, "filled")])
     events = await pool.fetch(
         "SELECT seq, kind FROM order_events WHERE order_id = $1 ORDER BY seq", order_id
     )
