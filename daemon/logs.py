@@ -14,6 +14,7 @@ from __future__ import annotations
 import atexit
 import logging
 import queue
+import re
 import sys
 import threading
 import time
@@ -74,20 +75,41 @@ def render_json(event: dict[str, Any]) -> str:
     return _json.encode(event).decode() + "\n"
 
 
+_needs_quotes = re.compile(r'[ ="\n]').search  # one C call per value, not a generator
+
+
 def _console_value(value: object) -> str:
-    text = value if isinstance(value, str) else str(value)
-    if text == "" or any(c in text for c in ' ="\n'):
+    text = value if type(value) is str else str(value)
+    if text == "" or _needs_quotes(text):
         return msgspec.json.encode(text).decode()
     return text
 
 
+class _Seconds:
+    """The console stamp of a whole second, formatted once per second (lines come in bursts)."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._text = ""
+
+    def __call__(self, timestamp: float) -> str:
+        second = int(timestamp)
+        if second != self._second:
+            self._second = second
+            self._text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        return self._text
+
+
+_console_stamp = _Seconds()
+
+
 def render_console(event: dict[str, Any]) -> str:
     exc = _exception_text(event.pop("exc_info", None))
-    stamp = datetime.fromtimestamp(event.pop("timestamp"), UTC).strftime("%Y-%m-%d %H:%M:%S")
+    stamp = _console_stamp(event.pop("timestamp"))
     level = event.pop("level", "info")
     text = str(event.pop("event", ""))
     event.pop("logger", None)
-    pairs = " ".join(f"{key}={_console_value(value)}" for key, value in event.items())
+    pairs = " ".join([f"{key}={_console_value(value)}" for key, value in event.items()])
     line = f"{stamp} [{level:<9}] {text:<30} {pairs}".rstrip() + "\n"
     return line + exc + "\n" if exc is not None else line
 

@@ -154,3 +154,22 @@ def test_console_lines_are_key_values_with_the_traceback_below() -> None:
     assert "not_shown" not in text
     assert "Exception in ASGI application" in text
     assert "Traceback (most recent call last)" in text
+
+
+def test_console_values_are_quoted_only_when_they_would_not_read_back_and_stamps_keep_their_second() -> (
+    None
+):
+    from daemon.logs import render_console
+
+    def line(timestamp: float, **values: object) -> str:
+        return render_console({"event": "e", "level": "info", "timestamp": timestamp, **values})
+
+    text = line(
+        1_764_806_400.999, a="x y", b="k=v", c='say "hi"', d="two\nlines", e="", f="plain", g=7
+    )
+    assert text.startswith("2025-12-04 00:00:00 [info     ] e")
+    assert 'a="x y" b="k=v" c="say \\"hi\\"" d="two\\nlines" e="" f=plain g=7' in text
+    # Consecutive lines in the same second share its stamp; the next second gets its own.
+    assert line(1_764_806_400.0, f="1").startswith("2025-12-04 00:00:00 ")
+    assert line(1_764_806_401.0, f="1").startswith("2025-12-04 00:00:01 ")
+    assert line(1_764_806_399.5, f="1").startswith("2025-12-03 23:59:59 ")
