@@ -20,6 +20,25 @@ from papertrade_lab import EdgeClient, Lab
 BTC = "CRYPTO-COIN-BTC"
 
 
+# What a failed test shows of the lab: the last lines of each process's log (Traefik's access
+# log says which route answered and how long home took; the daemon's says what it did).
+_LOG_TAILS = (("home", "daemon.log"), ("edge", "traefik/access.log"), ("edge", "traefik.log"), ("edge", "edge-intake.log"))  # fmt: skip
+_TAIL_BYTES = 4000
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    lab = getattr(item, "funcargs", {}).get("lab")
+    if report.failed and isinstance(lab, Lab):
+        for side, name in _LOG_TAILS:
+            path = getattr(lab, side).folder / name
+            if path.exists():
+                tail = path.read_bytes()[-_TAIL_BYTES:].decode(errors="replace")
+                report.sections.append((f"lab {side}/{name} (last {_TAIL_BYTES} bytes)", tail))
+    return report
+
+
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
     reason = papertrade_lab.namespaces_unavailable()
