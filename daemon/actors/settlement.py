@@ -570,12 +570,14 @@ class SettlementActor:
 
     def _decide(
         self, batch: _Batch, order: Order, quote: Quote | None, *, first: bool = False,
-        replaced: bool = False,
+        replaced: bool = False, snapshot: MarketSnapshot | None = None,
     ) -> Decision:  # fmt: skip
+        """Decide `order` on `quote`; `snapshot`: the market as the caller just saw it (no await
+        since), not taken again."""
         season = batch.users[order.user_id].season
         decision = decide(
             order,
-            self._snapshot(order.ticker_id, quote, first),
+            snapshot or self._snapshot(order.ticker_id, quote, first),
             self._account(batch, order),
             costs=costs_for(season, self._costs),
             reserve=self._reserve,
@@ -730,7 +732,7 @@ class SettlementActor:
             except OverCommitted as exc:
                 self._end(batch, order, "FAILED", exc.reason, accepted)
                 return
-        decision = self._decide(batch, candidate, quote)
+        decision = self._decide(batch, candidate, quote, snapshot=snapshot)
         ended = decision.order
         if (
             not ended.is_open
