@@ -221,3 +221,31 @@ async def test_receipts_and_events_continue_an_orders_seq_across_batches(
         order_id,
     )
     assert [(r["seq"], r["fill_seq"]) for r in fills] == [(1, 1), (2, 2), (3, 3)]
+
+
+async def test_its_plans_reach_orders_wallets_and_positions_by_key_whatever_the_tables_size(
+    pool: asyncpg.Pool,
+) -> None:
+    """On tables a few rows small (a new league, or statistics never gathered), a sequential scan
+    is the cheaper plan, and PL/pgSQL keeps the plan while the table grows: the function is told
+    to go by index (sql/0015_settlement_plans_by_key.sql). Each plan it runs, seen through
+    auto_explain, past the fifth call (when PL/pgSQL may switch to a generic plan)."""
+    async with pool.acquire() as conn:
+        plans: list[str] = []
+        conn.add_log_listener(lambda _, message: plans.append(message.message))
+        await conn.execute("LOAD 'auto_explain'")
+        for setting in ("log_min_duration = 0", "log_nested_statements = on", "log_analyze = off"):  # fmt: skip
+            await conn.execute(f"SET auto_explain.{setting}")
+        await conn.execute("SET client_min_messages = log")
+        for _ in range(8):
+            user_id = await _user(pool)
+            order_id = await _pending(pool, user_id)
+            events = [_event(order_id, 1, "accepted"), _event(order_id, 2, "filled")]
+            batch = _batch(user_id, [_filled(order_id)], [_fill(order_id)], events)
+            await conn.execute(query("settlement_commit"), batch, NOW)
+        await conn.execute("RESET client_min_messages")
+    updates = [p for p in plans if "Update on" in p]
+    assert len(updates) == 8 * 3, plans  # orders, wallets, positions: one plan each per call
+    scans = [line.strip() for p in plans for line in p.splitlines() if "Seq Scan on" in line]
+    assert scans == [], scans
+    assert await _counts(pool) == (8, 16, 8, 8)

@@ -1,0 +1,11 @@
+-- settlement_commit's statements reach orders, wallets and portfolios by key, always by index.
+--
+-- PL/pgSQL keeps each statement's plan for the life of the connection, and after five calls a
+-- generic one: planned when the league is new, orders holds a few hundred rows and a sequential
+-- scan is the cheaper plan, and it stays the plan while the table grows (until an ANALYZE
+-- invalidates it; never, with autovacuum off). Seen in bench.http_orders: every commit's UPDATE
+-- of its ~11 orders scanned all 18,000 rows of orders, 240 us of PostgreSQL's time per settled
+-- order instead of ~60. With sequential scans off for this function only, every plan it makes,
+-- generic or not, fresh table or stale statistics, goes by the primary keys; the batch's own
+-- rows (jsonb_array_elements) are function scans and unaffected.
+ALTER FUNCTION settlement_commit(jsonb, timestamptz) SET enable_seqscan = off;
