@@ -88,7 +88,7 @@ class DatabaseCpu:
             )
         finally:
             await conn.close()
-        return {row["pid"]: cpu for row in pids if (cpu := _process_cpu(row["pid"])) is not None}
+        return {row["pid"]: cpu for row in pids if (cpu := process_cpu(row["pid"])) is not None}
 
     async def start(self) -> None:
         self._start = await self._backends()
@@ -98,7 +98,8 @@ class DatabaseCpu:
         return sum(cpu - self._start.get(pid, 0.0) for pid, cpu in now.items())
 
 
-def _process_cpu(pid: int) -> float | None:
+def process_cpu(pid: int) -> float | None:
+    """CPU seconds (user and system) process `pid` has used so far; None if it is gone."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:

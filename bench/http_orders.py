@@ -6,7 +6,9 @@ users. By default the users sign up and log in through the API, and the daemon r
 default settings (log level `info`); only the sign-up limit is raised so that one address may
 sign up every user. `--bulk-users` inserts users straight into the database instead, with tokens
 minted from the daemon's key. Prints accepted orders/s, latency percentiles, filled orders/s (the
-first request to the last fill's commit) and that rate against the reference.
+first request to the last fill's commit) and that rate against the reference, then the CPU time
+each filled order cost the daemon, its PostgreSQL backends and wrk, and what that CPU per order
+allows at most on this machine's cores: the ceiling no amount of concurrency gets past.
 
     .venv/bin/python -m bench.http_orders [--clients 64] [--seconds 10] [--users 50]
         [--log-level warning] [--bulk-users] [--profile stacks.txt]
@@ -16,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -30,7 +34,14 @@ import anyio
 import asyncpg
 import httpx
 
-from bench.common import bulk_users, pgbench_reference, scratch_database, write_wrk_orders_script
+from bench.common import (
+    DatabaseCpu,
+    bulk_users,
+    pgbench_reference,
+    process_cpu,
+    scratch_database,
+    write_wrk_orders_script,
+)
 from daemon.clock import LiveClock
 from daemon.tokens import TokenMinter, load_or_create_private_key
 from tests.daemon_process import DaemonProcess
@@ -112,10 +123,18 @@ async def run(args: argparse.Namespace) -> None:
                 )  # fmt: skip
             command = ["wrk", "-t1", f"-c{args.clients}", f"-d{args.seconds}s", "--latency",
                        "-s", str(script), daemon.url]  # fmt: skip
+            assert daemon.proc is not None
+            database_cpu = DatabaseCpu(url)
+            await database_cpu.start()
+            daemon_cpu = process_cpu(daemon.proc.pid) or 0.0
+            children_cpu = _children_cpu()  # wrk is the only child waited for meanwhile
             started = time.time()
             out = (await anyio.run_process(command, check=True)).stdout.decode()
+            wrk_cpu = _children_cpu() - children_cpu
             counts = await wait_all_settled(url)
             finished = await last_fill(url)
+            daemon_cpu = (process_cpu(daemon.proc.pid) or 0.0) - daemon_cpu
+            pg_cpu = await database_cpu.seconds()
             if profiler is not None:
                 await profiler.wait()
         finally:
@@ -140,9 +159,25 @@ async def run(args: argparse.Namespace) -> None:
         print(f"  pgbench reference (1 order/transaction, 8 clients): {reference:,.0f} tps")
         print(f"  ratio: {filled_rate / reference:.2f}x the reference "
               "(target >= 1.0x at info, >= 1.3x at warning)")  # fmt: skip
+    if filled:
+        costs = {"daemon": daemon_cpu, "PostgreSQL": pg_cpu, "wrk": wrk_cpu}
+        each = ", ".join(f"{name} {cpu / filled * 1e6:.0f}" for name, cpu in costs.items())
+        total = sum(costs.values()) / filled
+        cores = os.cpu_count() or 1
+        print(f"  CPU per filled order: {each} us; {total * 1e6:.0f} us in all")
+        ceiling = f"  at that, {cores} cores settle at most {cores / total:,.0f} orders/s"
+        if reference:
+            ceiling += f" = {cores / total / reference:.2f}x the reference"
+        # One Python thread serves every request: the daemon alone caps at one core's worth.
+        print(f"{ceiling}; the daemon's one thread caps at {filled / daemon_cpu:,.0f} orders/s")
     if args.profile:
         print(f"  profile (py-spy, collapsed stacks in {args.profile}):")
         print_profile(Path(args.profile))
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def print_profile(path: Path, top: int = 15) -> None:
