@@ -188,7 +188,7 @@ class _EventRow(msgspec.Struct, array_like=True):
 
 
 class _Payload(msgspec.Struct):
-    """The JSON `settlement_commit` (sql/0014_settlement_rows_as_arrays.sql) reads: each row an
+    """The JSON `settlement_commit` (sql/0016_settlement_commit_lean.sql) reads: each row an
     array of its struct's fields in their order, which is the order the function reads them in
     (tests/test_settlement_store.py holds the two to each other)."""
 

@@ -1,4 +1,4 @@
-"""`settlement_commit` (sql/0014_settlement_rows_as_arrays.sql) on the real PostgreSQL: the checks that
+"""`settlement_commit` (sql/0016_settlement_commit_lean.sql) on the real PostgreSQL: the checks that
 stand in for the foreign keys to `orders` it no longer has, and its compare-and-set."""
 
 from __future__ import annotations
@@ -178,6 +178,27 @@ async def test_an_order_no_longer_open_is_stale_and_named(pool: asyncpg.Pool) ->
     assert await _counts(pool) == (0, 0, 0, 0)
 
 
+async def test_a_position_believed_new_that_exists_is_stale_and_nothing_is_written(
+    pool: asyncpg.Pool,
+) -> None:
+    user_id = await _user(pool)
+    order_id = await _pending(pool, user_id)
+    await pool.execute(
+        "INSERT INTO portfolios (user_id, ticker_id, quantity, average_price, currency)"
+        " VALUES ($1, $2, 0.5, 100, 'KRW-COIN')",
+        user_id,
+        BTC,
+    )
+    batch = _batch(user_id, [_filled(order_id)], [_fill(order_id)], [_event(order_id, 1, "filled")])  # fmt: skip
+    with pytest.raises(asyncpg.RaiseError) as raised:
+        await pool.execute(query("settlement_commit"), batch, NOW)
+    assert raised.value.hint == "settlement_stale"
+    assert "position settlement thought new" in str(raised.value)
+    assert await _counts(pool) == (0, 0, 0, 0)
+    assert str(await pool.fetchval("SELECT balance_krw FROM wallets WHERE user_id = $1", user_id)) == "1000000.00000000"  # fmt: skip
+    assert str(await pool.fetchval("SELECT quantity FROM portfolios WHERE user_id = $1", user_id)) == "0.50000000"  # fmt: skip
+
+
 async def _commit_order(
     pool: asyncpg.Pool, order: dict, fills: list[dict], events: list[dict]
 ) -> None:
@@ -244,8 +265,8 @@ async def test_its_plans_reach_orders_wallets_and_positions_by_key_whatever_the_
             batch = _batch(user_id, [_filled(order_id)], [_fill(order_id)], events)
             await conn.execute(query("settlement_commit"), batch, NOW)
         await conn.execute("RESET client_min_messages")
-    updates = [p for p in plans if "Update on" in p]
-    assert len(updates) == 8 * 3, plans  # orders, wallets, positions: one plan each per call
+    for table in ("orders", "wallets"):  # and no positions to update: that statement is skipped
+        assert sum(f"Update on {table}" in p for p in plans) == 8, plans
     scans = [line.strip() for p in plans for line in p.splitlines() if "Seq Scan on" in line]
     assert scans == [], scans
     assert await _counts(pool) == (8, 16, 8, 8)

@@ -16,7 +16,9 @@ _COLUMN = re.compile(r"r->>?(\d+)(?:, 'null'\))?[^,]*?\sAS (\w+)")
 
 
 def _commit_function() -> str:
-    return [sql for _, _, sql in migrations() if "CREATE OR REPLACE FUNCTION settlement_commit" in sql][-1]
+    return [
+        sql for _, _, sql in migrations() if "CREATE OR REPLACE FUNCTION settlement_commit" in sql
+    ][-1]
 
 
 def test_every_row_is_read_by_position_in_its_structs_field_order() -> None:
