@@ -126,14 +126,14 @@ async def run(args: argparse.Namespace) -> None:
             assert daemon.proc is not None
             database_cpu = DatabaseCpu(url)
             await database_cpu.start()
-            daemon_cpu = process_cpu(daemon.proc.pid) or 0.0
-            children_cpu = _children_cpu()  # wrk is the only child waited for meanwhile
+            daemon_cpu_before = process_cpu(daemon.proc.pid) or 0.0
+            wrk_cpu_before = _children_cpu()  # wrk is the only child waited for meanwhile
             started = time.time()
             out = (await anyio.run_process(command, check=True)).stdout.decode()
-            wrk_cpu = _children_cpu() - children_cpu
+            wrk_cpu = _children_cpu() - wrk_cpu_before
             counts = await wait_all_settled(url)
             finished = await last_fill(url)
-            daemon_cpu = (process_cpu(daemon.proc.pid) or 0.0) - daemon_cpu
+            daemon_cpu = (process_cpu(daemon.proc.pid) or 0.0) - daemon_cpu_before
             pg_cpu = await database_cpu.seconds()
             if profiler is not None:
                 await profiler.wait()

@@ -577,7 +577,7 @@ class SettlementActor:
         season = batch.users[order.user_id].season
         decision = decide(
             order,
-            snapshot or self._snapshot(order.ticker_id, quote, first),
+            self._snapshot(order.ticker_id, quote, first) if snapshot is None else snapshot,
             self._account(batch, order),
             costs=costs_for(season, self._costs),
             reserve=self._reserve,
