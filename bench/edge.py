@@ -47,6 +47,7 @@ from daemon.clock import LiveClock
 from daemon.config import load_settings
 from daemon.logs import configure_logging
 from daemon.platform import Platform, open_platform
+from daemon.streams import batches
 from daemon.tokens import PUBLIC_KEY_FILE, TokenMinter, load_or_create_private_key
 from tests.daemon_process import free_port
 
@@ -114,13 +115,14 @@ async def daemon(url: str, queue: str, prefetch: int, data_dir: Path) -> AsyncIt
 
 async def fills(platform: Platform, count: int, latencies: list[float]) -> float:
     """Wait for `count` FILLED orders; the perf_counter time of the last."""
-    async for event in platform.events_out:
-        order = event.order
-        if order.status == "FILLED":
-            assert order.filled_at is not None
-            latencies.append((order.filled_at - order.created_at).total_seconds())
-            if len(latencies) == count:
-                return time.perf_counter()
+    async for events in batches(platform.events_out):
+        for event in events:
+            order = event.order
+            if order.status == "FILLED":
+                assert order.filled_at is not None
+                latencies.append((order.filled_at - order.created_at).total_seconds())
+                if len(latencies) == count:
+                    return time.perf_counter()
     raise RuntimeError("event stream ended")
 
 

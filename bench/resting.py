@@ -38,6 +38,7 @@ from daemon.engine.triggers import trailing_stop_price
 from daemon.logs import configure_logging
 from daemon.messages import Quote
 from daemon.platform import open_platform
+from daemon.streams import batches
 
 START = Decimal(10000)
 HELD = Decimal(1_000_000)  # every user holds this much of every ticker, for the SELL orders
@@ -164,9 +165,10 @@ async def bench(args: argparse.Namespace) -> None:
             committed: dict[uuid.UUID, float] = {}
 
             async def collect() -> None:
-                async for event in platform.events_out:
-                    if event.event.kind == "filled":
-                        committed[event.order.id] = time.time()
+                async for events in batches(platform.events_out):
+                    for event in events:
+                        if event.event.kind == "filled":
+                            committed[event.order.id] = time.time()
 
             tg.start_soon(collect)
             prices = dict.fromkeys(tickers, START)

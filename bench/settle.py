@@ -27,6 +27,7 @@ from daemon.config import load_settings
 from daemon.logs import configure_logging
 from daemon.messages import Order, Quote
 from daemon.platform import open_platform
+from daemon.streams import batches
 
 BTC = "CRYPTO-COIN-BTC"
 
@@ -70,14 +71,17 @@ async def bench(orders: int, users: int, clients: int, partitions: int) -> float
             done = anyio.Event()
 
             async def collect() -> None:
-                async for event in platform.events_out:
-                    if event.order.status == "PENDING":
-                        continue
-                    latencies.append(time.perf_counter() - started[event.order.id])
-                    statuses[event.order.status] = statuses.get(event.order.status, 0) + 1
-                    if len(latencies) == orders:
-                        done.set()
-                        return
+                # A batch per wait, as the daemon's own listeners read: the bench's reading
+                # shares the event loop it measures.
+                async for events in batches(platform.events_out):
+                    for event in events:
+                        if event.order.status == "PENDING":
+                            continue
+                        latencies.append(time.perf_counter() - started[event.order.id])
+                        statuses[event.order.status] = statuses.get(event.order.status, 0) + 1
+                        if len(latencies) == orders:
+                            done.set()
+                            return
 
             tg.start_soon(collect)
             per_client = orders // clients

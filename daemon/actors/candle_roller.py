@@ -21,6 +21,7 @@ from daemon.market_hours import MarketHours
 from daemon.messages import CandleBar, MarketData, Quote
 from daemon.money import MoneyError, check_fits
 from daemon.sqlfiles import query
+from daemon.streams import batches
 
 log = structlog.get_logger(__name__)
 
@@ -85,9 +86,10 @@ class CandleRoller:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._flush_periodically)
                 tg.start_soon(self._prune_periodically)
-                async for data in self._inbox:
-                    if isinstance(data, Quote):
-                        self._on_quote(data)
+                async for batch in batches(self._inbox):
+                    for data in batch:
+                        if isinstance(data, Quote):
+                            self._on_quote(data)
                 tg.cancel_scope.cancel()
         finally:
             with anyio.move_on_after(5, shield=True):

@@ -17,6 +17,7 @@ from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from daemon.messages import MarketData, OrderBook
 from daemon.price_book import PriceBook
+from daemon.streams import batches
 
 log = structlog.get_logger(__name__)
 
@@ -48,22 +49,27 @@ class MarketHub:
         self._listeners.append(listener)
 
     async def run(self) -> None:
-        async for data in self._inbox:
-            self.book.update(data)
-            self.received += 1
-            is_book = isinstance(data, OrderBook)
-            self.books += is_book
-            if not is_book:
-                for listener in self._listeners:
-                    listener(data)
-            for subscriber in tuple(self._subscribers):
-                name, stream, books = subscriber
-                if is_book and not books:
-                    continue
-                try:
-                    stream.send_nowait(data)
-                except anyio.WouldBlock:
-                    self.dropped[name] += 1
-                except (anyio.ClosedResourceError, anyio.BrokenResourceError):
-                    log.warning("market_subscriber_gone", subscriber=name)
-                    self._subscribers.remove(subscriber)
+        async for batch in batches(self._inbox):
+            for data in batch:
+                self._pass(data)
+
+    def _pass(self, data: MarketData) -> None:
+        """Into the book, to every listener (quotes and rates) and to every subscriber."""
+        self.book.update(data)
+        self.received += 1
+        is_book = isinstance(data, OrderBook)
+        self.books += is_book
+        if not is_book:
+            for listener in self._listeners:
+                listener(data)
+        for subscriber in tuple(self._subscribers):
+            name, stream, books = subscriber
+            if is_book and not books:
+                continue
+            try:
+                stream.send_nowait(data)
+            except anyio.WouldBlock:
+                self.dropped[name] += 1
+            except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+                log.warning("market_subscriber_gone", subscriber=name)
+                self._subscribers.remove(subscriber)

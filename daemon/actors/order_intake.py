@@ -39,6 +39,7 @@ from daemon.intake_auth import MessageRefused
 from daemon.messages import Order, SettleOrder
 from daemon.order_identity import same_request
 from daemon.order_wire import OrderPlaced, WireError, order_id_hint
+from daemon.streams import batches
 from daemon.token_check import AccountTokens
 from daemon.tokens import TokenVerifier, load_or_create_private_key
 
@@ -147,13 +148,7 @@ class OrderIntake:
         deliveries: ObjectReceiveStream[AbstractIncomingMessage],
         handed_over: ObjectSendStream[_Delivery],
     ) -> None:
-        async for first in deliveries:
-            batch = [first]
-            while len(batch) < self._prefetch:
-                try:
-                    batch.append(deliveries.receive_nowait())
-                except (anyio.WouldBlock, anyio.EndOfStream):
-                    break
+        async for batch in batches(deliveries, self._prefetch):
             await self._handle_batch(batch, handed_over)
 
     async def _handle_batch(

@@ -46,6 +46,7 @@ from daemon.candles import for_the_wire
 from daemon.db_faults import database_unavailable
 from daemon.messages import CandleBar, FxRate, MarketData, Order, OrderBook, OrderEvent, Quote
 from daemon.price_book import PriceBook
+from daemon.streams import batches
 
 log = structlog.get_logger(__name__)
 
@@ -305,22 +306,26 @@ class WebsocketHub:
             self._sights.forget(user_ids)
 
     async def _post_fills(self) -> None:
+        async for orders in batches(self._fills):
+            for order in orders:
+                await self._post_fill(order)
+
+    async def _post_fill(self, order: Order) -> None:
         assert self._sights is not None
-        async for order in self._fills:
-            try:
-                shown = await self._sights.of(order.user_id)
-            except Exception as exc:
-                if not database_unavailable(exc):
-                    raise
-                log.warning("feed_fill_skipped", order_id=str(order.id), error=repr(exc))
-                continue
-            if shown is None or not shown.live:
-                continue
-            text = encode(FeedMessage(trade_view(order, shown.nickname)))
-            for user_id, clients in self._by_user.items():
-                if user_id != order.user_id:
-                    for client in clients:
-                        client.push(text, droppable=True)
+        try:
+            shown = await self._sights.of(order.user_id)
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            log.warning("feed_fill_skipped", order_id=str(order.id), error=repr(exc))
+            return
+        if shown is None or not shown.live:
+            return
+        text = encode(FeedMessage(trade_view(order, shown.nickname)))
+        for user_id, clients in self._by_user.items():
+            if user_id != order.user_id:
+                for client in clients:
+                    client.push(text, droppable=True)
 
     def dropped(self) -> int:
         return sum(client.dropped for client in self.clients)
@@ -332,8 +337,9 @@ class WebsocketHub:
         candles: ObjectReceiveStream[CandleBar] | None = None,
     ) -> None:
         async def pump(stream: ObjectReceiveStream, handle) -> None:  # type: ignore[no-untyped-def]
-            async for item in stream:
-                handle(item)
+            async for items in batches(stream):
+                for item in items:
+                    handle(item)
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._hand_out)
