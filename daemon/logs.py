@@ -38,14 +38,6 @@ def _plain(value: object) -> object:
 _json = msgspec.json.Encoder(enc_hook=_plain, decimal_format="string")
 
 
-def _iso(timestamp: float) -> str:
-    return (
-        datetime.fromtimestamp(timestamp, UTC)
-        .isoformat(timespec="microseconds")
-        .replace("+00:00", "Z")
-    )
-
-
 def _exception_text(exc_info: object) -> str | None:
     if isinstance(exc_info, BaseException):
         return "".join(traceback.format_exception(exc_info)).rstrip()
@@ -86,26 +78,38 @@ def _console_value(value: object) -> str:
 
 
 class _Seconds:
-    """The console stamp of a whole second, formatted once per second (lines come in bursts)."""
+    """A whole second's stamp in `fmt` (UTC), formatted once per second: lines come in bursts,
+    and formatting a datetime costs ~4 µs a line where a cached second costs nothing."""
 
-    def __init__(self) -> None:
+    def __init__(self, fmt: str) -> None:
+        self._fmt = fmt
         self._second = -1
         self._text = ""
 
-    def __call__(self, timestamp: float) -> str:
-        second = int(timestamp)
+    def __call__(self, second: int) -> str:
         if second != self._second:
             self._second = second
-            self._text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%d %H:%M:%S")
+            self._text = datetime.fromtimestamp(second, UTC).strftime(self._fmt)
         return self._text
 
 
-_console_stamp = _Seconds()
+_console_stamp = _Seconds("%Y-%m-%d %H:%M:%S")
+_iso_second = _Seconds("%Y-%m-%dT%H:%M:%S")
+
+
+def _iso(timestamp: float) -> str:
+    """ISO 8601 in UTC to the microsecond, e.g. 2026-12-07T15:38:11.664426Z."""
+    # As datetime.fromtimestamp rounds: the fraction alone (exact), half to even.
+    second = int(timestamp)
+    micro = round((timestamp - second) * 1_000_000)
+    if micro == 1_000_000:
+        second, micro = second + 1, 0
+    return f"{_iso_second(second)}.{micro:06d}Z"
 
 
 def render_console(event: dict[str, Any]) -> str:
     exc = _exception_text(event.pop("exc_info", None))
-    stamp = _console_stamp(event.pop("timestamp"))
+    stamp = _console_stamp(int(event.pop("timestamp")))
     level = event.pop("level", "info")
     text = str(event.pop("event", ""))
     event.pop("logger", None)

@@ -173,3 +173,23 @@ def test_console_values_are_quoted_only_when_they_would_not_read_back_and_stamps
     assert line(1_764_806_400.0, f="1").startswith("2025-12-04 00:00:00 ")
     assert line(1_764_806_401.0, f="1").startswith("2025-12-04 00:00:01 ")
     assert line(1_764_806_399.5, f="1").startswith("2025-12-03 23:59:59 ")
+
+
+def test_json_stamps_are_datetimes_iso_format_to_the_microsecond_across_seconds() -> None:
+    import random
+    from datetime import UTC, datetime
+
+    from daemon.logs import render_json
+
+    def stamp(timestamp: float) -> str:
+        return render_json({"event": "e", "level": "info", "timestamp": timestamp})
+
+    def iso(timestamp: float) -> str:
+        return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="microseconds")[:-6]
+
+    rng = random.Random(7)
+    # Random instants, the same second again (its cached stamp), and the roundings at its edge.
+    instants = [rng.uniform(1.7e9, 1.9e9) for _ in range(2_000)]
+    instants += [1_764_806_400.25, 1_764_806_400.9999996, 1_764_806_401.0000004, 1_764_806_399.5]
+    for timestamp in instants:
+        assert f'"timestamp":"{iso(timestamp)}Z"' in stamp(timestamp), timestamp
