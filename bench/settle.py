@@ -3,12 +3,17 @@
 Prints orders/second and p50/p99 from enqueue (submit) to settlement commit, then the pgbench
 one-order-per-transaction reference measured in the same run, and our rate as a ratio of it.
 
-    .venv/bin/python bench/settle.py [--orders 20000] [--users 1000] [--clients 256]
+    .venv/bin/python bench/settle.py [--orders 20000] [--users 1000] [--clients 256] [--runs 1]
+
+`--runs N` repeats the pair (settle on a fresh database, then the reference) N times and ends
+with the median ratio and how many rounds met the target: on a shared 2-core machine one run
+does not tell a change of 10 % apart.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 import uuid
 from datetime import UTC, datetime
@@ -30,6 +35,7 @@ from daemon.platform import open_platform
 from daemon.streams import batches
 
 BTC = "CRYPTO-COIN-BTC"
+TARGET = 1.5  # issue 11: settlement at least this many times the reference's rate
 
 
 async def bench(orders: int, users: int, clients: int, partitions: int) -> float:
@@ -131,17 +137,26 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=256)
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--pgbench-seconds", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
     configure_logging("warning")
-    # uvloop, as `papertrade run` uses.
-    rate = anyio.run(
-        bench, args.orders, args.users, args.clients, args.partitions,
-        backend_options={"use_uvloop": True},
-    )  # fmt: skip
-    reference = pgbench_reference(args.pgbench_seconds)
-    if reference:
-        print(f"pgbench reference (1 order/transaction, 8 clients): {reference:,.0f} tps")
-        print(f"ratio: {rate / reference:.2f}x the reference (target >= 1.5x)")
+    ratios = []
+    for _ in range(args.runs):
+        # uvloop, as `papertrade run` uses.
+        rate = anyio.run(
+            bench, args.orders, args.users, args.clients, args.partitions,
+            backend_options={"use_uvloop": True},
+        )  # fmt: skip
+        reference = pgbench_reference(args.pgbench_seconds)
+        if reference:
+            print(f"pgbench reference (1 order/transaction, 8 clients): {reference:,.0f} tps")
+            print(f"ratio: {rate / reference:.2f}x the reference (target >= {TARGET}x)")
+            ratios.append(rate / reference)
+    if len(ratios) > 1:
+        met = sum(ratio >= TARGET for ratio in ratios)
+        print(f"median ratio {statistics.median(ratios):.2f}x over {len(ratios)} rounds "
+              f"({min(ratios):.2f}x-{max(ratios):.2f}x); {met} of {len(ratios)} at {TARGET}x "
+              "or more")  # fmt: skip
 
 
 if __name__ == "__main__":
