@@ -149,9 +149,9 @@ def main() -> None:
         )  # fmt: skip
         reference = pgbench_reference(args.pgbench_seconds)
         if reference:
-            print(f"pgbench reference (1 order/transaction, 8 clients): {reference:,.0f} tps")
-            print(f"ratio: {rate / reference:.2f}x the reference (target >= {TARGET}x)")
             ratios.append(rate / reference)
+            print(f"pgbench reference (1 order/transaction, 8 clients): {reference:,.0f} tps")
+            print(f"ratio: {ratios[-1]:.2f}x the reference (target >= {TARGET}x)")
     if len(ratios) > 1:
         met = sum(ratio >= TARGET for ratio in ratios)
         print(f"median ratio {statistics.median(ratios):.2f}x over {len(ratios)} rounds "
